@@ -1,0 +1,1 @@
+"""Point-in-time customer features: pure functions, DataFrame in, DataFrame out, no I/O."""

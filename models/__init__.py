@@ -1,0 +1,1 @@
+"""Estimators (value, churn, BTYD baselines), metrics, tiering and assignment; no I/O."""

@@ -1,0 +1,1 @@
+"""Stage entry points, CLI, configuration and I/O: the only package that touches files."""

@@ -14,7 +14,7 @@ class GenerateConfig(StrictModel):
 
     seed: int = 42
     n_customers: int = Field(20_000, gt=0)
-    start_date: date = date(2022, 1, 1)
-    end_date: date = date(2025, 6, 30)
+    start_date: date = date(2022, 11, 1)
+    end_date: date = date(2026, 10, 31)
     defect_rate: float = Field(0.0, ge=0.0, le=0.5)
     truth_horizon_days: int = Field(365, gt=0)

@@ -156,7 +156,7 @@ def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 1."""
     debug = "--debug" in sys.argv[1:]
     try:
-        app(standalone_mode=False)
+        app(prog_name="keyaccounts", standalone_mode=False)
     except KeyAccountsError as exc:
         if debug:
             raise

@@ -1,0 +1,47 @@
+"""The `keyaccounts` command: help for every stage, one-line errors, exit codes."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import STAGES
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _keyaccounts(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "from pipeline.cli import main; main()", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=120,
+    )
+
+
+@pytest.mark.parametrize("stage", [*STAGES, "run"])
+def test_every_stage_has_help(stage: str) -> None:
+    result = _keyaccounts(stage, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage: keyaccounts" in result.stdout
+    assert len(result.stdout.strip().splitlines()) > 3
+
+
+def test_config_error_is_one_line_without_traceback(tmp_path: Path) -> None:
+    result = _keyaccounts("--config-dir", str(tmp_path / "missing"), "validate")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'missing'}: configuration folder not found; pass --config-dir"
+    ]
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    result = _keyaccounts("--debug", "--config-dir", str(tmp_path / "missing"), "validate")
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+
+
+def test_unknown_option_is_a_usage_error() -> None:
+    result = _keyaccounts("generate", "--bogus")
+    assert result.returncode == 2
+    assert "No such option" in result.stderr

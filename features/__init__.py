@@ -1,1 +1,35 @@
-"""Point-in-time customer features: pure functions, DataFrame in, DataFrame out, no I/O."""
+"""Point-in-time customer features: pure functions, DataFrame in, DataFrame out, no I/O.
+
+`build(tables, as_of, config)` computes the features of every customer known at `as_of`
+from rows dated on or before it; `build_training_set` stacks features and labels over many
+cutoffs; `build_scoring_frame` builds the latest as-of. `CATALOGUE` explains every feature.
+"""
+
+from features.builder import (
+    build,
+    build_datasets,
+    build_scoring_frame,
+    build_training_set,
+    end_of_data,
+    feature_columns,
+    scoring_as_of,
+    training_cutoffs,
+)
+from features.catalogue import CATALOGUE, catalogue, catalogue_markdown, describe
+from features.labels import build_labels
+
+__all__ = [
+    "CATALOGUE",
+    "build",
+    "build_datasets",
+    "build_labels",
+    "build_scoring_frame",
+    "build_training_set",
+    "catalogue",
+    "catalogue_markdown",
+    "describe",
+    "end_of_data",
+    "feature_columns",
+    "scoring_as_of",
+    "training_cutoffs",
+]

@@ -1,0 +1,228 @@
+"""Build point-in-time features, the stacked training set and the scoring frame.
+
+A customer is known at `as_of` when its first transaction or its created_date is on or
+before `as_of`; only rows dated on or before `as_of` are read. The pandas tables are
+converted to polars once per call (`features.tables.prepare`) and every cutoff slices the
+same prepared frames, which is what makes many cutoffs cheap.
+"""
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from features.catalogue import catalogue
+from features.config import FeaturesConfig
+from features.contacts import contact_features
+from features.contract import (
+    AS_OF,
+    CONTACT_DATE,
+    CUSTOMER_ID,
+    CUTOFF,
+    LABEL_CHURNED,
+    LABEL_SPEND,
+    ORDER_DATE,
+    Tables,
+)
+from features.customers import customer_features
+from features.labels import labels_at
+from features.tables import C, Prepared, from_day, known_codes, prepare, to_day
+from features.transactions import transaction_features
+
+__all__ = [
+    "build",
+    "build_datasets",
+    "build_scoring_frame",
+    "build_training_set",
+    "end_of_data",
+    "feature_columns",
+    "features_at",
+    "scoring_as_of",
+    "training_cutoffs",
+]
+
+
+def end_of_data(tables: Tables) -> pd.Timestamp:
+    """The latest date in the transactions and contacts: the natural as-of of scoring."""
+    dates = [tables.transactions[ORDER_DATE].max()]
+    if tables.contacts is not None and CONTACT_DATE in tables.contacts and len(tables.contacts):
+        dates.append(tables.contacts[CONTACT_DATE].max())
+    return pd.Timestamp(max(d for d in dates if pd.notna(d))).normalize()
+
+
+def scoring_as_of(tables: Tables, config: FeaturesConfig) -> pd.Timestamp:
+    """`config.as_of` when set, else the end of the data."""
+    return pd.Timestamp(config.as_of) if config.as_of is not None else end_of_data(tables)
+
+
+def training_cutoffs(max_date, config: FeaturesConfig, min_date=None) -> list[pd.Timestamp]:
+    """Month-end cutoffs, oldest first, each with a full label window before `max_date`.
+
+    The latest is the last month end T with T + horizon_days <= max_date; the others step
+    back `cutoff_step_months` at a time, `n_cutoffs` in all. Cutoffs before `min_date` (e.g.
+    the first order date) are dropped, as they would have no customers.
+    """
+    limit = pd.Timestamp(max_date).normalize() - pd.Timedelta(days=config.horizon_days)
+    latest = limit if limit.is_month_end else limit - pd.offsets.MonthEnd(1)
+    cutoffs = [
+        latest - pd.offsets.MonthEnd(k * config.cutoff_step_months) if k else latest
+        for k in range(config.n_cutoffs)
+    ]
+    if min_date is not None:
+        cutoffs = [c for c in cutoffs if c >= pd.Timestamp(min_date)]
+    return sorted(cutoffs)
+
+
+def feature_columns(frame: pd.DataFrame) -> list[str]:
+    """The feature columns of a features frame (everything but ids, dates and labels)."""
+    skip = {CUSTOMER_ID, AS_OF, CUTOFF, LABEL_SPEND, LABEL_CHURNED}
+    return [c for c in frame.columns if c not in skip]
+
+
+def _families_wanted(config: FeaturesConfig) -> set[str]:
+    return {name for name, on in config.families.model_dump().items() if on}
+
+
+def _feature_parts(
+    prep: Prepared, T: int, config: FeaturesConfig
+) -> tuple[np.ndarray, pl.DataFrame, dict]:
+    """Customer codes known on day T, their numeric features (polars, catalogue order) and
+    their categorical attributes (name -> pandas Categorical)."""
+    entries = catalogue(config)
+    wanted = _families_wanted(config)
+    codes = known_codes(prep, T)
+    frame = pl.DataFrame({C: codes})
+    if wanted & {"transactions", "btyd"}:
+        frame = frame.join(
+            transaction_features(prep, T, config), on=C, how="left", maintain_order="left"
+        )
+    if "contacts" in wanted:
+        contacts = contact_features(prep, T, config)
+        if contacts is not None:
+            frame = frame.join(contacts, on=C, how="left", maintain_order="left")
+    fills = [
+        pl.col(n).fill_null(entries[n].missing)
+        for n in frame.columns
+        if n != C and not math.isnan(entries[n].missing)
+    ]
+    attributes = customer_features(prep, codes, T, config) if "customers" in wanted else {}
+    numeric = {n: pl.Series(n, v) for n, v in attributes.items() if not entries[n].categorical}
+    categorical = {n: v for n, v in attributes.items() if entries[n].categorical}
+    float_type = pl.Float32 if config.float_dtype == "float32" else pl.Float64
+    frame = (
+        frame.with_columns(fills)
+        .with_columns(**numeric)
+        .select(
+            pl.col(n).cast(pl.Float64).fill_nan(None).cast(float_type)
+            for n in entries
+            if n in frame.columns or n in numeric
+        )
+    )
+    return codes, frame, categorical
+
+
+def _id_column(prep: Prepared, codes: np.ndarray) -> pd.Series:
+    return prep.ids.gather(pl.Series(codes)).to_pandas().astype("str")
+
+
+def features_at(prep: Prepared, as_of, config: FeaturesConfig) -> pd.DataFrame:
+    """Features of every customer known at `as_of`, from already prepared tables."""
+    T = to_day(as_of)
+    codes, numeric, categorical = _feature_parts(prep, T, config)
+    # one conversion to pandas, columns already in catalogue order (categoricals come last)
+    result = numeric.to_pandas()
+    result.insert(0, CUSTOMER_ID, _id_column(prep, codes).to_numpy())
+    result.insert(1, AS_OF, pd.Series(from_day(T), index=result.index).astype("datetime64[ns]"))
+    for name, values in categorical.items():
+        result[name] = values
+    return result
+
+
+def build(tables: Tables, as_of, config: FeaturesConfig) -> pd.DataFrame:
+    """Features of every customer known at `as_of` (first order or created_date <= as_of).
+
+    Returns customer_id, as_of, then one column per feature of the catalogue
+    (`features.catalogue`) whose family is switched on and whose source table is present.
+    Only rows dated on or before `as_of` are read.
+    """
+    return features_at(prepare(tables, config, upto=to_day(as_of)), as_of, config)
+
+
+def build_scoring_frame(tables: Tables, config: FeaturesConfig, as_of=None) -> pd.DataFrame:
+    """Features at `as_of`, else `config.as_of`, else the end of the data."""
+    return build(tables, as_of if as_of is not None else scoring_as_of(tables, config), config)
+
+
+def build_training_set(
+    tables: Tables,
+    cutoffs: Iterable,
+    config: FeaturesConfig,
+    progress: Callable[[Sequence], Iterable] | None = None,
+) -> pd.DataFrame:
+    """Features and labels at every cutoff, stacked.
+
+    Columns: customer_id, cutoff, as_of (= cutoff), the features, future_spend and churned
+    (labels over (cutoff, cutoff + horizon_days], see `features.labels`). `progress` may wrap
+    the list of cutoffs (e.g. `pipeline.progress.track`) to report each one.
+    """
+    return _training_set(prepare(tables, config), cutoffs, config, progress)
+
+
+def build_datasets(
+    tables: Tables,
+    cutoffs: Iterable,
+    as_of,
+    config: FeaturesConfig,
+    progress: Callable[[Sequence], Iterable] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The training set over `cutoffs` and the scoring frame at `as_of`, converting the
+    tables once (what the `features` stage needs); same results as the two separate calls."""
+    prep = prepare(tables, config)
+    return _training_set(prep, cutoffs, config, progress), features_at(prep, as_of, config)
+
+
+def _training_set(
+    prep: Prepared,
+    cutoffs: Iterable,
+    config: FeaturesConfig,
+    progress: Callable[[Sequence], Iterable] | None,
+) -> pd.DataFrame:
+    """Stack cutoffs into one preallocated float block: the stacked frame is built without
+    holding every cutoff's frame and their concatenation at the same time."""
+    cutoffs = [pd.Timestamp(c).normalize() for c in cutoffs]
+    if not cutoffs:
+        raise ValueError("no cutoffs to build a training set from")
+    sizes = [len(known_codes(prep, to_day(c))) for c in cutoffs]
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    block, names = None, []
+    ids, dates, spend, churned, categorical = [], [], [], [], {}
+    for i, cutoff in enumerate(progress(cutoffs) if progress else cutoffs):
+        T = to_day(cutoff)
+        codes, numeric, cats = _feature_parts(prep, T, config)
+        if block is None:
+            names = numeric.columns
+            block = np.empty((offsets[-1], len(names)), dtype=config.float_dtype, order="F")
+        block[offsets[i] : offsets[i + 1]] = numeric.to_numpy()
+        del numeric
+        ids.append(_id_column(prep, codes))
+        dates.append(np.full(len(codes), from_day(T).to_datetime64()).astype("datetime64[ns]"))
+        s, c = labels_at(prep, codes, T, config.horizon_days)
+        spend.append(s)
+        churned.append(c)
+        for name, values in cats.items():
+            categorical.setdefault(name, []).append(values)
+    result = pd.DataFrame(block, columns=list(names), copy=False)
+    result.insert(0, CUSTOMER_ID, pd.concat(ids, ignore_index=True).to_numpy())
+    result.insert(1, CUTOFF, np.concatenate(dates))
+    result.insert(2, AS_OF, result[CUTOFF])
+    for name, parts in categorical.items():
+        result[name] = pd.Categorical(
+            pd.api.types.union_categoricals(parts, sort_categories=False),
+            categories=parts[0].categories,
+            ordered=parts[0].ordered,
+        )
+    result[LABEL_SPEND] = np.concatenate(spend)
+    result[LABEL_CHURNED] = np.concatenate(churned)
+    return result

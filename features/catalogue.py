@@ -1,0 +1,426 @@
+"""The feature catalogue: what every feature means, in words a manager understands.
+
+Each entry has a name, a family, a plain-language description and a template that renders a
+value ("no order for {value:.0f} days"). Windowed features are written once with a
+placeholder ({window}, {channel}) and expanded with the configured windows and channels by
+`catalogue(config)`; `CATALOGUE` is the expansion for the default configuration.
+`describe(name, value, row)` renders one value as a phrase, for the reasons behind a score;
+given the customer's whole row it adds context (recency against the usual gap).
+`catalogue_markdown(config)` renders the catalogue as a Markdown document.
+"""
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from features.config import FeaturesConfig
+
+__all__ = [
+    "CATALOGUE",
+    "FAMILIES",
+    "TEMPLATES",
+    "Feature",
+    "catalogue",
+    "catalogue_markdown",
+    "describe",
+    "lookup",
+]
+
+FAMILIES = ("transactions", "btyd", "contacts", "customers")
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One catalogue entry.
+
+    name, description and template may hold {window} and {channel} placeholders until
+    expanded. `expand` says what fills them: "windows" (every configured window),
+    "trend" (trend_window_days), "lookback" (contact_lookback_days), "channels" (every
+    configured contact channel and window) or None. `missing` is the value a customer
+    without any source rows gets (0.0 for counts and sums, NaN for "unknown").
+    `categorical` features are pandas categories.
+    """
+
+    name: str
+    family: str
+    description: str
+    template: str
+    expand: str | None = None
+    missing: float = math.nan
+    categorical: bool = False
+    render: Callable[[float], str] | None = None
+
+
+def _has_manager(value: float) -> str:
+    return "a dedicated manager is in touch" if value >= 0.5 else "no dedicated manager in touch"
+
+
+_F = Feature
+TEMPLATES: tuple[Feature, ...] = (
+    _F(
+        "txn_days_since_last_order",
+        "transactions",
+        "Days since the customer's last order.",
+        "no order for {value:.0f} days",
+    ),
+    _F(
+        "txn_tenure_days",
+        "transactions",
+        "Days since the customer's first transaction: how long it has been buying from us.",
+        "buying from us for {value:.0f} days",
+    ),
+    _F(
+        "txn_orders",
+        "transactions",
+        "Number of orders placed so far.",
+        "{value:.0f} orders so far",
+        missing=0.0,
+    ),
+    _F(
+        "txn_order_days",
+        "transactions",
+        "Number of different days on which it ordered.",
+        "ordered on {value:.0f} different days",
+        missing=0.0,
+    ),
+    _F(
+        "txn_spend_total",
+        "transactions",
+        "Total spend so far, net of returns.",
+        "{value:,.0f} spent so far",
+        missing=0.0,
+    ),
+    _F(
+        "txn_mean_order_value",
+        "transactions",
+        "Average value of one order (returns not deducted).",
+        "average order of {value:,.0f}",
+    ),
+    _F(
+        "txn_order_day_spend_std",
+        "transactions",
+        "How much the spend of one order day varies from one order day to the next "
+        "(standard deviation).",
+        "spend per order day varies by {value:,.0f}",
+    ),
+    _F(
+        "txn_order_day_spend_max",
+        "transactions",
+        "Largest spend on a single day.",
+        "largest day of spend {value:,.0f}",
+    ),
+    _F(
+        "txn_orders_{window}d",
+        "transactions",
+        "Orders in the last {window} days.",
+        "{value:.0f} orders in the last {window} days",
+        expand="windows",
+        missing=0.0,
+    ),
+    _F(
+        "txn_spend_{window}d",
+        "transactions",
+        "Spend in the last {window} days, net of returns.",
+        "{value:,.0f} spent in the last {window} days",
+        expand="windows",
+        missing=0.0,
+    ),
+    _F(
+        "txn_spend_trend_{window}d",
+        "transactions",
+        "Spend of the last {window} days against the {window} days before: -1 = stopped buying, "
+        "0 = unchanged, +1 = all new.",
+        "spend trend {value:+.2f} (last {window} days against the {window} before)",
+        expand="trend",
+        missing=0.0,
+    ),
+    _F(
+        "txn_gap_mean_days",
+        "transactions",
+        "Usual number of days between two order days.",
+        "orders every {value:.0f} days on average",
+    ),
+    _F(
+        "txn_gap_std_days",
+        "transactions",
+        "How irregular the time between orders is (standard deviation of the gaps, days).",
+        "the gap between orders varies by {value:.0f} days",
+    ),
+    _F(
+        "txn_overdue_ratio",
+        "transactions",
+        "Days since the last order divided by the usual gap between orders; above 1 the next "
+        "order is overdue.",
+        "{value:.1f} times its usual gap since the last order",
+    ),
+    _F(
+        "txn_return_share",
+        "transactions",
+        "Share of the value bought that was returned.",
+        "{value:.0%} of purchases returned",
+    ),
+    _F(
+        "txn_categories",
+        "transactions",
+        "Number of product categories it has bought.",
+        "buys from {value:.0f} product categories",
+        missing=0.0,
+    ),
+    _F(
+        "txn_category_hhi",
+        "transactions",
+        "How concentrated spend is on few categories (Herfindahl index: 1 = one category, near 0 "
+        "= spread over many).",
+        "category concentration {value:.2f}",
+    ),
+    _F(
+        "txn_season_next_quarter_share",
+        "transactions",
+        "Share of last year's spend that fell in the coming quarter, one year earlier (0.25 = "
+        "no seasonality).",
+        "{value:.0%} of last year's spend came in the coming quarter",
+    ),
+    _F(
+        "txn_season_strength",
+        "transactions",
+        "Largest share of last year's spend taken by a single quarter (0.25 = even through the "
+        "year, 1 = all in one quarter).",
+        "{value:.0%} of last year's spend in its busiest quarter",
+    ),
+    _F(
+        "btyd_frequency",
+        "btyd",
+        "Repeat order days (order days after the first), as used by the BG/NBD model.",
+        "{value:.0f} repeat order days",
+    ),
+    _F(
+        "btyd_recency",
+        "btyd",
+        "Days between the first and the last order day (BG/NBD recency).",
+        "{value:.0f} days between first and last order",
+    ),
+    _F(
+        "btyd_T",
+        "btyd",
+        "Days between the first order and the cutoff (BG/NBD customer age).",
+        "first order {value:.0f} days ago",
+    ),
+    _F(
+        "btyd_monetary",
+        "btyd",
+        "Average spend of a repeat order day, returns not deducted; 0 without repeats "
+        "(Gamma-Gamma).",
+        "{value:,.0f} per repeat order day",
+    ),
+    _F(
+        "ctc_{channel}_{window}d",
+        "contacts",
+        "Number of {channel} contacts in the last {window} days.",
+        "{value:.0f} {channel} contacts in the last {window} days",
+        expand="channels",
+        missing=0.0,
+    ),
+    _F(
+        "ctc_days_since_last_contact",
+        "contacts",
+        "Days since the last contact of any kind.",
+        "no contact for {value:.0f} days",
+    ),
+    _F(
+        "ctc_days_since_manager_visit",
+        "contacts",
+        "Days since the last visit by a dedicated manager.",
+        "no manager visit for {value:.0f} days",
+    ),
+    _F(
+        "ctc_has_manager",
+        "contacts",
+        "1 when a dedicated manager has contacted the customer recently (configs/features.yaml: "
+        "manager_lookback_days), else 0.",
+        "{value:.0f}",
+        missing=0.0,
+        render=_has_manager,
+    ),
+    _F(
+        "ctc_complaints_{window}d",
+        "contacts",
+        "Complaints in the last {window} days.",
+        "{value:.0f} complaints in the last {window} days",
+        expand="lookback",
+        missing=0.0,
+    ),
+    _F(
+        "ctc_order_conversion_{window}d",
+        "contacts",
+        "Share of the contacts of the last {window} days that ended in an order.",
+        "{value:.0%} of contacts in the last {window} days led to an order",
+        expand="lookback",
+    ),
+    _F("cust_size_employees", "customers", "Number of employees.", "{value:,.0f} employees"),
+    _F(
+        "cust_relationship_days",
+        "customers",
+        "Days since the customer account was created.",
+        "customer for {value:.0f} days",
+    ),
+    _F("cust_region", "customers", "Sales region.", "region {value}", categorical=True),
+    _F("cust_industry", "customers", "Industry.", "industry {value}", categorical=True),
+    _F(
+        "cust_size_band",
+        "customers",
+        "Company size band, in employees.",
+        "{value} employees",
+        categorical=True,
+    ),
+)
+
+
+def _expand(template: Feature, config: FeaturesConfig) -> list[Feature]:
+    if template.expand is None:
+        return [template]
+    if template.expand == "windows":
+        fills = [{"window": w} for w in config.windows_days]
+    elif template.expand == "trend":
+        fills = [{"window": config.trend_window_days}]
+    elif template.expand == "lookback":
+        fills = [{"window": config.contact_lookback_days}]
+    else:
+        fills = [
+            {"channel": c, "window": w}
+            for c in config.contact_channels
+            for w in config.windows_days
+        ]
+    return [
+        replace(
+            template,
+            name=template.name.format(**f),
+            description=template.description.format(**f),
+            template=template.template.replace("{window}", str(f.get("window", ""))).replace(
+                "{channel}", str(f.get("channel", ""))
+            ),
+            expand=None,
+        )
+        for f in fills
+    ]
+
+
+def catalogue(config: FeaturesConfig | None = None) -> dict[str, Feature]:
+    """Every feature `build` can produce under `config`, by name, in column order."""
+    config = config or FeaturesConfig()
+    return {f.name: f for t in TEMPLATES for f in _expand(t, config)}
+
+
+CATALOGUE: dict[str, Feature] = catalogue()
+
+
+def _pattern(name: str) -> re.Pattern:
+    escaped = (
+        re.escape(name)
+        .replace(r"\{window\}", r"(?P<window>\d+)")
+        .replace(r"\{channel\}", r"(?P<channel>\w+?)")
+    )
+    return re.compile(f"^{escaped}$")
+
+
+_PATTERNS = [(_pattern(t.name), t) for t in TEMPLATES]
+
+
+def lookup(name: str) -> Feature:
+    """The catalogue entry of a feature column, whatever windows and channels were configured."""
+    if name in CATALOGUE:
+        return CATALOGUE[name]
+    for pattern, template in _PATTERNS:
+        match = pattern.match(name)
+        if match:
+            fills = match.groupdict()
+            return replace(
+                template,
+                name=name,
+                description=template.description.format(**fills),
+                template=template.template.replace("{window}", fills.get("window", "")).replace(
+                    "{channel}", fills.get("channel", "")
+                ),
+                expand=None,
+            )
+    raise KeyError(f"{name!r} is not in the feature catalogue (features/catalogue.py)")
+
+
+def _is_missing(value) -> bool:
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+
+def _times(ratio: float) -> str:
+    words = {2: "twice", 3: "three times", 4: "four times", 5: "five times"}
+    rounded = round(ratio)
+    if abs(ratio - rounded) < 0.25 and rounded in words:
+        return f"{words[rounded]} its usual gap"
+    return f"{ratio:.1f} times its usual gap"
+
+
+def describe(name: str, value, row: Mapping | None = None) -> str:
+    """Render a feature value as a short phrase, e.g. "no order for 142 days".
+
+    With the customer's `row` (a mapping of its feature values) some phrases add context:
+    days since the last order is set against the customer's usual gap between orders
+    ("no order for 142 days, three times its usual gap").
+    """
+    feature = lookup(name)
+    if _is_missing(value):
+        return f"{feature.description.rstrip('.').lower()}: unknown"
+    if feature.render is not None:
+        return feature.render(value)
+    if feature.categorical:
+        text = feature.template.format(value=value)
+    else:
+        text = feature.template.format(value=float(value))
+    if name == "txn_days_since_last_order" and row is not None:
+        gap = row.get("txn_gap_mean_days")
+        if not _is_missing(gap) and gap > 0 and float(value) / gap >= 1.5:
+            text += f", {_times(float(value) / gap)}"
+    return text
+
+
+def catalogue_markdown(config: FeaturesConfig | None = None) -> str:
+    """The catalogue as a Markdown document: one table per family."""
+    config = config or FeaturesConfig()
+    entries = catalogue(config)
+    titles = {
+        "transactions": (
+            "Transactions: recency, frequency, spend, gaps, returns, categories, seasonality"
+        ),
+        "btyd": "Buy-till-you-die summary (inputs of BG/NBD and Gamma-Gamma)",
+        "contacts": "Contacts: channels, managers, complaints, conversion",
+        "customers": "Customer attributes",
+    }
+    lines = [
+        "# Feature catalogue",
+        "",
+        (
+            "Generated by `keyaccounts features` from `features/catalogue.py` for the windows "
+            "and channels in `configs/features.yaml`. Every feature of a customer at a cutoff "
+            "date uses only data dated on or before that cutoff. Day counts are calendar days; "
+            "spend is in the currency of the transactions, net of returns unless stated."
+        ),
+        "",
+        (
+            f"Windows: {', '.join(f'{w} days' for w in config.windows_days)}; "
+            f"label horizon: {config.horizon_days} days."
+        ),
+        "",
+    ]
+    for family in FAMILIES:
+        rows = [f for f in entries.values() if f.family == family]
+        lines += [
+            f"## {titles[family]}",
+            "",
+            "| feature | meaning | rendered as |",
+            "|---|---|---|",
+        ]
+        for f in rows:
+            shown = f.template.replace("|", "\\|")
+            lines.append(f"| `{f.name}` | {f.description} | {shown} |")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,178 @@
+"""Cutoffs, the stacked training set, the scoring frame, and the point-in-time guarantees.
+
+The hypothesis tests draw random histories around a cutoff and check that rows dated after
+it never change a feature, and that labels only read (T, T+H].
+"""
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import features
+from features.config import FeaturesConfig
+from features.contract import Tables
+from tests.features.conftest import AS_OF, customers
+
+
+def test_training_cutoffs_are_month_ends_with_full_label_windows():
+    config = FeaturesConfig(horizon_days=365, n_cutoffs=3)
+    assert features.training_cutoffs("2026-10-31", config) == [
+        pd.Timestamp("2025-08-31"),
+        pd.Timestamp("2025-09-30"),
+        pd.Timestamp("2025-10-31"),
+    ]
+    # a day short of the month end: the previous month end is the latest full window
+    assert features.training_cutoffs("2026-10-30", config)[-1] == pd.Timestamp("2025-09-30")
+    quarterly = FeaturesConfig(horizon_days=30, n_cutoffs=2, cutoff_step_months=3)
+    assert features.training_cutoffs("2024-12-31", quarterly) == [
+        pd.Timestamp("2024-08-31"),
+        pd.Timestamp("2024-11-30"),
+    ]
+    assert features.training_cutoffs("2024-12-31", quarterly, min_date="2024-09-01") == [
+        pd.Timestamp("2024-11-30")
+    ]
+
+
+def test_end_of_data_and_scoring_as_of(all_tables, config):
+    assert features.end_of_data(all_tables) == pd.Timestamp("2024-08-01")
+    assert features.scoring_as_of(all_tables, config) == pd.Timestamp("2024-08-01")
+    fixed = config.model_copy(update={"as_of": pd.Timestamp("2024-06-30").date()})
+    assert features.scoring_as_of(all_tables, fixed) == AS_OF
+    assert features.build_scoring_frame(all_tables, fixed)["as_of"].eq(AS_OF).all()
+
+
+def test_training_set_stacks_cutoffs(all_tables, config):
+    cutoffs = [pd.Timestamp("2024-03-31"), AS_OF]
+    training = features.build_training_set(all_tables, cutoffs, config)
+    assert list(training.columns[:3]) == ["customer_id", "cutoff", "as_of"]
+    assert list(training.columns[-2:]) == ["future_spend", "churned"]
+    assert training.groupby("cutoff").size().to_dict() == {cutoffs[0]: 1, cutoffs[1]: 3}
+    latest = training[training["cutoff"] == AS_OF].drop(
+        columns=["cutoff", "future_spend", "churned"]
+    )
+    pd.testing.assert_frame_equal(
+        latest.reset_index(drop=True), features.build(all_tables, AS_OF, config)
+    )
+
+
+def test_datasets_match_separate_builds(all_tables, config):
+    training, scoring = features.build_datasets(
+        all_tables, [AS_OF], pd.Timestamp("2024-08-01"), config
+    )
+    pd.testing.assert_frame_equal(
+        training, features.build_training_set(all_tables, [AS_OF], config)
+    )
+    pd.testing.assert_frame_equal(scoring, features.build(all_tables, "2024-08-01", config))
+
+
+def test_feature_columns(all_tables, config):
+    training = features.build_training_set(all_tables, [AS_OF], config)
+    columns = features.feature_columns(training)
+    assert (
+        "customer_id" not in columns and "future_spend" not in columns and "cutoff" not in columns
+    )
+    assert columns == list(features.catalogue(config))
+
+
+# ---- point in time, property based ----------------------------------------------------
+
+CUTOFF = pd.Timestamp("2024-06-30")
+CUSTOMERS = ["C1", "C2", "007"]
+HORIZON = 90
+CONFIG = FeaturesConfig(horizon_days=HORIZON, windows_days=(30, 365))
+
+transaction_row = st.tuples(
+    st.sampled_from(CUSTOMERS),
+    st.sampled_from(["o1", "o2", "o3"]),
+    st.integers(min_value=-500, max_value=-1),  # days relative to the cutoff
+    st.sampled_from([-30.0, 0.0, 12.5, 40.0, 300.0]),
+    st.sampled_from(["a", "b"]),
+)
+contact_row = st.tuples(
+    st.sampled_from(CUSTOMERS),
+    st.integers(min_value=-500, max_value=-1),
+    st.sampled_from(["visit", "call", "email"]),
+    st.sampled_from(["M1", None]),
+    st.sampled_from(["order", "complaint", "none"]),
+)
+
+
+def tx_frame(rows, offset):
+    frame = pd.DataFrame(rows, columns=["customer_id", "order_id", "day", "amount", "category"])
+    frame["order_date"] = CUTOFF + pd.to_timedelta(frame["day"] + offset, unit="D")
+    return frame.drop(columns="day")
+
+
+def contact_frame(rows, offset):
+    frame = pd.DataFrame(rows, columns=["customer_id", "day", "channel", "manager_id", "outcome"])
+    frame["contact_date"] = CUTOFF + pd.to_timedelta(frame["day"] + offset, unit="D")
+    return frame.drop(columns="day")
+
+
+def tables(past_tx, future_tx, past_ct, future_ct) -> Tables:
+    """Past rows dated <= CUTOFF (offset +1 puts day -1 on the cutoff), future rows after it."""
+    tx = pd.concat([tx_frame(past_tx, 1), tx_frame(future_tx, 501)], ignore_index=True)
+    ct = pd.concat([contact_frame(past_ct, 1), contact_frame(future_ct, 501)], ignore_index=True)
+    ct["manager_id"] = ct["manager_id"].astype("str")
+    return Tables(
+        tx.sample(frac=1.0, random_state=len(tx)),
+        ct,
+        customers().assign(customer_id=["C1", "C2", "007", "C9"]),
+    )
+
+
+def training_features(t: Tables) -> pd.DataFrame:
+    """Features through the training-set path, which sees the whole history."""
+    frame = features.build_training_set(t, [CUTOFF], CONFIG)
+    return frame.drop(columns=["future_spend", "churned"])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    past_tx=st.lists(transaction_row, min_size=1, max_size=12),
+    future_a=st.lists(transaction_row, max_size=8),
+    future_b=st.lists(transaction_row, max_size=8),
+    past_ct=st.lists(contact_row, max_size=6),
+    future_ct_a=st.lists(contact_row, max_size=5),
+    future_ct_b=st.lists(contact_row, max_size=5),
+)
+def test_rows_after_the_cutoff_never_change_a_feature(
+    past_tx, future_a, future_b, past_ct, future_ct_a, future_ct_b
+):
+    # future rows are dated cutoff+1 .. cutoff+500: adding, removing or changing any of them
+    # (future_a vs future_b vs none) must leave every feature at the cutoff as it is
+    a = tables(past_tx, future_a, past_ct, future_ct_a)
+    b = tables(past_tx, future_b, past_ct, future_ct_b)
+    none = tables(past_tx, [], past_ct, [])
+    expected = features.build(none, CUTOFF, CONFIG)
+    for variant in (a, b):
+        pd.testing.assert_frame_equal(features.build(variant, CUTOFF, CONFIG), expected, rtol=1e-9)
+        got = training_features(variant).drop(columns="cutoff")
+        pd.testing.assert_frame_equal(got, expected, rtol=1e-9)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    past_tx=st.lists(transaction_row, min_size=1, max_size=10),
+    window_tx=st.lists(transaction_row, max_size=8),
+    later_a=st.lists(transaction_row, max_size=6),
+    later_b=st.lists(transaction_row, max_size=6),
+    other_past=st.lists(transaction_row, max_size=6),
+)
+def test_labels_read_only_the_label_window(past_tx, window_tx, later_a, later_b, other_past):
+    def frame(past, later):
+        # past rows on or before T, window rows moved into (T, T+H], later rows after T+H
+        window = tx_frame([r[:2] + (r[2] % HORIZON,) + r[3:] for r in window_tx], 1)
+        return pd.concat(
+            [tx_frame(past, 1), window, tx_frame(later, 501 + HORIZON)], ignore_index=True
+        )
+
+    index = CUSTOMERS
+    first = features.build_labels(frame(past_tx, later_a), CUTOFF, HORIZON, index)
+    second = features.build_labels(frame(past_tx + other_past, later_b), CUTOFF, HORIZON, index)
+    pd.testing.assert_frame_equal(first, second, rtol=1e-9)
+    expected_spend = {c: sum(r[3] for r in window_tx if r[0] == c) for c in index}
+    expected_churn = {c: not any(r[3] > 0 for r in window_tx if r[0] == c) for c in index}
+    assert first["future_spend"].tolist() == pytest.approx([expected_spend[c] for c in index])
+    assert first["churned"].tolist() == [expected_churn[c] for c in index]

@@ -1,0 +1,82 @@
+"""The `features` stage end to end on tiny validated Parquet files in a temporary project."""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.config import load_settings
+from pipeline.errors import DataError
+from pipeline.stages import features as stage
+from tests.features.conftest import contacts, customers, transactions
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def settings_in(tmp_path: Path):
+    settings = load_settings(CONFIGS)
+    features = settings.features.model_copy(update={"horizon_days": 30, "n_cutoffs": 3})
+    return dataclasses.replace(settings, root=tmp_path, features=features)
+
+
+def write(settings, tables: dict) -> None:
+    folder = settings.path(settings.pipeline.paths.validated_dir)
+    folder.mkdir(parents=True)
+    for name, frame in tables.items():
+        frame.to_parquet(folder / f"{name}.parquet", index=False)
+
+
+def outputs(settings):
+    folder = settings.path(settings.pipeline.paths.features_dir)
+    summary = json.loads((folder / "features_summary.json").read_text())
+    return folder, summary
+
+
+def test_stage_runs_with_transactions_only(tmp_path):
+    settings = settings_in(tmp_path)
+    write(settings, {"transactions": transactions()})
+    stage.main(settings)
+    folder, summary = outputs(settings)
+    training = pd.read_parquet(folder / "training_set.parquet")
+    scoring = pd.read_parquet(folder / "scoring_frame.parquet")
+    # data ends 2024-08-01; last month end with 30 days after it: 2024-06-30
+    assert summary["cutoffs"] == ["2024-04-30", "2024-05-31", "2024-06-30"]
+    assert summary["as_of"] == "2024-08-01"
+    assert (
+        summary["training_rows"] == len(training) and summary["scoring_rows"] == len(scoring) == 3
+    )
+    assert not any(c.startswith(("ctc_", "cust_")) for c in scoring.columns)
+    assert scoring["customer_id"].tolist() == ["007", "C001", "C003"]
+    assert "# Feature catalogue" in (folder / "feature_catalogue.md").read_text()
+
+
+def test_stage_uses_every_table_present(tmp_path):
+    settings = settings_in(tmp_path)
+    write(
+        settings, {"transactions": transactions(), "contacts": contacts(), "customers": customers()}
+    )
+    stage.main(settings)
+    folder, summary = outputs(settings)
+    scoring = pd.read_parquet(folder / "scoring_frame.parquet")
+    assert summary["n_features"] == len(summary["features"]) > 40
+    assert {"ctc_has_manager", "cust_region"} <= set(scoring.columns)
+    assert isinstance(scoring["cust_region"].dtype, pd.CategoricalDtype)  # survives Parquet
+
+
+def test_missing_transactions_is_a_data_error(tmp_path):
+    settings = settings_in(tmp_path)
+    with pytest.raises(DataError, match="keyaccounts validate"):
+        stage.main(settings)
+
+
+def test_configured_as_of_bounds_the_training_labels(tmp_path):
+    settings = settings_in(tmp_path)
+    pinned = settings.features.model_copy(update={"as_of": pd.Timestamp("2024-07-15").date()})
+    settings = dataclasses.replace(settings, features=pinned)
+    write(settings, {"transactions": transactions()})
+    stage.main(settings)
+    _, summary = outputs(settings)
+    assert summary["as_of"] == "2024-07-15"
+    assert summary["cutoffs"][-1] == "2024-05-31"  # 05-31 + 30 days <= 07-15 < 06-30 + 30

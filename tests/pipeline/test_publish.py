@@ -1,0 +1,101 @@
+"""The `publish` stage after the `tier` stage, on hand-made scores, customers and managers."""
+
+import sqlite3
+from collections import Counter
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from pipeline.stages import publish, tier
+from tests.pipeline.test_tier_stage import IDS, make_settings, scores, write_inputs
+
+HEADERS = ["Rank", "Customer", "Region", "Tier", "Change since last run", "Previous tier",
+           "Expected value", "Churn probability", "Value at risk", "Last order", "Last contact",
+           "Manager", "Retention", "Why", "Why this tier"]
+
+
+@pytest.fixture
+def published(tmp_path):
+    settings = make_settings(tmp_path, {"strategic": {"min_bar": 0.75, "keep_bar": 0.5}})
+    write_inputs(settings, scores())
+    tier.main(settings)
+    publish.main(settings)
+    return settings, settings.path(settings.pipeline.paths.publish_dir)
+
+
+def test_workbook_sheets_columns_order_and_counts(published):
+    _, out = published
+    book = load_workbook(out / "key_accounts.xlsx")
+    assert book.sheetnames == ["Summary", "N", "S"]
+    seen = Counter()
+    for name in ("N", "S"):
+        sheet = book[name]
+        rows = list(sheet.iter_rows(values_only=True))
+        assert list(rows[0]) == HEADERS
+        assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:")
+        ranks = [r[0] for r in rows[1:]]
+        assert ranks == sorted(ranks)                      # ranked within the region
+        assert {r[2] for r in rows[1:]} == {name}
+        seen.update((r[1], r[3]) for r in rows[1:])
+        assert sheet["G2"].number_format == "#,##0" and sheet["J2"].number_format == "yyyy-mm-dd"
+    customers = [c for c, _ in seen]
+    assert sorted(customers) == IDS                         # every scored customer exactly once
+    strategic = [c for c, t in seen if t == "strategic"]
+    assert sorted(strategic) == ["C001", "C002", "C003"] and len(set(strategic)) == 3
+    first = list(book["N"].iter_rows(min_row=2, max_row=2, values_only=True))[0]
+    assert first[1] == "C001" and first[11] == "M02" and "orders every month" in first[13]
+    summary = [r[0] for r in book["Summary"].iter_rows(values_only=True) if r and r[0]]
+    assert "Accounts and expected value per tier" in summary
+    assert "Movement since the last run" in summary
+
+
+def test_sheets_per_manager(tmp_path):
+    settings = make_settings(tmp_path, {"strategic": {"min_bar": 0.75, "keep_bar": 0.5}})
+    write_inputs(settings, scores())
+    tier.main(settings)
+    publish.main(settings, publish=settings.tiers.publish.model_copy(
+        update={"sheets_by": "manager"}))
+    book = load_workbook(settings.path(settings.pipeline.paths.publish_dir) / "key_accounts.xlsx")
+    assert book.sheetnames == ["Summary", "M01", "M02", "M03", "No manager"]
+    assert sum(book[s].max_row - 1 for s in book.sheetnames[1:]) == len(IDS)
+
+
+def test_report_rows_and_crm_upsert_is_idempotent(published):
+    settings, out = published
+    html = (out / "key_accounts.html").read_text()
+    assert "<svg" in html and "Strategic accounts most at risk" in html and "C002" in html
+    assert "<script" not in html
+    rows = pd.read_parquet(out / "key_accounts.parquet")
+    assert len(rows) == len(IDS) and list(rows["rank"]) == list(range(1, 13))
+    assert len(pd.read_csv(out / "key_accounts.csv", dtype={"customer_id": str})) == len(IDS)
+
+    def crm():
+        with sqlite3.connect(out / "crm.db") as db:
+            return pd.read_sql("select * from key_accounts order by customer_id", db)
+
+    first = crm()
+    assert len(first) == 12 and set(first["run_id"]) == {"run-1"}
+    assert set(first["value_model_version"]) == {"3"}
+    publish.main(settings)                                   # same run again: same table
+    pd.testing.assert_frame_equal(crm(), first)
+    write_inputs(settings, scores("run-2").iloc[:6])          # fewer customers, new run
+    tier.main(settings)
+    publish.main(settings)
+    table = crm()
+    assert len(table) == 12                                   # upsert: others left alone
+    assert list(table["run_id"]) == ["run-2"] * 6 + ["run-1"] * 6
+
+
+def test_cli_runs_tier_and_publish(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    settings = make_settings(tmp_path)
+    write_inputs(settings, scores())
+    runner = CliRunner()
+    for command in ("tier", "publish"):
+        result = runner.invoke(app, ["--config-dir", str(tmp_path / "configs"), command])
+        assert result.exit_code == 0, result.output
+    assert (settings.path(settings.pipeline.paths.publish_dir) / "key_accounts.xlsx").exists()

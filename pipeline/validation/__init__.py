@@ -1,1 +1,41 @@
-"""validation"""
+"""Validated ingestion: read the configured sources, parse them into contract types, refuse
+bad rows into quarantine with a reason, check the result with Great Expectations and report.
+
+`checks` and `parse` are pure (DataFrames in, DataFrames out); `sources` reads files;
+`expectations` wraps GX (imported lazily: importing this package does not import GX);
+`report` renders the HTML page. The stage `pipeline/stages/validate.py` ties them together.
+"""
+
+from pipeline.validation.checks import (
+    ALL_COLUMNS,
+    COLUMN,
+    REASON,
+    REASONS,
+    SOURCE_ROW,
+    CheckOptions,
+    TableResult,
+    check_table,
+    check_tables,
+)
+from pipeline.validation.report import build_summary, render_html
+from pipeline.validation.schema import CHECK_ORDER, SPECS, TableSpec
+from pipeline.validation.sources import read_source, source_format
+
+__all__ = [
+    "ALL_COLUMNS",
+    "CHECK_ORDER",
+    "COLUMN",
+    "REASON",
+    "REASONS",
+    "SOURCE_ROW",
+    "SPECS",
+    "CheckOptions",
+    "TableResult",
+    "TableSpec",
+    "build_summary",
+    "check_table",
+    "check_tables",
+    "read_source",
+    "render_html",
+    "source_format",
+]

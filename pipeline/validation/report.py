@@ -1,0 +1,139 @@
+"""The validation report: a self-contained HTML page rendered from the summary dict."""
+
+from dataclasses import asdict
+from html import escape
+
+__all__ = ["build_summary", "render_html"]
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:70em}
+table{border-collapse:collapse;margin:.5em 0 1.5em}
+td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}
+th{background:#f3f3f3}.ok{color:#1a7f37}.fail{color:#c62828;font-weight:bold}.warn{color:#b26a00}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+"""
+
+
+def _table(headers: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td class='n'>{cell}</td>" if i in numeric else f"<td>{cell}</td>"
+            for i, cell in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def render_html(summary: dict) -> str:
+    """One page: overall verdict, per-table counts, reasons, warnings and GX results."""
+    verdict = "passed" if summary["success"] else "FAILED"
+    css = "ok" if summary["success"] else "fail"
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>Validation report</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        f"<h1>Validation report: <span class='{css}'>{verdict}</span></h1>",
+        (
+            f"<p>Reference date {escape(summary['reference_date'])}; "
+            f"run in {summary['seconds']:.1f} s. Refused rows are in the quarantine files with "
+            "their reason, column and source row.</p>"
+        ),
+        "<h2>Rows</h2>",
+        _table(
+            ["table", "file", "rows in", "accepted", "quarantined", "quarantined %"],
+            [
+                [
+                    escape(name),
+                    escape(t["source"]),
+                    f"{t['rows_in']:,}",
+                    f"{t['rows_accepted']:,}",
+                    f"{t['rows_quarantined']:,}",
+                    f"{100 * t['rows_quarantined'] / max(t['rows_in'], 1):.2f}",
+                ]
+                for name, t in summary["tables"].items()
+            ],
+            numeric={2, 3, 4, 5},
+        ),
+    ]
+    for name, t in summary["tables"].items():
+        parts.append(f"<h2>{escape(name)}</h2>")
+        if t["reasons"]:
+            parts.append("<h3>Quarantined rows by reason</h3>")
+            parts.append(
+                _table(
+                    ["reason", "rows", "meaning"],
+                    [
+                        [escape(r), f"{n:,}", escape(summary["reason_meanings"].get(r, ""))]
+                        for r, n in t["reasons"].items()
+                    ],
+                    numeric={1},
+                )
+            )
+        else:
+            parts.append("<p class='ok'>No rows quarantined.</p>")
+        for warning in t["warnings"]:
+            parts.append(f"<p class='warn'>warning: {escape(warning['message'])}</p>")
+        rows = []
+        for e in t["expectations"]:
+            status = (
+                "<span class='ok'>pass</span>"
+                if e["success"]
+                else (
+                    "<span class='fail'>FAIL</span>"
+                    if e["blocking"]
+                    else "<span class='warn'>fail (informative)</span>"
+                )
+            )
+            rows.append(
+                [
+                    escape(e["suite"]),
+                    escape(e["expectation"]),
+                    escape(e["column"]),
+                    status,
+                    escape(e["observed"]),
+                ]
+            )
+        parts.append(
+            f"<h3>Great Expectations ({t['gx_rows_checked']:,} rows checked per suite)</h3>"
+        )
+        parts.append(_table(["suite", "expectation", "column", "result", "observed"], rows))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def build_summary(
+    results: dict,
+    expectations: dict[str, list],
+    files: dict[str, str],
+    reference_date: str,
+    seconds: float,
+    gx_max_rows: int,
+) -> dict:
+    """The JSON-ready summary of a validation run; `success` is False when any blocking
+    expectation failed on the accepted data."""
+    from pipeline.validation.checks import REASONS
+
+    failed = [e for found in expectations.values() for e in found if e.blocking and not e.success]
+    return {
+        "success": not failed,
+        "failed_expectations": [asdict(e) for e in failed],
+        "reference_date": str(reference_date),
+        "seconds": round(seconds, 2),
+        "reason_meanings": REASONS,
+        "tables": {
+            table: {
+                "source": str(files[table]),
+                "rows_in": r.rows_in,
+                "rows_accepted": r.rows_accepted,
+                "rows_quarantined": r.rows_quarantined,
+                "reasons": r.reasons,
+                "warnings": r.warnings,
+                "gx_rows_checked": min(r.rows_in, gx_max_rows),
+                "expectations": [asdict(e) for e in expectations.get(table, [])],
+            }
+            for table, r in results.items()
+        },
+    }

@@ -1,0 +1,327 @@
+"""`keyaccounts validate` end to end on small files: outputs, counts, report, config-only
+onboarding of a foreign export, and the stops."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from pipeline.config import load_settings
+from pipeline.errors import DataError
+from pipeline.stages import validate
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures"
+
+
+def _project(tmp_path: Path, data: dict) -> Path:
+    """A project root in tmp_path: the repo's configs with `data` as data.yaml."""
+    config_dir = tmp_path / "configs"
+    shutil.copytree(REPO / "configs", config_dir)
+    (config_dir / "data.yaml").write_text(yaml.safe_dump(data))
+    return config_dir
+
+
+def _demo_like_raw(raw_dir: Path) -> None:
+    """Four Parquet tables shaped like the generator's defect output: dates and amounts as
+    strings, a duplicate row, a null id, a bad date, text in an amount, a future date and
+    a contact for an unknown customer."""
+    raw_dir.mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "manager_id": ["M001", "M002"],
+            "region": ["north", "south"],
+            "capacity": [20, 25],
+            "active": [True, False],
+        }
+    ).to_parquet(raw_dir / "managers.parquet")
+    pd.DataFrame(
+        {
+            "customer_id": ["C0000001", "C0000002", "C0000003"],
+            "region": ["north", "south", "north"],
+            "industry": ["metal", "food", "chem"],
+            "size": [12, 250, 3],
+            "created_date": pd.to_datetime(["2022-11-01", "2023-05-01", "2024-01-01"]),
+            "current_manager_id": ["M001", None, "M009"],
+            "current_tier": ["strategic", None, "key"],
+        }
+    ).to_parquet(raw_dir / "customers.parquet")
+    pd.DataFrame(
+        {
+            "customer_id": [
+                "C0000001",
+                "C0000001",
+                "C0000002",
+                None,
+                "C0000003",
+                "C0000003",
+                "C0000002",
+            ],
+            "order_id": ["O1", "O1", "O2", "O3", "O4", "O5", "O6"],
+            "order_date": [
+                "2024-01-05",
+                "2024-01-05",
+                "2024-02-01",
+                "2024-02-02",
+                "2024-13-45",
+                "2024-03-01",
+                "2031-01-01",
+            ],
+            "amount": ["100.0", "100.0", "-20.5", "5.0", "7.0", "abc", "9.0"],
+            "category": ["a", "a", "b", "b", "c", "c", "a"],
+            "quantity": [1, 1, -1, 2, 1, 1, 1],
+            "channel": ["web", "web", "phone", "web", "edi", "field", "web"],
+        }
+    ).to_parquet(raw_dir / "transactions.parquet")
+    pd.DataFrame(
+        {
+            "customer_id": ["C0000001", "C0000009", "C0000002"],
+            "contact_date": ["2024-01-10", "2024-01-11", "2024-01-12"],
+            "channel": ["visit", "call", "email"],
+            "manager_id": ["M001", "M001", None],
+            "outcome": ["order", "none", "complaint"],
+        }
+    ).to_parquet(raw_dir / "contacts.parquet")
+
+
+DEMO_DATA = {
+    **{
+        t: {"path": f"data/raw/{t}.parquet"}
+        for t in ("transactions", "contacts", "customers", "managers")
+    },
+    "reference_date": "2026-10-31",
+}
+
+
+def test_demo_like_sources_are_split_typed_and_reported(tmp_path: Path) -> None:
+    config_dir = _project(tmp_path, DEMO_DATA)
+    _demo_like_raw(tmp_path / "data" / "raw")
+    validate.main(load_settings(config_dir))
+
+    summary = json.loads((tmp_path / "reports/validation/validation_summary.json").read_text())
+    assert summary["success"] is True
+    tables = summary["tables"]
+    for name, t in tables.items():
+        accepted = pd.read_parquet(tmp_path / f"data/validated/{name}.parquet")
+        quarantine = pd.read_parquet(tmp_path / f"data/quarantine/{name}.parquet")
+        assert (
+            t["rows_in"]
+            == len(accepted) + len(quarantine)
+            == t["rows_accepted"] + t["rows_quarantined"]
+        )
+        assert (tmp_path / f"data/quarantine/{name}.csv").exists()
+        assert all(
+            e["success"] for e in t["expectations"] if e["suite"] == "accepted" and e["blocking"]
+        )
+    assert tables["transactions"]["reasons"] == {
+        "null_id": 1,
+        "bad_date": 1,
+        "bad_amount": 1,
+        "future_date": 1,
+        "duplicate_row": 1,
+    }
+    assert tables["contacts"]["reasons"] == {"unknown_customer": 1}
+    assert tables["customers"]["warnings"][0]["code"] == "unknown_manager"  # M009 kept, warned
+    informative = [e for e in tables["customers"]["expectations"] if not e["success"]]
+    assert [(e["suite"], e["column"], e["blocking"]) for e in informative] == [
+        ("references managers", "managers.manager_id", False)
+    ]
+    references = [
+        e for e in tables["transactions"]["expectations"] if e["suite"] == "references customers"
+    ]
+    assert [(e["column"], e["success"], e["blocking"]) for e in references] == [
+        ("customers.customer_id", True, True)
+    ]
+    raw_not_null = [
+        e
+        for e in tables["transactions"]["expectations"]
+        if e["suite"] == "raw" and e["expectation"] == "expect_column_values_to_not_be_null"
+    ]
+    assert raw_not_null[0]["success"] is False  # the raw suite sees the null id
+
+    tx = pd.read_parquet(tmp_path / "data/validated/transactions.parquet")
+    assert list(tx.columns) == [
+        "customer_id",
+        "order_id",
+        "order_date",
+        "amount",
+        "category",
+        "quantity",
+        "channel",
+    ]
+    assert tx["customer_id"].tolist() == ["C0000001", "C0000002"]
+    assert str(tx["order_date"].dtype).startswith("datetime64") and tx["amount"].dtype == "float64"
+    quarantine = pd.read_parquet(tmp_path / "data/quarantine/transactions.parquet")
+    assert quarantine.set_index("source_row")["reason"].to_dict() == {
+        2: "duplicate_row",
+        4: "null_id",
+        5: "bad_date",
+        6: "bad_amount",
+        7: "future_date",
+    }
+    assert quarantine.loc[quarantine["reason"] == "bad_amount", "amount"].tolist() == ["abc"]
+    html = (tmp_path / "reports/validation/index.html").read_text()
+    assert "Validation report" in html and "future_date" in html and "references customers" in html
+
+
+def _erp_project(tmp_path: Path) -> Path:
+    """The repo's configs with only data.yaml replaced by the ERP fixture's data.yaml."""
+    (tmp_path / "tests" / "fixtures").mkdir(parents=True)
+    shutil.copy(FIXTURES / "erp_transactions.csv", tmp_path / "tests" / "fixtures")
+    config_dir = _project(tmp_path, {})
+    shutil.copy(FIXTURES / "data_erp.yaml", config_dir / "data.yaml")
+    return config_dir
+
+
+def _check_erp_outputs(root: Path) -> None:
+    tx = pd.read_parquet(root / "data/validated/transactions.parquet")
+    assert tx["customer_id"].tolist() == ["0000123", "0000123", "0004711", "0004711", "0000042"]
+    assert tx["order_date"].dt.strftime("%Y-%m-%d").tolist()[:2] == ["2024-01-15", "2024-02-20"]
+    assert tx["amount"].tolist() == [1234.5, -50.0, 99.9, 15.0, 500.0]
+    assert sorted(p.name for p in (root / "data/validated").iterdir()) == ["transactions.parquet"]
+    reasons = json.loads((root / "reports/validation/validation_summary.json").read_text())[
+        "tables"
+    ]
+    assert reasons["transactions"]["reasons"] == {
+        "null_id": 1,
+        "bad_date": 1,
+        "bad_amount": 1,
+        "future_date": 1,
+        "duplicate_row": 1,
+    }
+
+
+def test_foreign_export_validates_by_editing_data_yaml_alone(tmp_path: Path) -> None:
+    validate.main(load_settings(_erp_project(tmp_path)))
+    _check_erp_outputs(tmp_path)
+
+
+def test_foreign_export_parquet_with_integer_dates(tmp_path: Path) -> None:
+    config_dir = _erp_project(tmp_path)
+    frame = pd.read_csv(FIXTURES / "erp_transactions.csv", sep=";", dtype={"KUNDENNR": str})
+    frame = frame[frame["BELEGDATUM"].str.fullmatch(r"\d{8}")].copy()
+    frame["BELEGDATUM"] = frame["BELEGDATUM"].astype("int64")
+    frame.to_parquet(tmp_path / "tests/fixtures/erp.parquet", index=False)
+    data = yaml.safe_load((config_dir / "data.yaml").read_text())
+    data["transactions"]["path"] = "tests/fixtures/erp.parquet"
+    (config_dir / "data.yaml").write_text(yaml.safe_dump(data))
+    validate.main(load_settings(config_dir))
+    tx = pd.read_parquet(tmp_path / "data/validated/transactions.parquet")
+    assert tx["order_date"].min() == pd.Timestamp("2024-01-15")
+    assert tx["customer_id"].iloc[0] == "0000123"
+
+
+@pytest.mark.integration
+def test_foreign_export_through_the_cli(tmp_path: Path) -> None:
+    config_dir = _erp_project(tmp_path)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from pipeline.cli import main; main()",
+            "--config-dir",
+            str(config_dir),
+            "validate",
+        ],
+        check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    _check_erp_outputs(tmp_path)
+
+
+def test_configured_optional_file_missing_stops(tmp_path: Path) -> None:
+    config_dir = _erp_project(tmp_path)
+    data = yaml.safe_load((config_dir / "data.yaml").read_text())
+    data["contacts"] = {"path": "data/raw/contacts.csv"}
+    (config_dir / "data.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(DataError, match=r"contacts\.csv: contacts file not found"):
+        validate.main(load_settings(config_dir))
+
+
+def test_missing_column_through_the_stage_names_file_and_column(tmp_path: Path) -> None:
+    config_dir = _erp_project(tmp_path)
+    data = yaml.safe_load((config_dir / "data.yaml").read_text())
+    del data["transactions"]["columns"]["order_date"]
+    (config_dir / "data.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(DataError) as error:
+        validate.main(load_settings(config_dir))
+    assert "erp_transactions.csv: required column 'order_date' not found" in str(error.value)
+    assert "BELEGDATUM" in str(error.value)  # the columns present are listed
+
+
+def test_failed_expectation_writes_the_report_but_no_validated_data(
+    tmp_path: Path, monkeypatch
+) -> None:
+    config_dir = _erp_project(tmp_path)
+    real = validate.check_tables
+
+    def broken(raws, options):  # a quarantine bug: a future date slips through
+        results = real(raws, options)
+        accepted = results["transactions"].accepted
+        accepted.loc[0, "order_date"] = pd.Timestamp("2030-01-01")
+        return results
+
+    monkeypatch.setattr(validate, "check_tables", broken)
+    with pytest.raises(
+        DataError, match=r"fails 1 expectation.*expect_column_max_to_be_between\(order_date\)"
+    ):
+        validate.main(load_settings(config_dir))
+    assert not (tmp_path / "data/validated/transactions.parquet").exists()
+    assert (tmp_path / "reports/validation/index.html").exists()
+    assert (tmp_path / "data/quarantine/transactions.parquet").exists()
+
+
+def test_unknown_contract_column_in_data_yaml_is_a_config_error(tmp_path: Path) -> None:
+    from pipeline.errors import ConfigError
+
+    config_dir = _project(tmp_path, {"transactions": {"path": "x.csv", "columns": {"kunde": "K"}}})
+    with pytest.raises(ConfigError, match="unknown contract column"):
+        load_settings(config_dir)
+
+
+def test_validation_makes_no_network_connection(tmp_path: Path, monkeypatch) -> None:
+    import socket
+
+    attempts = []
+
+    def refuse(self, address, *args, **kwargs):
+        attempts.append(address)
+        raise OSError("network disabled in tests")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    validate.main(load_settings(_erp_project(tmp_path)))
+    assert attempts == []
+
+
+@pytest.mark.integration
+def test_generated_defects_are_quarantined_with_their_reasons(tmp_path: Path) -> None:
+    """The generator's --defects output: every injected fault kind lands in quarantine."""
+    from pipeline.stages import generate
+
+    data = {**DEMO_DATA, "reference_date": "2026-10-31"}
+    settings = load_settings(_project(tmp_path, data))
+    generate.main(settings, n_customers=300, defect_rate=0.02)
+    validate.main(settings)
+
+    summary = json.loads((tmp_path / "reports/validation/validation_summary.json").read_text())
+    assert summary["success"] is True
+    for t in summary["tables"].values():
+        assert t["rows_in"] == t["rows_accepted"] + t["rows_quarantined"]
+    tx = summary["tables"]["transactions"]["reasons"]
+    contacts = summary["tables"]["contacts"]["reasons"]
+    for reason in ("null_id", "bad_date", "bad_amount", "future_date", "duplicate_row"):
+        assert tx.get(reason, 0) > 0, reason
+    assert contacts.get("unknown_customer", 0) > 0
+    accepted = pd.read_parquet(tmp_path / "data/validated/transactions.parquet")
+    assert accepted["order_date"].max() <= pd.Timestamp("2026-10-31")
+    assert accepted["customer_id"].str.match(r"^C\d{7}$").all()

@@ -1,0 +1,318 @@
+"""Row-level validation: parsing, one test per defect kind, and counts that add up."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.validation import (
+    ALL_COLUMNS,
+    SPECS,
+    CheckOptions,
+    check_table,
+    check_tables,
+)
+from pipeline.validation.parse import parse_bools, parse_dates, parse_floats, parse_ids, parse_ints
+
+REF = pd.Timestamp("2026-10-31")
+OPTIONS = CheckOptions(reference_date=REF)
+
+
+def _text(**columns) -> pd.DataFrame:
+    return pd.DataFrame(columns, dtype="str")
+
+
+def _tx(**overrides) -> pd.DataFrame:
+    """Three clean transactions as text; `overrides` replace whole columns."""
+    base = {
+        "customer_id": ["C001", "C002", "C003"],
+        "order_id": ["O1", "O2", "O3"],
+        "order_date": ["2024-01-02", "2024-02-03", "2024-03-04"],
+        "amount": ["10.5", "-3", "7"],
+        "quantity": ["1", "2", "3"],
+    }
+    return _text(**{**base, **overrides})
+
+
+def _only_reason(result, reason: str, column: str, source_row: int) -> None:
+    q = result.quarantine
+    assert q["reason"].tolist() == [reason]
+    assert q["column"].tolist() == [column]
+    assert q["source_row"].tolist() == [source_row]
+    assert result.rows_in == result.rows_accepted + result.rows_quarantined
+
+
+# --- one test per defect kind ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("missing", [None, "", "   "])
+def test_null_id_is_quarantined(missing) -> None:
+    result = check_table(_tx(customer_id=["C001", missing, "C003"]), SPECS["transactions"], OPTIONS)
+    _only_reason(result, "null_id", "customer_id", 2)
+    assert result.accepted["customer_id"].tolist() == ["C001", "C003"]
+
+
+def test_unparseable_date_is_quarantined() -> None:
+    result = check_table(
+        _tx(order_date=["2024-01-02", "31/02/2024", "2024-03-04"]), SPECS["transactions"], OPTIONS
+    )
+    _only_reason(result, "bad_date", "order_date", 2)
+    assert result.quarantine["order_date"].tolist() == ["31/02/2024"]  # original text kept
+
+
+def test_missing_required_date_is_quarantined() -> None:
+    result = check_table(
+        _tx(order_date=["2024-01-02", None, "2024-03-04"]), SPECS["transactions"], OPTIONS
+    )
+    _only_reason(result, "bad_date", "order_date", 2)
+
+
+@pytest.mark.parametrize("amount", ["ten", "12,5 EUR", "", "nan", "inf"])
+def test_amount_not_a_number_is_quarantined(amount) -> None:
+    result = check_table(_tx(amount=["1", "2", amount]), SPECS["transactions"], OPTIONS)
+    _only_reason(result, "bad_amount", "amount", 3)
+
+
+def test_future_date_is_quarantined_relative_to_the_reference_date() -> None:
+    raw = _tx(order_date=["2024-01-02", "2031-05-01", "2026-10-31"])
+    result = check_table(raw, SPECS["transactions"], OPTIONS)
+    _only_reason(result, "future_date", "order_date", 2)
+    earlier = check_table(
+        raw, SPECS["transactions"], CheckOptions(reference_date=pd.Timestamp("2026-10-30"))
+    )
+    assert earlier.quarantine["source_row"].tolist() == [2, 3]
+
+
+def test_date_before_min_date_is_quarantined() -> None:
+    result = check_table(
+        _tx(order_date=["2024-01-02", "1899-12-31", "2024-03-04"]), SPECS["transactions"], OPTIONS
+    )
+    _only_reason(result, "date_out_of_range", "order_date", 2)
+
+
+def test_exact_duplicate_keeps_the_first() -> None:
+    raw = _tx(
+        customer_id=["C001", "C002", "C001"],
+        order_id=["O1", "O2", "O1"],
+        order_date=["2024-01-02", "2024-02-03", "2024-01-02"],
+        amount=["10.5", "-3", "10.5"],
+        quantity=["1", "2", "1"],
+    )
+    result = check_table(raw, SPECS["transactions"], OPTIONS)
+    _only_reason(result, "duplicate_row", ALL_COLUMNS, 3)
+    assert result.accepted["order_id"].tolist() == ["O1", "O2"]
+
+
+def test_same_order_line_with_another_amount_is_not_a_duplicate() -> None:
+    raw = _tx(customer_id=["C001"] * 3, order_id=["O1"] * 3, order_date=["2024-01-02"] * 3)
+    assert check_table(raw, SPECS["transactions"], OPTIONS).rows_quarantined == 0
+
+
+def test_quantity_not_whole_is_quarantined() -> None:
+    result = check_table(_tx(quantity=["1", "2.5", None]), SPECS["transactions"], OPTIONS)
+    _only_reason(result, "bad_number", "quantity", 2)
+    assert result.accepted["quantity"].isna().tolist() == [False, True]  # optional: null allowed
+
+
+def test_transactions_and_contacts_of_unknown_customers_are_quarantined() -> None:
+    known = pd.Series(["C001", "C003"])
+    tx = check_table(_tx(), SPECS["transactions"], OPTIONS, known_customers=known)
+    _only_reason(tx, "unknown_customer", "customer_id", 2)
+    contacts = _text(
+        customer_id=["C001", "C999"],
+        contact_date=["2024-01-01", "2024-01-02"],
+        channel=["call", "visit"],
+    )
+    ct = check_table(contacts, SPECS["contacts"], OPTIONS, known_customers=known)
+    _only_reason(ct, "unknown_customer", "customer_id", 2)
+
+
+def test_without_a_customers_table_there_is_no_referential_check() -> None:
+    assert check_table(_tx(), SPECS["transactions"], OPTIONS).rows_quarantined == 0
+
+
+@pytest.mark.parametrize("capacity", ["0", "-3", "2.5", "many", None])
+def test_capacity_must_be_a_positive_whole_number(capacity) -> None:
+    raw = _text(manager_id=["M001", "M002"], region=["north", "south"], capacity=["25", capacity])
+    result = check_table(raw, SPECS["managers"], OPTIONS)
+    reason = "missing_value" if capacity is None else "bad_number"
+    _only_reason(result, reason, "capacity", 2)
+    assert result.accepted["capacity"].dtype == "Int64"
+
+
+def test_manager_without_region_is_quarantined() -> None:
+    raw = _text(manager_id=["M001", "M002"], region=["north", ""], capacity=["25", "30"])
+    _only_reason(check_table(raw, SPECS["managers"], OPTIONS), "missing_value", "region", 2)
+
+
+def test_bad_boolean_is_quarantined() -> None:
+    raw = _text(
+        manager_id=["M1", "M2", "M3"],
+        region=["n"] * 3,
+        capacity=["5"] * 3,
+        active=["yes", "FALSE", "maybe"],
+    )
+    result = check_table(raw, SPECS["managers"], OPTIONS)
+    _only_reason(result, "bad_bool", "active", 3)
+    assert result.accepted["active"].tolist() == [True, False]
+
+
+def test_repeated_customer_id_keeps_the_first() -> None:
+    raw = _text(customer_id=["C001", "C002", "C001"], region=["n", "s", "e"])
+    result = check_table(raw, SPECS["customers"], OPTIONS)
+    _only_reason(result, "duplicate_key", "customer_id", 3)
+    assert result.accepted["region"].tolist() == ["n", "s"]
+
+
+def test_negative_size_is_quarantined() -> None:
+    raw = _text(customer_id=["C001", "C002"], size=["10", "-1"])
+    _only_reason(check_table(raw, SPECS["customers"], OPTIONS), "bad_number", "size", 2)
+
+
+def test_unknown_manager_warns_by_default_and_quarantines_when_asked() -> None:
+    raw = _text(customer_id=["C001", "C002", "C003"], current_manager_id=["M001", "M999", None])
+    managers = pd.Series(["M001"])
+    warned = check_table(raw, SPECS["customers"], OPTIONS, known_managers=managers)
+    assert warned.rows_quarantined == 0
+    assert [(w["code"], w["count"]) for w in warned.warnings] == [("unknown_manager", 1)]
+    strict = CheckOptions(reference_date=REF, on_unknown_manager="quarantine")
+    _only_reason(
+        check_table(raw, SPECS["customers"], strict, known_managers=managers),
+        "unknown_manager",
+        "current_manager_id",
+        2,
+    )
+
+
+def test_first_reason_in_priority_order_wins() -> None:
+    raw = _tx(
+        customer_id=[None, "C2", "C3"],
+        order_date=["bad", "2024-01-01", "2024-01-01"],
+        amount=["x", "1", "1"],
+    )
+    assert check_table(raw, SPECS["transactions"], OPTIONS).quarantine["reason"].tolist() == [
+        "null_id"
+    ]
+
+
+# --- types and parsing -------------------------------------------------------------------
+
+
+def test_leading_zeros_are_kept_and_integer_ids_have_no_decimal_suffix() -> None:
+    assert parse_ids(pd.Series(["000123", " 007", None], dtype="str")).tolist()[:2] == [
+        "000123",
+        " 007",
+    ]
+    assert parse_ids(pd.Series([123.0, np.nan])).tolist()[0] == "123"
+    assert parse_ids(pd.Series([42], dtype="int64")).tolist() == ["42"]
+
+
+def test_accepted_frame_has_contract_types() -> None:
+    accepted = check_table(_tx(), SPECS["transactions"], OPTIONS).accepted
+    assert list(accepted.columns) == ["customer_id", "order_id", "order_date", "amount", "quantity"]
+    assert accepted["customer_id"].dtype == "str"
+    assert accepted["order_date"].dtype == "datetime64[ns]"
+    assert accepted["amount"].dtype == "float64"
+    assert accepted["amount"].tolist() == [10.5, -3.0, 7.0]
+
+
+def test_dates_from_every_storage_type() -> None:
+    expected = pd.Timestamp("2024-01-31")
+    cases = [
+        (pd.Series(["2024-01-31"], dtype="str"), None),
+        (pd.Series(["31.01.2024"], dtype="str"), "%d.%m.%Y"),
+        (pd.Series([20240131], dtype="int64"), "%Y%m%d"),
+        (pd.Series([20240131.0]), None),  # integer dates stored as float (with nulls)
+        (pd.Series(pd.to_datetime(["2024-01-31 13:45"])), None),  # time of day dropped
+        (pd.Series([dt.date(2024, 1, 31)], dtype=object), None),  # Parquet date32
+    ]
+    for values, date_format in cases:
+        parsed, bad = parse_dates(values, date_format)
+        assert parsed.tolist() == [expected] and not bad.any(), (values, date_format)
+
+
+def test_integer_dates_reject_impossible_days() -> None:
+    _, bad = parse_dates(pd.Series([20240230, 20240101]), "%Y%m%d")
+    assert bad.tolist() == [True, False]
+
+
+def test_numbers_with_decimal_comma_and_thousands() -> None:
+    parsed, bad = parse_floats(pd.Series(["1.234,50", "-5,00", "x"], dtype="str"), ",", ".")
+    assert parsed.tolist()[:2] == [1234.5, -5.0] and bad.tolist() == [False, False, True]
+
+
+def test_typed_numbers_pass_through() -> None:
+    parsed, bad = parse_floats(pd.Series([1.5, np.nan, np.inf]))
+    assert parsed.tolist()[0] == 1.5 and bad.tolist() == [False, False, True]
+    ints, bad = parse_ints(pd.Series([3, 4]), minimum=1)
+    assert ints.tolist() == [3, 4] and not bad.any()
+    flags, bad = parse_bools(pd.Series([True, False]))
+    assert flags.tolist() == [True, False] and not bad.any()
+
+
+# --- whole tables ------------------------------------------------------------------------
+
+
+def _four_tables() -> dict[str, pd.DataFrame]:
+    managers = _text(
+        manager_id=["M001", "M002", "M002", None],
+        region=["n", "s", "s", "n"],
+        capacity=["10", "12", "12", "3"],
+    )
+    customers = _text(
+        customer_id=["0001", "0002", "0003", "0003"],
+        region=["n", "s", "n", "s"],
+        current_manager_id=["M001", "M404", None, "M002"],
+        created_date=["2023-01-01", "2023-01-02", "2030-01-01", "2023-01-04"],
+    )
+    transactions = _tx(customer_id=["0001", "0002", "0003"])  # 0003 refused as a customer
+    contacts = _text(
+        customer_id=["0001", "0002", "0009"],
+        contact_date=["2024-01-01", "2024-13-01", "2024-01-03"],
+        channel=["visit", "call", "email"],
+        manager_id=["M001", None, "M002"],
+    )
+    return {
+        "managers": managers,
+        "customers": customers,
+        "transactions": transactions,
+        "contacts": contacts,
+    }
+
+
+def test_rows_in_equal_accepted_plus_quarantined_for_every_table() -> None:
+    raws = _four_tables()
+    results = check_tables(raws, {t: OPTIONS for t in raws})
+    for name, result in results.items():
+        assert result.rows_in == len(raws[name]) == result.rows_accepted + result.rows_quarantined
+    assert results["managers"].reasons == {"null_id": 1, "duplicate_row": 1}
+    assert results["customers"].reasons == {"future_date": 1}
+    # the future-dated 0003 is refused, so its later row is no duplicate key; M404 only warns
+    assert results["customers"].accepted["customer_id"].tolist() == ["0001", "0002", "0003"]
+    assert results["customers"].warnings[0]["count"] == 1
+    assert results["transactions"].rows_quarantined == 0
+    assert results["contacts"].reasons == {"bad_date": 1, "unknown_customer": 1}
+
+
+def test_inputs_are_not_mutated() -> None:
+    raw = _tx(customer_id=["C001", None, "C003"])
+    before = raw.copy()
+    check_table(raw, SPECS["transactions"], OPTIONS)
+    pd.testing.assert_frame_equal(raw, before)
+
+
+def test_a_large_frame_is_checked_without_row_loops() -> None:
+    n = 200_000
+    rng = np.random.default_rng(0)
+    raw = pd.DataFrame(
+        {
+            "customer_id": pd.Series([f"C{i:06d}" for i in rng.integers(0, 5000, n)], dtype="str"),
+            "order_date": pd.Series(
+                pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D")
+            ).dt.strftime("%Y-%m-%d"),
+            "amount": rng.normal(100, 30, n).round(2).astype(str),
+        }
+    )
+    result = check_table(raw, SPECS["transactions"], OPTIONS)
+    assert result.rows_in == n == result.rows_accepted + result.rows_quarantined

@@ -1,0 +1,124 @@
+"""The weekly customer process: purchases, returns, contacts, complaints and dropout.
+
+Time moves in weeks (week t starts on start_date + 7 t days); every step is vectorised over
+customers. In week t, for each arrived customer:
+
+1. purchases ~ Poisson(lam * season(t) * lift * alive), lift = 1 + contact_lift when a
+   manager contacted the customer in the last `lift_weeks` weeks; returns are a separate
+   Poisson stream with rate return_rate times that intensity (amount -U(0.2, 1) x an order
+   value). Each event falls on a uniform day of the week, so counts on disjoint sets of days
+   are independent Poisson counts (which makes the ground truth exact for partial weeks).
+2. contacts: one uniform draw per customer and week decides, so there is at most one
+   contact a week: a dedicated manager (from `managed_from`) contacts with probability
+   p_mgr (0.3 p_mgr after an unnoticed dropout); otherwise an alive customer may have
+   another contact (service call or email, no manager) with probability p_other. A
+   contact of an alive customer is a complaint with probability complaint_prob.
+3. dropout at the end of the week with hazard
+   h0 * (1 + neglect_effect * min(weeks since any contact, 104) / 52)
+      * (manager_effect if a manager contact in the last manager_memory_weeks)
+      * (complaint_effect if a complaint in the last complaint_memory_weeks),
+   after which the customer buys nothing. Purchases do not feed back into the state, so
+   the state (alive, weeks since contact / manager contact / complaint) is all the future
+   depends on.
+"""
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+import numpy as np
+
+from pipeline.config.generate import BehaviourConfig
+from pipeline.synthetic.population import Population
+
+__all__ = ["State", "advance", "initial_state", "intensity", "season", "subset"]
+
+FAR = np.int16(999)
+
+
+@dataclass
+class State:
+    """Latent state of each customer at the start of a week."""
+
+    alive: np.ndarray
+    since_contact: np.ndarray
+    since_manager: np.ndarray
+    since_complaint: np.ndarray
+
+    def take(self, index: np.ndarray) -> "State":
+        return State(*(getattr(self, f)[index] for f in ("alive", "since_contact",
+                                                         "since_manager", "since_complaint")))
+
+    def copy(self) -> "State":
+        return State(self.alive.copy(), self.since_contact.copy(), self.since_manager.copy(),
+                     self.since_complaint.copy())
+
+
+def season(start: date, t: np.ndarray | int, amplitude: float) -> np.ndarray:
+    """Multiplier of the purchase rate in week t: highs in March and September, lows in June
+    and December, and half the rate over Christmas."""
+    day0 = np.datetime64(start, "D") + 7 * np.asarray(t)
+    doy = (day0 - day0.astype("datetime64[Y]")).astype(int) + 3
+    wave = 1.0 + amplitude * np.cos(2 * np.pi * (doy - 75) / 182.625)
+    return wave * np.where(doy >= 354, 0.5, 1.0)
+
+
+def initial_state(rng: np.random.Generator, pop: Population) -> State:
+    """State at week 0: everyone alive, older customers with some time since their last contact."""
+    n = len(pop)
+    old = pop.created_week <= 0
+    since_contact = np.where(old, rng.integers(0, 40, n), 0).astype(np.int16)
+    since_manager = np.where(pop.managed_from <= 0, 0, FAR).astype(np.int16)
+    return State(np.ones(n, bool), since_contact, since_manager, np.full(n, FAR, np.int16))
+
+
+def intensity(pop: Population, state: State, season_t: float, b: BehaviourConfig) -> np.ndarray:
+    """Expected purchases of each customer in a week (0 once dropped out)."""
+    lifted = state.since_manager < b.lift_weeks
+    return pop.lam * (season_t + (season_t * b.contact_lift) * lifted) * state.alive
+
+
+_TWO32 = 4294967296.0
+
+
+def advance(rng: np.random.Generator, pop: Population, state: State, t: int,
+            arrived: np.ndarray | None, b: BehaviourConfig
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Contacts and dropout of week t; updates `state` in place (`arrived` None = everyone).
+
+    Returns the masks (manager contact, other contact, complaint in the manager contact,
+    complaint in the other contact) of the week.
+    """
+    n = len(state.alive)
+    raw = rng.bit_generator.random_raw(n).view(np.uint32)
+    u, u_hazard = raw[0::2], raw[1::2]
+    th = pop.bits
+    alive = state.alive
+    managed = pop.managed_from <= t
+    if arrived is not None:
+        managed &= arrived
+        alive = alive & arrived
+    manager = managed & ((u < th["mgr_dead"]) | (alive & (u < th["mgr_alive"])))
+    other = alive & (u >= th["other"])
+    complaint_mgr = manager & alive & (u < th["mgr_complaint"])
+    complaint_other = other & (u >= th["other_complaint"])
+    for name, event in (("since_contact", manager | other), ("since_manager", manager),
+                        ("since_complaint", complaint_mgr | complaint_other)):
+        since = getattr(state, name)
+        since += 1
+        np.minimum(since, FAR, out=since)
+        np.multiply(since, ~event, out=since)
+    sc = np.minimum(state.since_contact, 104).astype(np.float32)
+    hazard = pop.h0 * (np.float32(1.0) + np.float32(b.neglect_effect / 52.0) * sc)
+    hazard *= np.float32(1.0) + np.float32(b.manager_effect - 1.0) * (
+        state.since_manager < b.manager_memory_weeks)
+    hazard *= np.float32(1.0) + np.float32(b.complaint_effect - 1.0) * (
+        state.since_complaint < b.complaint_memory_weeks)
+    hazard *= np.float32(_TWO32)
+    state.alive = state.alive & ~(alive & (u_hazard < hazard))
+    return manager, other, complaint_mgr, complaint_other
+
+
+def subset(pop: Population, index: np.ndarray) -> Population:
+    """The customers at `index` (repeated indices give independent copies for simulation)."""
+    fields = {k: v[index] for k, v in vars(pop).items() if k != "bits"}
+    return replace(pop, **fields, bits={k: v[index] for k, v in pop.bits.items()})

@@ -1,0 +1,265 @@
+"""Baselines the models must beat: what a user would otherwise pick.
+
+Every baseline is fitted on a training frame (features + labels over many cutoffs) and
+predicts, for a features frame, a value (spend over the horizon) and, where sensible, a
+churn score. `predict` returns a DataFrame with columns "value" and "churn" (NaN when the
+baseline has no churn view) on the frame's index; `churn_is_probability` says whether
+the churn score is a probability (Brier and calibration error need one).
+
+- last_period: spend over the last H days (the longest feature window <= H, scaled to H);
+  churn = churn rate of the training rows with the same number of orders in that window.
+- rfm: recency, frequency and monetary quintile scores (1-5, per cutoff); value and churn
+  are the mean future spend and churn rate of the training rows in the same R-F-M cell.
+- avg_spend_retention: average spend per day over the customer's tenure x H x the
+  training-set retention rate (1 - churn rate); no churn view (one rate for everyone).
+- btyd: BG/NBD + Gamma-Gamma (models.btyd), fitted per cutoff on the customers' own
+  summaries (frequency, recency, T, monetary; no labels): expected spend over H, and
+  P(no purchase over H) as churn.
+
+Frames with several cutoffs (a `cutoff` or `as_of` column) are scored cutoff by cutoff
+where a baseline ranks within a cutoff (rfm quintiles) or fits per cutoff (btyd).
+"""
+
+import re
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from features.contract import AS_OF, CUTOFF, LABEL_CHURNED, LABEL_SPEND
+
+__all__ = [
+    "BASELINES",
+    "AvgSpendRetentionBaseline",
+    "BTYDBaseline",
+    "LastPeriodBaseline",
+    "RFMBaseline",
+    "add_btyd",
+    "btyd_predictions",
+    "make_baseline",
+    "spend_window",
+]
+
+RECENCY = "txn_days_since_last_order"
+ORDERS = "txn_orders"
+SPEND_TOTAL = "txn_spend_total"
+TENURE = "txn_tenure_days"
+_WINDOW = re.compile(r"^txn_(spend|orders)_(\d+)d$")
+
+
+def _require(frame: pd.DataFrame, columns, who: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{who} needs the feature column(s) {missing}; switch on the transactions family"
+        )
+
+
+def spend_window(columns, horizon_days: int) -> int:
+    """The longest txn_spend_{w}d window <= horizon_days (else the shortest one available)."""
+    windows = sorted(
+        int(m.group(2)) for c in columns if (m := _WINDOW.match(str(c))) and m.group(1) == "spend"
+    )
+    if not windows:
+        raise ValueError("no txn_spend_{w}d column: switch on the transactions family")
+    fitting = [w for w in windows if w <= horizon_days]
+    return fitting[-1] if fitting else windows[0]
+
+
+def _time_column(frame: pd.DataFrame) -> str | None:
+    return CUTOFF if CUTOFF in frame.columns else AS_OF if AS_OF in frame.columns else None
+
+
+def _groups(frame: pd.DataFrame):
+    """The subframe of each cutoff, or the whole frame once."""
+    column = _time_column(frame)
+    if column is None:
+        yield frame
+    else:
+        for _, part in frame.groupby(column, sort=True, observed=True):
+            yield part
+
+
+BTYD_SUMMARY = ("btyd_frequency", "btyd_recency", "btyd_T", "btyd_monetary")
+# columns models.btyd.add_btyd_features adds (expected spend over H, P(no purchase over H))
+BTYD_EXPECTED_SPEND = "btyd_expected_spend"
+BTYD_PROB_NO_PURCHASE = "btyd_prob_no_purchase"
+
+
+def add_btyd(frame: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
+    """`frame` with the BG/NBD + Gamma-Gamma predictions added, the models fitted per cutoff
+    (or per as-of) on the customers' summaries only (no labels, no data after the cutoff).
+    A frame that already has them is returned as is."""
+    if BTYD_EXPECTED_SPEND in frame.columns:
+        return frame
+    _require(frame, BTYD_SUMMARY, "the BTYD models")
+    from models.btyd import add_btyd_features
+
+    column = _time_column(frame)
+    if column is None:
+        raise ValueError(f"the BTYD models need a {CUTOFF!r} or {AS_OF!r} column to fit per date")
+    return add_btyd_features(frame, horizon_days, cutoff_col=column)
+
+
+def btyd_predictions(frame: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
+    """Expected spend and P(no purchase) over the horizon from BG/NBD + Gamma-Gamma."""
+    out = add_btyd(frame, horizon_days)
+    return pd.DataFrame(
+        {
+            "expected_spend": out[BTYD_EXPECTED_SPEND].to_numpy(float),
+            "prob_no_purchase": out[BTYD_PROB_NO_PURCHASE].to_numpy(float),
+        },
+        index=frame.index,
+    )
+
+
+class _Baseline(BaseEstimator):
+    churn_is_probability = True
+
+    def _output(self, frame, value, churn) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"value": np.asarray(value, dtype=float), "churn": np.asarray(churn, dtype=float)},
+            index=frame.index,
+        )
+
+
+class LastPeriodBaseline(_Baseline):
+    """Next horizon's spend = last horizon's spend; churn by orders in the last horizon."""
+
+    def __init__(self, horizon_days: int = 365, max_orders: int = 5):
+        self.horizon_days = horizon_days
+        self.max_orders = max_orders
+
+    def _last(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        w = spend_window(frame.columns, self.horizon_days)
+        spend = frame[f"txn_spend_{w}d"].fillna(0.0).to_numpy(float) * self.horizon_days / w
+        orders_col = f"txn_orders_{w}d"
+        orders = (
+            frame[orders_col].fillna(0.0).to_numpy(float) if orders_col in frame else (spend > 0)
+        )
+        return spend, np.minimum(np.asarray(orders, dtype=float), self.max_orders).astype(int)
+
+    def fit(self, frame: pd.DataFrame, y=None):
+        _, cells = self._last(frame)
+        churned = frame[LABEL_CHURNED].to_numpy(float)
+        self.overall_ = float(churned.mean())
+        rates = pd.Series(churned).groupby(cells).mean()
+        self.rates_ = rates.reindex(range(self.max_orders + 1)).fillna(self.overall_)
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self)
+        spend, cells = self._last(frame)
+        return self._output(frame, spend, self.rates_.to_numpy()[cells])
+
+
+class RFMBaseline(_Baseline):
+    """Recency, frequency, monetary quintile cells; cell means of the training labels."""
+
+    def __init__(self, bins: int = 5, min_cell_rows: int = 20):
+        self.bins = bins
+        self.min_cell_rows = min_cell_rows
+
+    def scores(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """R, F, M scores 1..bins per cutoff (higher = better: recent, frequent, big)."""
+        _require(frame, [RECENCY, ORDERS, SPEND_TOTAL], "the RFM baseline")
+        parts = []
+        for part in _groups(frame):
+
+            def score(values: pd.Series) -> pd.Series:
+                pct = values.rank(pct=True, method="average")
+                return np.ceil(pct * self.bins).clip(1, self.bins).fillna(1).astype(int)
+
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "R": score(-part[RECENCY].fillna(np.inf).replace(np.inf, 1e9)),
+                        "F": score(part[ORDERS].fillna(0)),
+                        "M": score(part[SPEND_TOTAL].fillna(0)),
+                    },
+                    index=part.index,
+                )
+            )
+        return pd.concat(parts).loc[frame.index]
+
+    def _cells(self, frame: pd.DataFrame) -> np.ndarray:
+        s = self.scores(frame)
+        return ((s["R"] * 10 + s["F"]) * 10 + s["M"]).to_numpy()
+
+    def fit(self, frame: pd.DataFrame, y=None):
+        cells = self._cells(frame)
+        labels = pd.DataFrame(
+            {
+                "value": frame[LABEL_SPEND].to_numpy(float),
+                "churn": frame[LABEL_CHURNED].to_numpy(float),
+            }
+        )
+        grouped = labels.groupby(cells)
+        stats = grouped.mean()
+        stats["n"] = grouped.size()
+        self.overall_ = labels.mean()
+        self.table_ = stats[stats["n"] >= self.min_cell_rows][["value", "churn"]]
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self)
+        table = self.table_.reindex(self._cells(frame))
+        return self._output(
+            frame,
+            table["value"].fillna(self.overall_["value"]),
+            table["churn"].fillna(self.overall_["churn"]),
+        )
+
+
+class AvgSpendRetentionBaseline(_Baseline):
+    """Average spend per day so far x horizon x retention rate (classic simple CLV)."""
+
+    churn_is_probability = False
+
+    def __init__(self, horizon_days: int = 365, min_tenure_days: int = 30):
+        self.horizon_days = horizon_days
+        self.min_tenure_days = min_tenure_days
+
+    def fit(self, frame: pd.DataFrame, y=None):
+        self.retention_ = float(1.0 - frame[LABEL_CHURNED].astype(float).mean())
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self)
+        _require(frame, [SPEND_TOTAL, TENURE], "the average-spend baseline")
+        tenure = frame[TENURE].fillna(0).clip(lower=self.min_tenure_days).to_numpy(float)
+        per_day = frame[SPEND_TOTAL].fillna(0).clip(lower=0).to_numpy(float) / tenure
+        return self._output(frame, per_day * self.horizon_days * self.retention_, np.nan)
+
+
+class BTYDBaseline(_Baseline):
+    """BG/NBD + Gamma-Gamma fitted per cutoff on the frame's own BTYD summaries."""
+
+    def __init__(self, horizon_days: int = 365):
+        self.horizon_days = horizon_days
+
+    def fit(self, frame: pd.DataFrame, y=None):
+        # unsupervised: the BTYD models are fitted at prediction time on each cutoff's
+        # summaries (data up to that cutoff only); nothing is learnt from the labels
+        self.fitted_ = True
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self)
+        out = btyd_predictions(frame, self.horizon_days)
+        return self._output(frame, out["expected_spend"], out["prob_no_purchase"])
+
+
+BASELINES = {
+    "last_period": LastPeriodBaseline,
+    "rfm": RFMBaseline,
+    "avg_spend_retention": AvgSpendRetentionBaseline,
+    "btyd": BTYDBaseline,
+}
+
+
+def make_baseline(name: str, horizon_days: int) -> _Baseline:
+    """A fresh baseline by its configured name."""
+    cls = BASELINES[name]
+    return cls(horizon_days=horizon_days) if "horizon_days" in cls().get_params() else cls()

@@ -1,0 +1,176 @@
+"""The churn model: probability that a customer places no order over the horizon.
+
+An LGBMClassifier ranks customers; its probabilities are then calibrated on a LATER time
+fold, because the base rate drifts between cutoffs and boosted trees are over-confident.
+`fit(X, y, cutoffs=...)` takes the cutoff date of every row: the booster is fitted on the
+rows of all but the latest `calibration_cutoffs` cutoffs, and the calibrator (isotonic
+regression, or Platt's sigmoid) on the booster's scores of the latest ones, so the
+calibration sees data the booster did not, from the period closest to scoring. Without
+`cutoffs`, with a single cutoff or with calibration="none" the booster uses every row and
+the probabilities are LightGBM's own (`calibrated_` is False).
+
+Isotonic regression is a step function: within a step, ties are broken by the uncalibrated
+score: p = (1 - 1e-6) * isotonic(raw) + 1e-6 * raw, a change below 1e-6, so the
+calibrated probabilities rank like the booster.
+"""
+
+import numpy as np
+import pandas as pd
+from lightgbm import LGBMClassifier
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted
+
+from models.value import _check_X, _check_y, _lgbm_kwargs, _take
+
+__all__ = ["ChurnModel"]
+
+_TIE_BREAK = 1e-6
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+class ChurnModel(ClassifierMixin, BaseEstimator):
+    """P(no order over the horizon) from LightGBM, calibrated on the latest cutoff(s).
+
+    Parameters
+    ----------
+    calibration : "isotonic", "sigmoid" or "none"
+    calibration_cutoffs : int
+        How many of the latest distinct cutoffs are held out to fit the calibrator.
+    n_estimators, learning_rate, num_leaves, min_child_samples, subsample, subsample_freq,
+    colsample_bytree, reg_lambda, max_bin, n_jobs, random_state
+        Passed to LightGBM.
+
+    Attributes
+    ----------
+    classifier_ : fitted LGBMClassifier
+    calibrator_ : fitted IsotonicRegression or LogisticRegression, or None
+    calibrated_ : bool
+    calibration_cutoffs_ : list of the cutoffs the calibrator was fitted on
+    classes_ : array([0, 1])
+    """
+
+    def __init__(
+        self,
+        calibration: str = "isotonic",
+        calibration_cutoffs: int = 1,
+        n_estimators: int = 300,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        min_child_samples: int = 100,
+        subsample: float = 0.8,
+        subsample_freq: int = 1,
+        colsample_bytree: float = 0.8,
+        reg_lambda: float = 1.0,
+        max_bin: int = 255,
+        n_jobs: int = 2,
+        random_state: int | None = 0,
+    ):
+        self.calibration = calibration
+        self.calibration_cutoffs = calibration_cutoffs
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.subsample_freq = subsample_freq
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.max_bin = max_bin
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def fit(self, X, y, cutoffs=None, sample_weight=None):
+        """Fit on features X and churned y (1 = no order over the horizon).
+
+        `cutoffs`: the cutoff date of each row (array-like of the same length), needed to
+        calibrate on the latest cutoff(s).
+        """
+        if self.calibration not in ("isotonic", "sigmoid", "none"):
+            raise ValueError(
+                f"calibration must be isotonic, sigmoid or none, got {self.calibration!r}"
+            )
+        X = _check_X(self, X, reset=True)
+        y = _check_y(X, y)
+        if not np.isin(y, (0, 1)).all():
+            raise ValueError("y must be 0/1 (or bool): 1 = no order over the horizon")
+        y = y.astype(int)
+        self.classes_ = np.array([0, 1])
+        weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        late = np.zeros(len(y), dtype=bool)
+        self.calibration_cutoffs_ = []
+        if cutoffs is not None and self.calibration != "none":
+            cutoffs = pd.to_datetime(pd.Series(np.asarray(cutoffs)))
+            if len(cutoffs) != len(y):
+                raise ValueError(f"cutoffs has {len(cutoffs)} values for {len(y)} rows")
+            distinct = np.sort(cutoffs.unique())
+            if len(distinct) > self.calibration_cutoffs:
+                held = distinct[-self.calibration_cutoffs :]
+                late = cutoffs.isin(held).to_numpy()
+                if np.unique(y[late]).size < 2 or np.unique(y[~late]).size < 2:
+                    late[:] = False
+                else:
+                    self.calibration_cutoffs_ = [pd.Timestamp(c) for c in held]
+        early = ~late
+        self.classifier_ = LGBMClassifier(objective="binary", **_lgbm_kwargs(self)).fit(
+            _take(X, early), y[early], sample_weight=None if weight is None else weight[early]
+        )
+        self.calibrator_ = None
+        self.calibrated_ = bool(late.any())
+        if self.calibrated_:
+            raw = self.classifier_.predict_proba(_take(X, late))[:, 1]
+            w = None if weight is None else weight[late]
+            if self.calibration == "isotonic":
+                self.calibrator_ = IsotonicRegression(
+                    y_min=0.0, y_max=1.0, out_of_bounds="clip"
+                ).fit(raw, y[late], sample_weight=w)
+            else:
+                self.calibrator_ = LogisticRegression(C=1e6).fit(
+                    _logit(raw).reshape(-1, 1), y[late], sample_weight=w
+                )
+        return self
+
+    def raw_proba(self, X) -> np.ndarray:
+        """The booster's uncalibrated P(churn)."""
+        check_is_fitted(self)
+        X = _check_X(self, X, reset=False)
+        return self.classifier_.predict_proba(X)[:, 1]
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Calibrated probabilities, shape (n, 2): column 1 is P(no order over the horizon)."""
+        raw = self.raw_proba(X)
+        if self.calibrator_ is None:
+            p = raw
+        elif isinstance(self.calibrator_, IsotonicRegression):
+            p = (1 - _TIE_BREAK) * self.calibrator_.predict(raw) + _TIE_BREAK * raw
+        else:
+            p = self.calibrator_.predict_proba(_logit(raw).reshape(-1, 1))[:, 1]
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        """1 where P(churn) >= 0.5."""
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+    def contributions(self, X) -> pd.DataFrame:
+        """Per-feature contributions to the booster's log-odds of churning (plus "bias")."""
+        check_is_fitted(self)
+        X = _check_X(self, X, reset=False)
+        values = np.asarray(self.classifier_.predict(X, pred_contrib=True))
+        names = [str(n) for n in getattr(self, "feature_names_in_", range(self.n_features_in_))]
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.DataFrame(values, columns=[*names, "bias"], index=index)
+
+    def feature_importances(self) -> pd.Series:
+        """Total split gain per feature, highest first."""
+        check_is_fitted(self)
+        booster = self.classifier_.booster_
+        return pd.Series(
+            booster.feature_importance(importance_type="gain"),
+            index=booster.feature_name(),
+            name="gain",
+        ).sort_values(ascending=False)

@@ -1,0 +1,183 @@
+"""The value model: expected spend of a customer over the horizon, with LightGBM.
+
+Two formulations, chosen by the `objective` hyperparameter and compared on the backtest:
+
+- "tweedie": one LGBMRegressor with the Tweedie loss (log link), which models the mass at
+  zero spend and the heavy right tail in one distribution. Tweedie needs labels >= 0, so net
+  spend below zero (returns exceeding orders in the window) is clipped at 0 for training
+  only; predictions are always >= 0.
+- "hurdle": P(buy) from an LGBMClassifier on spend > 0, times E[spend | buy] from an
+  LGBMRegressor with the gamma loss (log link) trained on the buyers only.
+
+DataFrames keep their column names and pandas `category` columns, which LightGBM splits on
+natively; arrays are validated as numeric (NaN allowed: LightGBM handles missing values).
+"""
+
+import numpy as np
+import pandas as pd
+from lightgbm import LGBMClassifier, LGBMRegressor
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+__all__ = ["ValueModel"]
+
+_LGBM_PARAMS = (
+    "n_estimators",
+    "learning_rate",
+    "num_leaves",
+    "min_child_samples",
+    "subsample",
+    "subsample_freq",
+    "colsample_bytree",
+    "reg_lambda",
+    "max_bin",
+    "n_jobs",
+    "random_state",
+)
+
+
+def _lgbm_kwargs(estimator: BaseEstimator) -> dict:
+    """The LightGBM keyword arguments of one of our estimators (same names as LightGBM's)."""
+    return {name: getattr(estimator, name) for name in _LGBM_PARAMS} | {"verbose": -1}
+
+
+def _check_X(estimator: BaseEstimator, X, reset: bool):
+    """Validate X and record/check n_features_in_ and feature_names_in_.
+
+    A DataFrame is passed through unchanged (LightGBM needs its categoricals and names);
+    anything else becomes a 2-d float array with NaN allowed.
+    """
+    if isinstance(X, pd.DataFrame):
+        validate_data(estimator, X, reset=reset, skip_check_array=True)
+        return X
+    return validate_data(estimator, X, reset=reset, dtype=np.float64, ensure_all_finite="allow-nan")
+
+
+def _check_y(X, y) -> np.ndarray:
+    y = column_or_1d(np.asarray(y, dtype=np.float64), warn=True)
+    if len(y) != X.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)}")
+    if not np.isfinite(y).all():
+        raise ValueError("y holds NaN or infinite values: labels must be fully observed")
+    return y
+
+
+def _take(X, mask: np.ndarray):
+    return X.loc[mask] if isinstance(X, pd.DataFrame) else X[mask]
+
+
+class ValueModel(RegressorMixin, BaseEstimator):
+    """Predict spend over the horizon (>= 0) with LightGBM, as Tweedie or hurdle model.
+
+    Parameters
+    ----------
+    objective : "tweedie" or "hurdle"
+        The formulation (see the module docstring).
+    tweedie_variance_power : float in (1, 2)
+        Tweedie power p: near 1 behaves like Poisson, near 2 like gamma.
+    n_estimators, learning_rate, num_leaves, min_child_samples, subsample, subsample_freq,
+    colsample_bytree, reg_lambda, max_bin, n_jobs, random_state
+        Passed to every LightGBM estimator (same meaning as in LightGBM).
+
+    Attributes
+    ----------
+    estimators_ : dict
+        "regressor" (tweedie, or the hurdle's spend-if-buying model) and, for the hurdle,
+        "classifier" (P(buy)).
+    n_features_in_, feature_names_in_ : as in scikit-learn.
+    """
+
+    def __init__(
+        self,
+        objective: str = "tweedie",
+        tweedie_variance_power: float = 1.5,
+        n_estimators: int = 300,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        min_child_samples: int = 100,
+        subsample: float = 0.8,
+        subsample_freq: int = 1,
+        colsample_bytree: float = 0.8,
+        reg_lambda: float = 1.0,
+        max_bin: int = 255,
+        n_jobs: int = 2,
+        random_state: int | None = 0,
+    ):
+        self.objective = objective
+        self.tweedie_variance_power = tweedie_variance_power
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.subsample_freq = subsample_freq
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.max_bin = max_bin
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit on features X and spend over the horizon y (negative spend counts as 0)."""
+        if self.objective not in ("tweedie", "hurdle"):
+            raise ValueError(f"objective must be 'tweedie' or 'hurdle', got {self.objective!r}")
+        X = _check_X(self, X, reset=True)
+        y = np.clip(_check_y(X, y), 0.0, None)
+        weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        params = _lgbm_kwargs(self)
+        if self.objective == "tweedie":
+            regressor = LGBMRegressor(
+                objective="tweedie", tweedie_variance_power=self.tweedie_variance_power, **params
+            )
+            self.estimators_ = {"regressor": regressor.fit(X, y, sample_weight=weight)}
+            return self
+        bought = y > 0
+        if bought.all() or not bought.any():
+            raise ValueError("the hurdle model needs both buyers (spend > 0) and non-buyers")
+        classifier = LGBMClassifier(objective="binary", **params).fit(
+            X, bought.astype(int), sample_weight=weight
+        )
+        regressor = LGBMRegressor(objective="gamma", **params).fit(
+            _take(X, bought),
+            y[bought],
+            sample_weight=None if weight is None else weight[bought],
+        )
+        self.estimators_ = {"classifier": classifier, "regressor": regressor}
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Expected spend over the horizon, >= 0."""
+        check_is_fitted(self)
+        X = _check_X(self, X, reset=False)
+        spend = self.estimators_["regressor"].predict(X)
+        if self.objective == "hurdle":
+            spend = self.estimators_["classifier"].predict_proba(X)[:, 1] * spend
+        return np.asarray(spend, dtype=np.float64)
+
+    def contributions(self, X) -> pd.DataFrame:
+        """Per-feature contributions to the log of the predicted spend (LightGBM SHAP values).
+
+        Columns: one per feature plus "bias". For the Tweedie model they add up to the log of
+        the prediction. For the hurdle model they are the sum of the classifier's (log-odds of
+        buying) and the regressor's (log spend if buying) contributions: their signs and
+        sizes rank the factors, but they do not add up to the log of the prediction exactly.
+        Costs about 0.5 ms per row: call it for the rows you need.
+        """
+        check_is_fitted(self)
+        X = _check_X(self, X, reset=False)
+        total = np.asarray(self.estimators_["regressor"].predict(X, pred_contrib=True))
+        if self.objective == "hurdle":
+            total = total + np.asarray(self.estimators_["classifier"].predict(X, pred_contrib=True))
+        names = [str(n) for n in getattr(self, "feature_names_in_", range(self.n_features_in_))]
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.DataFrame(total, columns=[*names, "bias"], index=index)
+
+    def feature_importances(self) -> pd.Series:
+        """Total split gain per feature (summed over the hurdle's two parts), highest first."""
+        check_is_fitted(self)
+        gains = sum(
+            est.booster_.feature_importance(importance_type="gain")
+            for est in self.estimators_.values()
+        )
+        names = self.estimators_["regressor"].booster_.feature_name()
+        return pd.Series(gains, index=names, name="gain").sort_values(ascending=False)

@@ -1,0 +1,106 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.contract import AS_OF, CUSTOMER_ID, CUTOFF, LABEL_CHURNED, LABEL_SPEND
+from models.backtest import ORACLE, backtest, fold_cutoffs, fold_train_cutoffs
+from models.config import ModelConfig
+
+SMALL = {"n_estimators": 20, "num_leaves": 7, "min_child_samples": 10, "n_jobs": 1}
+
+
+def _config(**backtest) -> ModelConfig:
+    return ModelConfig.model_validate(
+        {
+            "btyd_features": False,
+            "train_window_cutoffs": 4,
+            "backtest": {"baselines": ["last_period", "rfm", "avg_spend_retention"], **backtest},
+            "value": {"params": SMALL},
+            "churn": {"params": SMALL},
+        }
+    )
+
+
+def test_fold_cutoffs_step_back_from_the_latest():
+    cutoffs = pd.date_range("2024-01-31", "2024-12-31", freq="ME")
+    assert fold_cutoffs(cutoffs, 3, 3) == [
+        pd.Timestamp(d) for d in ("2024-06-30", "2024-09-30", "2024-12-31")
+    ]
+    assert fold_cutoffs(cutoffs, 20, 6) == [pd.Timestamp("2024-06-30"), pd.Timestamp("2024-12-31")]
+
+
+def test_fold_trains_only_on_labels_observed_by_its_cutoff():
+    cutoffs = pd.date_range("2023-01-31", "2024-12-31", freq="ME")
+    used = fold_train_cutoffs(cutoffs, pd.Timestamp("2024-12-31"), 365, window=3)
+    # (c, c + 365] must end by 2024-12-31: the latest such month end is 2023-12-31
+    assert used == [pd.Timestamp(d) for d in ("2023-10-31", "2023-11-30", "2023-12-31")]
+    assert all(c + pd.Timedelta(days=365) <= pd.Timestamp("2024-12-31") for c in used)
+
+
+@pytest.fixture(scope="module")
+def result(training_set):
+    last = training_set[training_set[CUTOFF] >= training_set[CUTOFF].max() - pd.Timedelta(days=100)]
+    truth = pd.DataFrame(
+        {
+            CUSTOMER_ID: last[CUSTOMER_ID],
+            AS_OF: last[CUTOFF],
+            "horizon_days": 365,
+            # a perfect oracle: the realised labels themselves
+            "true_expected_spend": last[LABEL_SPEND],
+            "true_prob_no_purchase": last[LABEL_CHURNED].astype(float),
+        }
+    )
+    return backtest(training_set, _config(n_folds=2, fold_step_months=2), 365, truth=truth)
+
+
+def test_backtest_scores_models_baselines_and_oracle(result, training_set):
+    m = result.metrics
+    assert list(m.columns) == ["fold", CUTOFF, "model", "metric", "value"]
+    latest = training_set[CUTOFF].max()
+    assert sorted(m[CUTOFF].unique()) == [latest - pd.offsets.MonthEnd(2), latest]
+    models = set(m["model"])
+    assert {
+        "lgbm_tweedie",
+        "lgbm_hurdle",
+        "lgbm_churn",
+        "last_period",
+        "rfm",
+        "avg_spend_retention",
+        ORACLE,
+    } <= models
+    assert not m[(m["model"] == "lgbm_churn") & (m["metric"] == "normalized_gini")].shape[0]
+    assert result.summary.loc[ORACLE, "normalized_gini"] == pytest.approx(1.0)
+    assert result.summary.loc[ORACLE, "pr_auc"] == pytest.approx(1.0)
+    assert 0 < result.oracle_share["lgbm_tweedie"] <= 1
+    assert result.best_objective in ("tweedie", "hurdle")
+
+
+def test_grades_compare_with_the_best_baseline(result):
+    g = result.grades.set_index(["model", "metric"])
+    row = g.loc[("lgbm_tweedie", "normalized_gini")]
+    baselines = result.summary.loc[["last_period", "rfm", "avg_spend_retention"], "normalized_gini"]
+    assert row["best_baseline"] == baselines.idxmax()
+    assert row["margin"] == pytest.approx(
+        result.summary.loc["lgbm_tweedie", "normalized_gini"] - baselines.max()
+    )
+    assert row["text"].startswith("lgbm_tweedie ")
+    # lower is better for brier: the margin's sign follows the metric's direction
+    brier = g.loc[("lgbm_churn", "brier")]
+    assert brier["margin"] == pytest.approx(brier["baseline_value"] - brier["model_value"])
+
+
+def test_last_fold_predictions_per_row(result, training_set):
+    p = result.predictions
+    latest = training_set[training_set[CUTOFF] == training_set[CUTOFF].max()]
+    assert len(p) == len(latest) and (p[CUTOFF] == latest[CUTOFF].iloc[0]).all()
+    assert {"lgbm_tweedie_value", "lgbm_churn_churn", "rfm_value", "oracle_value"} <= set(p.columns)
+    np.testing.assert_allclose(p[LABEL_SPEND], latest[LABEL_SPEND])
+
+
+def test_short_history_skips_folds_with_a_reason(training_set):
+    short = training_set[
+        training_set[CUTOFF] >= training_set[CUTOFF].max() - pd.DateOffset(months=13)
+    ]
+    result = backtest(short, _config(n_folds=1), 365)
+    assert result.metrics.empty and result.best_objective is None
+    assert any("skipped" in m for m in result.messages)

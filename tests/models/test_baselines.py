@@ -1,0 +1,92 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.contract import CUTOFF, LABEL_CHURNED, LABEL_SPEND
+from models.baselines import (
+    AvgSpendRetentionBaseline,
+    LastPeriodBaseline,
+    RFMBaseline,
+    make_baseline,
+    spend_window,
+)
+
+
+def _tiny() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            CUTOFF: pd.Timestamp("2024-12-31"),
+            "txn_days_since_last_order": [10.0, 200.0, 40.0, 400.0, 5.0],
+            "txn_orders": [5.0, 1.0, 3.0, 2.0, 9.0],
+            "txn_spend_total": [500.0, 50.0, 300.0, 80.0, 2000.0],
+            "txn_tenure_days": [365.0, 20.0, 730.0, 500.0, 1000.0],
+            "txn_spend_90d": [100.0, 0.0, 50.0, 0.0, 400.0],
+            "txn_spend_365d": [400.0, 50.0, 150.0, 0.0, 1500.0],
+            "txn_orders_365d": [4.0, 1.0, 2.0, 0.0, 7.0],
+            LABEL_SPEND: [300.0, 0.0, 100.0, 0.0, 1800.0],
+            LABEL_CHURNED: [False, True, False, True, False],
+        }
+    )
+
+
+def test_spend_window_picks_longest_window_within_the_horizon():
+    columns = ["txn_spend_30d", "txn_spend_90d", "txn_spend_365d", "txn_orders_90d"]
+    assert spend_window(columns, 365) == 365
+    assert spend_window(columns, 180) == 90
+    assert spend_window(columns, 10) == 30
+    with pytest.raises(ValueError, match="transactions family"):
+        spend_window(["x"], 365)
+
+
+def test_last_period_value_is_last_horizon_spend_scaled():
+    frame = _tiny()
+    out = LastPeriodBaseline(horizon_days=365).fit(frame).predict(frame)
+    np.testing.assert_allclose(out["value"], frame["txn_spend_365d"])
+    out = LastPeriodBaseline(horizon_days=180).fit(frame).predict(frame)
+    np.testing.assert_allclose(out["value"], frame["txn_spend_90d"] * 2)
+
+
+def test_last_period_churn_is_the_rate_of_the_same_order_count():
+    frame = _tiny()
+    model = LastPeriodBaseline(horizon_days=365).fit(frame)
+    # orders in the last 365 days: 4, 1, 2, 0, 7 (capped at 5); churned only with 0 and 1
+    assert model.rates_[0] == 1.0 and model.rates_[1] == 1.0 and model.rates_[2] == 0.0
+    assert model.rates_[3] == pytest.approx(0.4)  # unseen -> overall rate 2/5
+    out = model.predict(frame)
+    np.testing.assert_allclose(out["churn"], [0, 1, 0, 1, 0])
+
+
+def test_rfm_scores_are_quintiles_within_the_cutoff():
+    scores = RFMBaseline().scores(_tiny())
+    # recency 10, 200, 40, 400, 5 days: most recent scores 5
+    assert list(scores["R"]) == [4, 2, 3, 1, 5]
+    assert list(scores["F"]) == [4, 1, 3, 2, 5]
+    assert list(scores["M"]) == [4, 1, 3, 2, 5]
+
+
+def test_rfm_predicts_cell_means_and_falls_back_to_overall():
+    frame = pd.concat([_tiny()] * 30, ignore_index=True)  # 30 rows per cell
+    out = RFMBaseline(min_cell_rows=20).fit(frame).predict(frame)
+    np.testing.assert_allclose(out["value"], frame[LABEL_SPEND])
+    sparse = RFMBaseline(min_cell_rows=1000).fit(frame).predict(frame)
+    np.testing.assert_allclose(sparse["value"], frame[LABEL_SPEND].mean())
+
+
+def test_avg_spend_x_horizon_x_retention():
+    frame = _tiny()
+    model = AvgSpendRetentionBaseline(horizon_days=365).fit(frame)
+    assert model.retention_ == pytest.approx(0.6)
+    out = model.predict(frame)
+    # 500 / 365 days * 365 * 0.6; tenure 20 days is floored at 30
+    assert out["value"].iloc[0] == pytest.approx(500 * 0.6)
+    assert out["value"].iloc[1] == pytest.approx(50 / 30 * 365 * 0.6)
+    assert out["churn"].isna().all() and not model.churn_is_probability
+
+
+def test_btyd_baseline_gives_spend_and_probability(training_set):
+    pytest.importorskip("models.btyd")
+    frame = training_set[training_set[CUTOFF] == training_set[CUTOFF].max()]
+    out = make_baseline("btyd", 365).fit(frame).predict(frame)
+    assert (out["value"] >= 0).all()
+    assert out["churn"].between(0, 1).all()
+    assert out.index.equals(frame.index)

@@ -1,0 +1,97 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.contract import AS_OF, CUSTOMER_ID, CUTOFF
+from models.config import ModelConfig
+from models.training import fit_models, labelled_cutoffs, model_features, predict
+
+SMALL = {"n_estimators": 20, "num_leaves": 7, "min_child_samples": 10, "n_jobs": 1}
+
+
+def _config(**extra) -> ModelConfig:
+    return ModelConfig.model_validate(
+        {
+            "btyd_features": False,
+            "train_window_cutoffs": 4,
+            "value": {"params": SMALL},
+            "churn": {"params": SMALL},
+            **extra,
+        }
+    )
+
+
+def _scoring(training_set):
+    latest = training_set[training_set[CUTOFF] == training_set[CUTOFF].max()]
+    return latest.drop(columns=[CUTOFF]).assign(**{AS_OF: latest[CUTOFF]})
+
+
+def test_model_features_skip_ids_dates_and_labels(training_set):
+    features = model_features(training_set)
+    assert CUSTOMER_ID not in features and CUTOFF not in features
+    assert "future_spend" not in features and "churned" not in features
+    assert "cust_region" in features and "txn_orders" in features
+
+
+def test_labelled_cutoffs_drop_truncated_label_windows(training_set):
+    cutoffs = sorted(training_set[CUTOFF].unique())
+    end = cutoffs[-1] + pd.Timedelta(days=300)  # the latest label windows run past the end
+    kept = labelled_cutoffs(training_set, 365, end_of_data=end)
+    assert kept and kept[-1] <= end - pd.Timedelta(days=365)
+    assert len(labelled_cutoffs(training_set, 365)) == len(cutoffs)
+
+
+def test_fit_models_uses_the_latest_window_and_predicts(training_set):
+    fitted = fit_models(training_set, _config(value_objective="hurdle"), 365)
+    assert not fitted.fallback and fitted.objective == "hurdle"
+    assert (
+        fitted.train_cutoffs == sorted(pd.Timestamp(c) for c in training_set[CUTOFF].unique())[-4:]
+    )
+    scores = predict(fitted, _scoring(training_set))
+    assert list(scores.columns) == [
+        CUSTOMER_ID,
+        "expected_value",
+        "churn_probability",
+        "value_at_risk",
+    ]
+    assert (scores["expected_value"] >= 0).all() and scores["churn_probability"].between(0, 1).all()
+    assert (scores["value_at_risk"] >= 0).all()
+    assert scores[CUSTOMER_ID].tolist() == _scoring(training_set)[CUSTOMER_ID].tolist()
+
+
+def test_short_history_falls_back_to_btyd_and_says_so(training_set):
+    end = training_set[CUTOFF].max() + pd.Timedelta(days=60)  # only old cutoffs fully labelled
+    latest_two = training_set[
+        training_set[CUTOFF] >= training_set[CUTOFF].max() - pd.DateOffset(months=12)
+    ]
+    fitted = fit_models(latest_two, _config(min_train_cutoffs=5), 365, end_of_data=end)
+    assert fitted.fallback and fitted.value is None and fitted.churn is None
+    assert "short history" in fitted.message and "min_train_cutoffs" in fitted.message
+    empty = fit_models(training_set.iloc[:0], _config(), 365)
+    assert empty.fallback
+
+
+def test_fallback_predicts_with_btyd(training_set):
+    pytest.importorskip("models.btyd")
+    fitted = fit_models(training_set.iloc[:0], _config(), 365)
+    scores = predict(fitted, _scoring(training_set))
+    assert np.isfinite(scores["expected_value"]).all()
+    assert scores["churn_probability"].between(0, 1).all()
+
+
+def test_reasons_for_the_asked_rows(training_set):
+    fitted = fit_models(training_set, _config(), 365)
+    scoring = _scoring(training_set)
+    rows = scoring.index[:3]
+    out = fitted.reasons(scoring, rows=rows, top_k=2)
+    assert out.index.equals(rows) and out["reasons"].str.len().gt(0).all()
+
+
+def test_sample_rows_caps_the_training_set(training_set):
+    from models.training import sample_rows
+
+    sampled = sample_rows(training_set, 100, random_state=0)
+    assert len(sampled) == 100 and sampled.index.is_monotonic_increasing
+    assert sample_rows(training_set, None, 0) is training_set
+    fitted = fit_models(training_set, _config(max_train_rows=500), 365)
+    assert "500 rows (of" in fitted.message

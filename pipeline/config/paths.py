@@ -1,10 +1,13 @@
 """Where every stage reads and writes: configs/pipeline.yaml (dvc.yaml reads the same file)."""
 
 from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
 
 from pipeline.config.base import StrictModel
 
-__all__ = ["PathsConfig", "TrackingConfig", "PipelineConfig"]
+__all__ = ["PathsConfig", "ScoreConfig", "TrackingConfig", "PipelineConfig"]
 
 
 class PathsConfig(StrictModel):
@@ -34,8 +37,24 @@ class TrackingConfig(StrictModel):
     champion_alias: str = "champion"
 
 
+class ScoreConfig(StrictModel):
+    """The score stage: which models score, and which accounts get reasons.
+
+    model_source: "artifacts" = the models trained by this run (paths.artifacts_dir, stamped
+    with the versions they were registered as), "champion" = the registry's
+    `models:/<name>@<champion_alias>`. reasons_top_value / reasons_top_risk: reasons are
+    written for the N accounts with the highest expected value and the N with the highest
+    value at risk (pred_contrib costs ~0.5 ms per row); other rows get an empty text.
+    """
+
+    model_source: Literal["artifacts", "champion"] = "artifacts"
+    reasons_top_value: int = Field(1000, ge=0)
+    reasons_top_risk: int = Field(1000, ge=0)
+
+
 class PipelineConfig(StrictModel):
     """configs/pipeline.yaml."""
 
     paths: PathsConfig = PathsConfig()
     tracking: TrackingConfig = TrackingConfig()
+    score: ScoreConfig = ScoreConfig()

@@ -1,0 +1,98 @@
+"""The score stage: one row per customer known at the as-of date, ids kept exactly, model
+versions stamped, reasons only for the accounts that need them; past as-of dates; champion."""
+
+import pandas as pd
+import pytest
+
+from pipeline.config import load_settings
+from pipeline.stages import score
+
+
+def _run(root, **kwargs) -> pd.DataFrame:
+    settings = load_settings(root / "configs")
+    score.main(settings, **kwargs)
+    return pd.read_parquet(settings.path(settings.pipeline.paths.scores_dir) / "scores.parquet")
+
+
+def _known(root, as_of) -> set[str]:
+    tx = pd.read_parquet(root / "data" / "validated" / "transactions.parquet")
+    return set(tx.loc[tx["order_date"] <= as_of, "customer_id"])
+
+
+def test_one_row_per_customer_known_at_the_latest_as_of(trained_project):
+    scores = _run(trained_project)
+    assert list(scores.columns) == score.COLUMNS
+    as_of = scores["as_of"].iloc[0]
+    assert scores["customer_id"].is_unique
+    assert set(scores["customer_id"]) == _known(trained_project, as_of)
+    assert scores["customer_id"].str.match(r"^C\d{5}$").all()  # leading zeros kept
+    assert (scores["horizon_days"] == 180).all()
+    assert scores["expected_value"].ge(0).all()
+    assert scores["churn_probability"].between(0, 1).all()
+    pd.testing.assert_series_equal(
+        scores["value_at_risk"], scores["expected_value"] * scores["churn_probability"],
+        check_names=False)
+    assert (scores["last_order_date"] <= as_of).all()
+    assert (scores["value_model_version"] == "2").all() and scores["run_id"].nunique() == 1
+    csv_path = trained_project / "data" / "scores" / "scores.csv"
+    csv = pd.read_csv(csv_path, dtype={"customer_id": str})
+    assert csv["customer_id"].tolist() == scores["customer_id"].tolist()
+
+
+def test_reasons_only_for_top_value_and_top_risk_accounts(trained_project):
+    scores = _run(trained_project)
+    explained = scores["reasons"] != ""
+    wanted = set(scores.nlargest(10, "expected_value").index) | set(
+        scores.nlargest(10, "value_at_risk").index)
+    assert set(scores.index[explained]) == wanted
+    assert scores.loc[explained, "reasons"].str.contains("Value up:").all()
+
+
+def test_a_past_as_of_rebuilds_features_at_that_date(trained_project):
+    as_of = pd.Timestamp("2024-06-30")
+    scores = _run(trained_project, as_of=as_of.date())
+    assert (scores["as_of"] == as_of).all()
+    assert set(scores["customer_id"]) == _known(trained_project, as_of)
+    assert (scores["last_order_date"] <= as_of).all()
+
+
+@pytest.mark.integration
+def test_champion_source_scores_with_the_registry_models(trained_project, tmp_path):
+    import shutil
+
+    import yaml
+
+    root = tmp_path / "p"
+    shutil.copytree(trained_project, root)
+    config = root / "configs" / "pipeline.yaml"
+    content = yaml.safe_load(config.read_text())
+    content["score"]["model_source"] = "champion"
+    config.write_text(yaml.safe_dump(content))
+    scores = _run(root)
+    assert (scores["value_model_version"] == "1").all()
+    artifacts = _run(trained_project)  # same data, same models: champion v1 == this run's v2
+    pd.testing.assert_series_equal(scores["expected_value"], artifacts["expected_value"])
+
+
+@pytest.mark.integration
+def test_champion_loads_and_predicts_in_a_fresh_process(trained_project):
+    import subprocess
+    import sys
+
+    code = """
+import os, sys
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+import mlflow, pandas as pd
+mlflow.set_tracking_uri(sys.argv[1])
+model = mlflow.pyfunc.load_model("models:/customer-value@champion")
+frame = pd.read_parquet(sys.argv[2])
+X = frame[model.metadata.get_input_schema().input_names()]
+X = X.astype({c: "str" for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)})
+print(len(model.predict(X)))
+"""
+    uri = f"sqlite:///{trained_project / 'mlflow.db'}"
+    frame = trained_project / "data" / "features" / "scoring_frame.parquet"
+    done = subprocess.run([sys.executable, "-c", code, uri, str(frame)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.strip().splitlines()[-1]) == len(pd.read_parquet(frame))

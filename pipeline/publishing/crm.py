@@ -30,7 +30,8 @@ def upsert_table(frame: pd.DataFrame, url: str, table: str, key: str = "customer
             existing = sa.Table(table, sa.MetaData(), autoload_with=connection)
             missing = [c for c in frame.columns if c not in existing.columns]
             if missing:
-                raise ValueError(f"table {table!r} at {url} lacks column(s) {missing}; "
+                shown = engine.url.render_as_string(hide_password=True)
+                raise ValueError(f"table {table!r} at {shown} lacks column(s) {missing}; "
                                  "drop it or set publish.crm_table to a new name")
             keys = frame[key].tolist()
             for start in range(0, len(keys), chunk):

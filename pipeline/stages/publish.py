@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from pipeline import publishing
 from pipeline.config import Settings
-from pipeline.errors import DataError
+from pipeline.errors import ConfigError, DataError
 from pipeline.progress import logger, step
 
 __all__ = ["main", "crm_url", "CRM_COLUMNS"]
@@ -24,9 +25,9 @@ CRM_COLUMNS = (*publishing.COLUMNS, "kept_manager", "as_of", "horizon_days",
                "value_model_version", "churn_model_version", "run_id")
 
 
-def crm_url(settings: Settings) -> str:
-    """The configured CRM URL; a relative SQLite file is resolved against the project root."""
-    configured = settings.tiers.publish.crm_url
+def crm_url(settings: Settings, configured: str | None) -> str:
+    """The CRM URL `configured` (publish.crm_url); a relative SQLite file is resolved against
+    the project root, None means crm.db in paths.publish_dir."""
     if configured is None:
         path = settings.path(settings.pipeline.paths.publish_dir) / "crm.db"
         return f"sqlite:///{path}"
@@ -90,12 +91,22 @@ def main(settings: Settings, **overrides) -> None:
     crm = rows.merge(tiers.reindex(columns=["customer_id", *stamps]), on="customer_id",
                      how="left", validate="one_to_one")
     with step(f"publish: upserting {len(crm):,} rows into the CRM table {publish.crm_table}"):
-        url = crm_url(settings)
+        try:
+            url = crm_url(settings, publish.crm_url)
+        except ArgumentError as error:
+            raise ConfigError(f"publish.crm_url in configs/tiers.yaml is not a database URL: "
+                              f"{error}; use e.g. sqlite:///data/publish/crm.db") from error
         if url.startswith("sqlite:///"):
             Path(make_url(url).database).parent.mkdir(parents=True, exist_ok=True)
         try:
             publishing.upsert_table(crm, url, publish.crm_table)
         except ValueError as error:
             raise DataError(str(error)) from error
+        except SQLAlchemyError as error:
+            shown = make_url(url).render_as_string(hide_password=True)
+            raise ConfigError(
+                f"CRM table {publish.crm_table} at {shown}: {type(error).__name__}: "
+                f"{str(error).splitlines()[0]}; check publish.crm_url in configs/tiers.yaml"
+            ) from error
     logger.info("publish: %d sheets (%s), report, rows and CRM table -> %s",
                 len(sheets), ", ".join(sheets[:6]), out)

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from pipeline.errors import ConfigError
 from pipeline.stages import publish, tier
 from tests.pipeline.test_tier_stage import IDS, make_settings, scores, write_inputs
 
@@ -99,3 +100,18 @@ def test_cli_runs_tier_and_publish(tmp_path):
         result = runner.invoke(app, ["--config-dir", str(tmp_path / "configs"), command])
         assert result.exit_code == 0, result.output
     assert (settings.path(settings.pipeline.paths.publish_dir) / "key_accounts.xlsx").exists()
+
+
+@pytest.mark.parametrize(
+    ("crm_url", "shown"),
+    [("not a url", "publish.crm_url"),
+     ("postgresql+nosuchdriver://user:secret@localhost/crm", r"\*\*\*.*crm_url")],
+)
+def test_bad_crm_url_is_a_config_error(tmp_path, crm_url, shown):
+    settings = make_settings(tmp_path, {"strategic": {"min_bar": 0.75, "keep_bar": 0.5}})
+    write_inputs(settings, scores())
+    tier.main(settings)
+    bad = settings.tiers.publish.model_copy(update={"crm_url": crm_url})
+    with pytest.raises(ConfigError, match=shown) as error:
+        publish.main(settings, publish=bad)
+    assert "secret" not in str(error.value) and "\n" not in str(error.value)

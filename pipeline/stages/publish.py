@@ -32,10 +32,10 @@ def crm_url(settings: Settings, configured: str | None) -> str:
         path = settings.path(settings.pipeline.paths.publish_dir) / "crm.db"
         return f"sqlite:///{path}"
     url = make_url(configured)
-    if url.drivername.startswith("sqlite") and url.database and url.database != ":memory:" \
-            and not Path(url.database).is_absolute():
-        return url.set(database=str(settings.path(Path(url.database)))).render_as_string(
-            hide_password=False)
+    if url.drivername.startswith("sqlite") and url.database and url.database != ":memory:":
+        database = settings.path(Path(url.database))
+        database.parent.mkdir(parents=True, exist_ok=True)
+        return url.set(database=str(database)).render_as_string(hide_password=False)
     return configured
 
 

@@ -71,8 +71,11 @@ def test_report_rows_and_crm_upsert_is_idempotent(published):
     assert len(rows) == len(IDS) and list(rows["rank"]) == list(range(1, 13))
     assert len(pd.read_csv(out / "key_accounts.csv", dtype={"customer_id": str})) == len(IDS)
 
+    database = settings.root / "data" / "crm" / "crm.db"  # configs/tiers.yaml publish.crm_url
+    assert publish.crm_url(settings, settings.tiers.publish.crm_url) == f"sqlite:///{database}"
+
     def crm():
-        with sqlite3.connect(out / "crm.db") as db:
+        with sqlite3.connect(database) as db:
             return pd.read_sql("select * from key_accounts order by customer_id", db)
 
     first = crm()

@@ -22,7 +22,9 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
-from models.value import _check_X, _check_y, _lgbm_kwargs, _take
+from models._lightgbm import lgbm_kwargs as _lgbm_kwargs
+from models._lightgbm import lightgbm_estimator
+from models.value import _check_X, _check_y, _take
 
 __all__ = ["ChurnModel"]
 
@@ -34,6 +36,7 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+@lightgbm_estimator
 class ChurnModel(ClassifierMixin, BaseEstimator):
     """P(no order over the horizon) from LightGBM, calibrated on the latest cutoff(s).
 
@@ -55,35 +58,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     classes_ : array([0, 1])
     """
 
-    def __init__(
-        self,
-        calibration: str = "isotonic",
-        calibration_cutoffs: int = 1,
-        n_estimators: int = 300,
-        learning_rate: float = 0.05,
-        num_leaves: int = 31,
-        min_child_samples: int = 100,
-        subsample: float = 0.8,
-        subsample_freq: int = 1,
-        colsample_bytree: float = 0.8,
-        reg_lambda: float = 1.0,
-        max_bin: int = 255,
-        n_jobs: int = 2,
-        random_state: int | None = 0,
-    ):
-        self.calibration = calibration
-        self.calibration_cutoffs = calibration_cutoffs
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
-        self.subsample = subsample
-        self.subsample_freq = subsample_freq
-        self.colsample_bytree = colsample_bytree
-        self.reg_lambda = reg_lambda
-        self.max_bin = max_bin
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+    # parameters before the LightGBM ones; __init__ is built by models._lightgbm
+    OWN_PARAMS = {"calibration": (str, "isotonic"), "calibration_cutoffs": (int, 1)}
 
     def fit(self, X, y, cutoffs=None, sample_weight=None):
         """Fit on features X and churned y (1 = no order over the horizon).

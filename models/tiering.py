@@ -41,6 +41,7 @@ __all__ = [
     "RANK_SCORE", "PERCENTILE", "RANK", "REGION_RANK", "TIER_REASON", "RETENTION", "CHANGE",
     "POOL_ALL", "MOVES",
     "TierDecision", "rank_score", "assign_tiers", "demote", "movement", "decide",
+    "summarize", "last_event_dates",
 ]
 
 EXPECTED_VALUE = "expected_value"
@@ -317,3 +318,27 @@ def decide(
     tiers[CHANGE] = change
     return TierDecision(tiers=tiers, movement=moves, matrix=matrix, shortfall=shortfall,
                         books=books, notes=tuple(notes), basis=basis)
+
+
+def summarize(decision: TierDecision, tier_names: tuple[str, ...]) -> dict:
+    """The JSON-ready summary of `decision` (tier_summary.json): customers, the movement basis,
+    the notes, accounts per tier (every name in `tier_names`, 0 when empty), accounts per move,
+    retention flags, kept managers and the overflow per capacity pool."""
+    tiers, counts = decision.tiers, decision.tiers[TIER].value_counts()
+    return {
+        "customers": len(tiers), "movement_basis": decision.basis, "notes": list(decision.notes),
+        "tiers": {name: int(counts.get(name, 0)) for name in tier_names},
+        "moved": {move: int(decision.movement[move].sum()) for move in MOVES},
+        "retention_flagged": int(tiers[RETENTION].sum()),
+        "kept_manager": int(tiers[KEPT_MANAGER].sum()),
+        "shortfall": {str(r.pool): int(r.overflow) for r in decision.shortfall.itertuples()},
+    }
+
+
+def last_event_dates(customer_ids: pd.Series, events: pd.DataFrame, date_column: str,
+                     as_of: pd.Timestamp | None = None) -> pd.Series:
+    """Per entry of `customer_ids`, the latest `date_column` of its `events` (customer_id,
+    date) on or before `as_of` (all events when None); NaT for a customer without events."""
+    if as_of is not None:
+        events = events[events[date_column] <= as_of]
+    return customer_ids.map(events.groupby(CUSTOMER_ID)[date_column].max())

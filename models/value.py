@@ -19,26 +19,10 @@ from lightgbm import LGBMClassifier, LGBMRegressor
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from models._lightgbm import lgbm_kwargs as _lgbm_kwargs
+from models._lightgbm import lightgbm_estimator
+
 __all__ = ["ValueModel"]
-
-_LGBM_PARAMS = (
-    "n_estimators",
-    "learning_rate",
-    "num_leaves",
-    "min_child_samples",
-    "subsample",
-    "subsample_freq",
-    "colsample_bytree",
-    "reg_lambda",
-    "max_bin",
-    "n_jobs",
-    "random_state",
-)
-
-
-def _lgbm_kwargs(estimator: BaseEstimator) -> dict:
-    """The LightGBM keyword arguments of one of our estimators (same names as LightGBM's)."""
-    return {name: getattr(estimator, name) for name in _LGBM_PARAMS} | {"verbose": -1}
 
 
 def _check_X(estimator: BaseEstimator, X, reset: bool):
@@ -66,6 +50,7 @@ def _take(X, mask: np.ndarray):
     return X.loc[mask] if isinstance(X, pd.DataFrame) else X[mask]
 
 
+@lightgbm_estimator
 class ValueModel(RegressorMixin, BaseEstimator):
     """Predict spend over the horizon (>= 0) with LightGBM, as Tweedie or hurdle model.
 
@@ -87,35 +72,8 @@ class ValueModel(RegressorMixin, BaseEstimator):
     n_features_in_, feature_names_in_ : as in scikit-learn.
     """
 
-    def __init__(
-        self,
-        objective: str = "tweedie",
-        tweedie_variance_power: float = 1.5,
-        n_estimators: int = 300,
-        learning_rate: float = 0.05,
-        num_leaves: int = 31,
-        min_child_samples: int = 100,
-        subsample: float = 0.8,
-        subsample_freq: int = 1,
-        colsample_bytree: float = 0.8,
-        reg_lambda: float = 1.0,
-        max_bin: int = 255,
-        n_jobs: int = 2,
-        random_state: int | None = 0,
-    ):
-        self.objective = objective
-        self.tweedie_variance_power = tweedie_variance_power
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
-        self.subsample = subsample
-        self.subsample_freq = subsample_freq
-        self.colsample_bytree = colsample_bytree
-        self.reg_lambda = reg_lambda
-        self.max_bin = max_bin
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+    # parameters before the LightGBM ones; __init__ is built by models._lightgbm
+    OWN_PARAMS = {"objective": (str, "tweedie"), "tweedie_variance_power": (float, 1.5)}
 
     def fit(self, X, y, sample_weight=None):
         """Fit on features X and spend over the horizon y (negative spend counts as 0)."""

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from features.contract import LABEL_CHURNED, LABEL_SPEND
+from models.backtest import value_model_name
 
 __all__ = [
     "calibration_table",
@@ -24,6 +25,7 @@ __all__ = [
     "plot_deciles",
     "plot_gain",
     "plot_importance",
+    "write_backtest_plots",
 ]
 
 
@@ -174,3 +176,28 @@ def plot_importance(importance: pd.Series, path: Path, top: int = 20, title: str
     axes.set_xlabel(str(importance.name or "importance"))
     axes.tick_params(axis="y", labelsize="small")
     return _save(figure, path)
+
+
+def write_backtest_plots(result, fitted, folder: Path) -> list[Path]:
+    """PNG plots of the backtest's latest fold and of the final models' importances.
+
+    `result` is a models.backtest.BacktestResult, `fitted` a models.training.FittedModels.
+    Writes gain_curve.png, calibration_curve.png, deciles.png (of the fitted value model)
+    and importance_{value,churn}.png into `folder`, each only when its data exist; returns
+    the paths written."""
+    predictions, written = result.predictions, []
+    if not predictions.empty:
+        gain = gain_table(predictions)
+        written.append(plot_gain(gain, folder / "gain_curve.png"))
+        calibration = calibration_table(predictions)
+        written.append(plot_calibration(calibration, folder / "calibration_curve.png"))
+        deciles = decile_table(predictions)
+        value_model = value_model_name(fitted.objective)
+        if value_model in set(deciles["model"]):
+            written.append(plot_deciles(deciles, folder / "deciles.png", value_model))
+    for kind, model in (("value", fitted.value), ("churn", fitted.churn)):
+        if model is not None:
+            written.append(plot_importance(
+                model.feature_importances(), folder / f"importance_{kind}.png",
+                title=f"Feature importance of the {kind} model (gain)"))
+    return written

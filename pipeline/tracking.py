@@ -20,6 +20,7 @@ its backtest value of the gate metric beats the best baseline and the current ch
 
 import math
 import os
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -42,9 +43,13 @@ __all__ = [
     "configure",
     "flatten",
     "gate",
+    "load_champion",
     "log_fold_metrics",
     "log_model",
     "log_params",
+    "log_training_run",
+    "register_gated",
+    "register_models",
     "pip_requirements",
     "resolve_uri",
     "serving_example",
@@ -320,3 +325,112 @@ def set_alias(name: str, version: str, alias: str) -> None:
     import mlflow
 
     mlflow.MlflowClient().set_registered_model_alias(name, alias, version)
+
+
+def log_training_run(result, fitted, params: Mapping[str, Any], catalogue: str) -> None:
+    """Log the train stage's run content into the active MLflow run.
+
+    `params` (config sections) as params, the backtest's per-fold metrics (step = fold) and
+    means, the value objective / fallback / backtest's preferred objective as tags, the PNG
+    plots under "plots/", the feature catalogue and the backtest summary as Markdown.
+    `result` is a models.backtest.BacktestResult, `fitted` a models.training.FittedModels."""
+    import mlflow
+
+    from pipeline import plots
+
+    log_params(params)
+    log_fold_metrics(result.metrics, result.summary)
+    mlflow.set_tags({"value_objective": fitted.objective, "fallback": str(fitted.fallback),
+                     "best_objective": str(result.best_objective)})
+    with tempfile.TemporaryDirectory() as tmp:
+        plots.write_backtest_plots(result, fitted, Path(tmp))
+        mlflow.log_artifacts(tmp, "plots")
+    mlflow.log_text(catalogue, "feature_catalogue.md")
+    mlflow.log_text(result.table(), "backtest_summary.md")
+
+
+def register_gated(kind: str, fitted, sample: pd.DataFrame, result, track, gate_config,
+                   baselines: Iterable[str]) -> dict:
+    """Log, register and gate one model (kind "value" or "churn") in the active run.
+
+    The version is tagged with its backtest value of the gate metric; `track.champion_alias`
+    moves to it only when `gate` says so (against the best of `baselines` and the current
+    champion). The decision is tagged on the run as gate.<kind>. Returns what
+    model_info.json records about the model."""
+    import mlflow
+
+    from models.backtest import CHURN_MODEL, value_model_name
+    from models.metrics import HIGHER_IS_BETTER
+    from pipeline.reporting import best_baseline
+
+    if kind == "value":
+        name, model, output = track.value_model_name, fitted.value, "predict"
+        row, metric = value_model_name(fitted.objective), gate_config.value_metric
+    else:
+        name, model, output = track.churn_model_name, fitted.churn, "proba"
+        row, metric = CHURN_MODEL, gate_config.churn_metric
+    info = log_model(model, sample[fitted.features], f"{kind}_model", output, name)
+    model_version = str(info.registered_model_version)
+    new = float(result.summary.loc[row, metric]) if row in result.summary.index else float("nan")
+    baseline, baseline_value = best_baseline(result, metric, baselines)
+    champion_version, champion_value = champion_score(name, track.champion_alias, metric)
+    decision = gate(metric, new, baseline_value, baseline, champion_value,
+                    HIGHER_IS_BETTER.get(metric, True), gate_config.min_margin)
+    tag_version(name, model_version, metric, new)
+    if decision.promote:
+        set_alias(name, model_version, track.champion_alias)
+    holder = model_version if decision.promote else champion_version
+    logger.info("train: %s version %s: %s; @%s %s", name, model_version, decision.reason,
+                track.champion_alias, f"-> version {holder}" if holder else "not set")
+    verdict = "promoted: " if decision.promote else "not promoted: "
+    mlflow.set_tag(f"gate.{kind}", verdict + decision.reason)
+    return {"name": name, "version": model_version, "model_uri": info.model_uri, "metric": metric,
+            "backtest_value": new, "best_baseline": baseline, "baseline_value": baseline_value,
+            "previous_champion": champion_version, "promoted": decision.promote,
+            "reason": decision.reason}
+
+
+def register_models(fitted, training: pd.DataFrame, config, horizon: int, result, track,
+                    gate_config, baselines: Iterable[str]) -> dict:
+    """Register and gate both models in the active run; {} (tagged "gate") on the fallback.
+
+    The input example / signature sample is the first 1,000 rows of the latest cutoff of
+    `training`, prepared with `config` like the models' training frame."""
+    import mlflow
+
+    from features.contract import CUTOFF
+    from models.training import prepare_frame
+
+    if fitted.fallback:
+        mlflow.set_tag("gate", "not registered: " + fitted.message)
+        logger.info("train: models not registered: %s", fitted.message)
+        return {}
+    latest = training[training[CUTOFF] == training[CUTOFF].max()]
+    sample = prepare_frame(latest.head(1000), config, horizon)
+    return {kind: register_gated(kind, fitted, sample, result, track, gate_config, baselines)
+            for kind in ("value", "churn")}
+
+
+def load_champion(track, horizon: int):
+    """The registry's champions (`track.champion_alias` of track.value_model_name and
+    track.churn_model_name) as models.training.FittedModels, with a stamp
+    {"value": version, "churn": version, "run_id": the value model's run}.
+
+    Call `configure` first."""
+    import mlflow
+
+    from models.baselines import BTYD_EXPECTED_SPEND
+    from models.training import FittedModels
+
+    client, found = mlflow.MlflowClient(), {}
+    for kind, name in (("value", track.value_model_name), ("churn", track.churn_model_name)):
+        model_version = client.get_model_version_by_alias(name, track.champion_alias)
+        serving = mlflow.sklearn.load_model(f"models:/{name}@{track.champion_alias}")
+        found[kind] = (serving.model, model_version)
+    value, churn = found["value"][0], found["churn"][0]
+    names = [str(n) for n in value.feature_names_in_]
+    fitted = FittedModels(value, churn, names, value.objective, horizon,
+                          BTYD_EXPECTED_SPEND in names)
+    stamp = {"value": found["value"][1].version, "churn": found["churn"][1].version,
+             "run_id": found["value"][1].run_id}
+    return fitted, stamp

@@ -2,13 +2,15 @@
 
 import pandas as pd
 
+from features.contract import CUSTOMER_ID, MANAGER_ID, REGION
+
 __all__ = ["COLUMNS", "HEADERS", "manager_rows"]
 
 # column -> header shown to people, in the order of the lists
 HEADERS: dict[str, str] = {
     "rank": "Rank",
-    "customer_id": "Customer",
-    "region": "Region",
+    CUSTOMER_ID: "Customer",
+    REGION: "Region",
     "tier": "Tier",
     "change": "Change since last run",
     "previous_tier": "Previous tier",
@@ -17,7 +19,7 @@ HEADERS: dict[str, str] = {
     "value_at_risk": "Value at risk",
     "last_order_date": "Last order",
     "last_contact_date": "Last contact",
-    "manager_id": "Manager",
+    MANAGER_ID: "Manager",
     "retention_flag": "Retention",
     "reasons": "Why",
     "tier_reason": "Why this tier",

@@ -3,7 +3,8 @@ bad rows into quarantine with a reason, check the result with Great Expectations
 
 `checks` and `parse` are pure (DataFrames in, DataFrames out); `sources` reads files;
 `expectations` wraps GX (imported lazily: importing this package does not import GX);
-`report` renders the HTML page. The stage `pipeline/stages/validate.py` ties them together.
+`report` renders the HTML page; `run` ties them together for the stage
+`pipeline/stages/validate.py` (read, check, summarise, write).
 """
 
 from pipeline.validation.checks import (

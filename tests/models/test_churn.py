@@ -80,3 +80,11 @@ def test_estimator_contract(split, small_params):
         ChurnModel(n_estimators=2).fit(np.ones((3, 1)), [0, 2, 1])
     with pytest.raises(ValueError, match="cutoffs"):
         ChurnModel(n_estimators=2).fit(np.ones((4, 1)), [0, 1, 0, 1], cutoffs=["2024-01-31"])
+
+
+def test_init_signature_is_calibration_then_the_lightgbm_params():
+    import inspect
+
+    params = inspect.signature(ChurnModel).parameters
+    assert list(params)[:3] == ["calibration", "calibration_cutoffs", "n_estimators"]
+    assert params["calibration"].default == "isotonic" and params["n_jobs"].default == 2

@@ -176,3 +176,36 @@ def test_movement_counts_and_matrix():
     assert matrix.loc["(new)", "growth"] == 1 and matrix.to_numpy().sum() == 5
     change, summary, _ = movement(None, current, NAMES)
     assert set(change) == {"new"} and summary["new"].sum() == 4
+
+
+def test_summarize_counts_every_tier_move_flag_and_pool():
+    from models.tiering import MOVES, TierDecision, summarize
+
+    tiers = pd.DataFrame({"customer_id": ["A", "B", "C"], "tier": ["key", "key", "growth"],
+                          "retention_flag": [True, False, True],
+                          "kept_manager": [False, False, True]})
+    moves = pd.DataFrame({"region": ["N", "S"], **{m: [0, 0] for m in MOVES}})
+    moves["kept"], moves["new"] = [1, 1], [0, 1]
+    shortfall = pd.DataFrame({"pool": ["N", "S"], "overflow": [2, 0]})
+    decision = TierDecision(tiers=tiers, movement=moves, matrix=pd.DataFrame(),
+                            shortfall=shortfall, books=pd.DataFrame(), notes=("a note",),
+                            basis="the basis")
+    assert summarize(decision, NAMES) == {
+        "customers": 3, "movement_basis": "the basis", "notes": ["a note"],
+        "tiers": {"strategic": 0, "key": 2, "growth": 1, "self-service": 0},
+        "moved": {"new": 1, "kept": 2, "upgraded": 0, "downgraded": 0, "lost": 0},
+        "retention_flagged": 2, "kept_manager": 1, "shortfall": {"N": 2, "S": 0},
+    }
+
+
+def test_last_event_dates_ignore_events_after_as_of():
+    from models.tiering import last_event_dates
+
+    events = pd.DataFrame({"customer_id": ["A", "A", "B"],
+                           "order_date": pd.to_datetime(["2024-01-05", "2024-03-01",
+                                                         "2024-02-01"])})
+    ids = pd.Series(["A", "B", "C"])
+    got = last_event_dates(ids, events, "order_date", pd.Timestamp("2024-02-15"))
+    assert got.iloc[:2].tolist() == [pd.Timestamp("2024-01-05"), pd.Timestamp("2024-02-01")]
+    assert pd.isna(got.iloc[2])
+    assert last_event_dates(ids, events, "order_date").iloc[0] == pd.Timestamp("2024-03-01")

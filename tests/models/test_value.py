@@ -73,3 +73,12 @@ def test_columns_must_match_training(training_set, small_params):
 def test_labels_must_be_observed():
     with pytest.raises(ValueError, match="NaN"):
         ValueModel(n_estimators=2).fit(np.ones((3, 1)), [1.0, np.nan, 2.0])
+
+
+def test_init_signature_is_objective_then_the_lightgbm_params():
+    import inspect
+
+    params = inspect.signature(ValueModel).parameters
+    assert list(params)[:3] == ["objective", "tweedie_variance_power", "n_estimators"]
+    assert params["objective"].default == "tweedie" and params["random_state"].default == 0
+    assert ValueModel("hurdle").objective == "hurdle"  # positional, as before

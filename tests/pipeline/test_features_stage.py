@@ -80,3 +80,15 @@ def test_configured_as_of_bounds_the_training_labels(tmp_path):
     _, summary = outputs(settings)
     assert summary["as_of"] == "2024-07-15"
     assert summary["cutoffs"][-1] == "2024-05-31"  # 05-31 + 30 days <= 07-15 < 06-30 + 30
+
+
+def test_features_summary_lists_counts_cutoffs_and_feature_names():
+    from pipeline.features_io import features_summary
+
+    training = pd.DataFrame({"customer_id": ["A", "B"], "cutoff": [0, 0], "f1": [1, 2]})
+    scoring = pd.DataFrame({"customer_id": ["A"], "as_of": [0], "f1": [1], "f2": [0.5]})
+    cutoffs = [pd.Timestamp("2024-01-31"), pd.Timestamp("2024-02-29")]
+    assert features_summary(training, scoring, cutoffs, pd.Timestamp("2024-03-31")) == {
+        "training_rows": 2, "scoring_rows": 1, "cutoffs": ["2024-01-31", "2024-02-29"],
+        "as_of": "2024-03-31", "n_features": 2, "features": ["f1", "f2"],
+    }

@@ -118,3 +118,37 @@ def test_bad_crm_url_is_a_config_error(tmp_path, crm_url, shown):
     with pytest.raises(ConfigError, match=shown) as error:
         publish.main(settings, publish=bad)
     assert "secret" not in str(error.value) and "\n" not in str(error.value)
+
+
+def test_summary_tables_total_per_tier_in_policy_order():
+    from pipeline.publishing import summary_tables, workbook_notes
+
+    tiers = pd.DataFrame({"customer_id": ["A", "B", "C", "D"],
+                          "tier": ["key", "strategic", "key", "key"],
+                          "region": ["S", "N", "N", "S"],
+                          "expected_value": [1.0, 10.0, 2.0, 4.0],
+                          "value_at_risk": [0.5, 1.0, 0.0, 1.0],
+                          "retention_flag": [True, False, False, True]})
+    empty = pd.DataFrame()
+    tables = summary_tables(tiers, empty, empty, empty, empty, ("strategic", "key", "growth"))
+    totals = tables["Accounts and expected value per tier"]
+    assert totals["tier"].tolist() == ["strategic", "key"]
+    assert totals["accounts"].tolist() == [1, 3]
+    assert totals["expected_value"].tolist() == [10.0, 7.0]
+    assert totals["retention"].tolist() == [0, 2]
+    by = tables["Per tier and region"]
+    assert list(zip(by["tier"], by["region"], by["accounts"])) == [
+        ("strategic", "N", 1), ("key", "N", 1), ("key", "S", 2)]
+    assert len(tables) == 6
+    assert workbook_notes({"movement_basis": "run x", "notes": ["n"]}) == [
+        "Movement compared with run x.", "n"]
+
+
+def test_crm_rows_add_the_stamps_by_customer():
+    from pipeline.publishing import crm_rows
+
+    rows = pd.DataFrame({"customer_id": ["A", "B"], "tier": ["key", "growth"]})
+    tiers = pd.DataFrame({"customer_id": ["B", "A"], "run_id": ["r1", "r1"], "x": [1, 2]})
+    crm = crm_rows(rows, tiers, ("customer_id", "tier", "run_id", "as_of"))
+    assert crm.columns.tolist() == ["customer_id", "tier", "run_id", "as_of"]
+    assert crm["run_id"].tolist() == ["r1", "r1"] and crm["as_of"].isna().all()

@@ -185,3 +185,12 @@ def test_wrong_policy_is_a_config_error_naming_the_file(tmp_path):
 
     with pytest.raises(ConfigError, match="tiers.yaml.*keep_bar"):
         make_settings(tmp_path, {"strategic": {"min_bar": 0.5, "keep_bar": 0.7}})
+
+
+def test_history_stamp_is_a_safe_file_name():
+    from pipeline.tiering_io import history_stamp
+
+    tiers = pd.DataFrame({"as_of": [pd.Timestamp("2026-10-31")], "run_id": ["a/b c"]})
+    assert history_stamp(tiers) == "2026-10-31_a-b-c"
+    assert history_stamp(tiers[["as_of"]]) == "2026-10-31"
+    assert history_stamp(pd.DataFrame({"x": [1]})) == "run"

@@ -316,3 +316,32 @@ def test_a_large_frame_is_checked_without_row_loops() -> None:
     )
     result = check_table(raw, SPECS["transactions"], OPTIONS)
     assert result.rows_in == n == result.rows_accepted + result.rows_quarantined
+
+
+def test_check_options_take_dates_number_format_and_manager_policy_from_config():
+    from pipeline.config.data import DataConfig
+    from pipeline.validation.run import check_options
+
+    config = DataConfig.model_validate({
+        "transactions": {"path": "t.csv", "date_format": "%d.%m.%Y",
+                         "csv": {"decimal": ",", "thousands": "."}},
+        "min_date": "2020-01-01", "on_unknown_manager": "quarantine"})
+    options = check_options(config, config.transactions, dt.date(2026, 10, 31))
+    assert options.reference_date == REF
+    assert options.min_date == pd.Timestamp("2020-01-01")
+    assert (options.date_format, options.decimal, options.thousands) == ("%d.%m.%Y", ",", ".")
+    assert options.on_unknown_manager == "quarantine"
+
+
+def test_failure_message_counts_and_shows_the_first_five_failures():
+    from pathlib import Path
+
+    from pipeline.validation.run import failure_message
+
+    failed = [{"table": "transactions", "expectation": f"e{i}", "column": "amount",
+               "observed": str(i)} for i in range(7)]
+    message = failure_message({"failed_expectations": failed}, Path("r/index.html"))
+    assert message.startswith("the accepted data fails 7 expectation(s): transactions: "
+                              "e0(amount) 0; ")
+    assert "e4(amount) 4; see r/index.html (set fail_on_expectations: false" in message
+    assert "e5" not in message

@@ -1,0 +1,99 @@
+"""Pure pieces of the score stage: model stamps, the scores table, who gets reasons.
+
+No file or MLflow I/O: the score stage reads the features and models, calls these and
+writes the result.
+"""
+
+import pandas as pd
+
+from features.contract import AS_OF, CUSTOMER_ID, HORIZON_DAYS
+from models.config import ModelConfig
+from models.reasons import explain
+from models.training import FittedModels, prepare_frame
+from pipeline.errors import DataError
+
+__all__ = [
+    "COLUMNS",
+    "FALLBACK_VERSION",
+    "add_reasons",
+    "artifact_stamp",
+    "effective_stamp",
+    "finish",
+    "reason_rows",
+    "score_table",
+]
+
+COLUMNS = [CUSTOMER_ID, AS_OF, HORIZON_DAYS, "expected_value", "churn_probability", "value_at_risk",
+           "last_order_date", "last_contact_date", "value_model_version", "churn_model_version",
+           "run_id", "reasons"]
+FALLBACK_VERSION = "btyd-fallback"
+# scores column -> feature holding the days since that event at the as-of date
+_SINCE = (("last_order_date", "txn_days_since_last_order"),
+          ("last_contact_date", "ctc_days_since_last_contact"))
+
+
+def artifact_stamp(info: dict) -> dict:
+    """{"value", "churn", "run_id"} from the train stage's model_info.json: the registered
+    version of each model ("unregistered" when it was not registered) and the run id."""
+    models = info.get("models", {})
+    return {kind: models.get(kind, {}).get("version", "unregistered")
+            for kind in ("value", "churn")} | {"run_id": info["run_id"]}
+
+
+def effective_stamp(fitted: FittedModels, stamp: dict) -> dict:
+    """`stamp` with both versions set to FALLBACK_VERSION when `fitted` is the BTYD fallback."""
+    if fitted.fallback:
+        return {**stamp, "value": FALLBACK_VERSION, "churn": FALLBACK_VERSION}
+    return stamp
+
+
+def score_table(frame: pd.DataFrame, fitted: FittedModels, horizon: int,
+                stamp: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(scores, prepared): one row per row of `frame` (same index), reasons still "".
+
+    expected_value and churn_probability come from `fitted`; value_at_risk is their
+    product; last_order_date / last_contact_date are the as-of date minus the days-since
+    features (NaT without them); versions and run id come from `stamp` (see
+    effective_stamp). `prepared` is the model input, for the reasons."""
+    prepared = prepare_frame(frame, ModelConfig(btyd_features=fitted.btyd_features), horizon)
+    scored = fitted.predict(prepared)
+    as_of_day = pd.Timestamp(frame[AS_OF].iloc[0])
+    out = pd.DataFrame({CUSTOMER_ID: frame[CUSTOMER_ID].astype("str"), AS_OF: as_of_day,
+                        HORIZON_DAYS: horizon, "expected_value": scored["expected_value"],
+                        "churn_probability": scored["churn_probability"]}, index=frame.index)
+    out["value_at_risk"] = out["expected_value"] * out["churn_probability"]
+    for column, days in _SINCE:
+        since = frame[days] if days in frame else pd.Series(float("nan"), index=frame.index)
+        out[column] = as_of_day - pd.to_timedelta(since, unit="D")
+    out["value_model_version"] = str(stamp["value"])
+    out["churn_model_version"] = str(stamp["churn"])
+    out["run_id"], out["reasons"] = str(stamp["run_id"]), ""
+    return out, prepared
+
+
+def reason_rows(scores: pd.DataFrame, top_value: int, top_risk: int) -> pd.Index:
+    """Index of the rows that get reasons: the `top_value` largest expected values and the
+    `top_risk` largest values at risk (their union)."""
+    return scores["expected_value"].nlargest(top_value).index.union(
+        scores["value_at_risk"].nlargest(top_risk).index)
+
+
+def add_reasons(scores: pd.DataFrame, prepared: pd.DataFrame, fitted: FittedModels,
+                rows: pd.Index, top_k: int) -> pd.DataFrame:
+    """`scores` with the "reasons" of `rows` filled in (models.reasons.explain, `top_k`
+    facts each); unchanged for the BTYD fallback or no rows."""
+    if fitted.fallback or not len(rows):
+        return scores
+    reasons = explain(prepared[fitted.features], fitted.value, fitted.churn, rows=rows,
+                      top_k=top_k)
+    scores = scores.copy()
+    scores.loc[rows, "reasons"] = reasons["reasons"]
+    return scores
+
+
+def finish(scores: pd.DataFrame) -> pd.DataFrame:
+    """The scores in COLUMNS order with a fresh index; a customer twice is a DataError."""
+    out = scores[COLUMNS].reset_index(drop=True)
+    if out[CUSTOMER_ID].duplicated().any():
+        raise DataError("the scoring frame holds a customer twice: re-run `keyaccounts features`")
+    return out

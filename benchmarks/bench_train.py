@@ -7,6 +7,10 @@ cutoff by models.btyd and benchmarked there). Each case runs in a fresh process 
 and peak RSS include building the frame, reported separately).
 
     python benchmarks/bench_train.py [--customers 500000] [--cutoffs 12] [--objective tweedie]
+        [--max-train-rows 1000000 all]
+
+By default the training set is sampled to configs/model.yaml's max_train_rows (1M rows, the
+shipped setting); `--max-train-rows all` fits on every row.
 """
 
 import argparse
@@ -65,7 +69,7 @@ def make_training_set(n_customers: int, n_cutoffs: int, seed: int = 0) -> pd.Dat
     return frame
 
 
-def train_case(n_customers: int, n_cutoffs: int, objective: str) -> dict:
+def train_case(n_customers: int, n_cutoffs: int, objective: str, max_rows: int | None) -> dict:
     """Build the frame, then fit_models with the configured parameters (timed separately)."""
     from models.config import ModelConfig
     from models.training import fit_models
@@ -74,13 +78,15 @@ def train_case(n_customers: int, n_cutoffs: int, objective: str) -> dict:
     frame = make_training_set(n_customers, n_cutoffs)
     built = time.perf_counter() - started
     config = ModelConfig(
-        btyd_features=False, value_objective=objective, train_window_cutoffs=n_cutoffs
+        btyd_features=False, value_objective=objective, train_window_cutoffs=n_cutoffs,
+        max_train_rows=max_rows,
     )
     started = time.perf_counter()
     fitted = fit_models(frame, config, horizon_days=365)
     fit_seconds = time.perf_counter() - started
     return {
         "rows": len(frame),
+        "fitted_rows": min(len(frame), max_rows or len(frame)),
         "features": len(fitted.features),
         "build_s": round(built, 1),
         "fit_s": round(fit_seconds, 1),
@@ -94,16 +100,23 @@ def main() -> None:
     parser.add_argument(
         "--objective", nargs="+", default=["tweedie"], choices=["tweedie", "hurdle"]
     )
+    parser.add_argument(
+        "--max-train-rows", nargs="+", default=["1000000"],
+        help="rows the models are fitted on (sampled, seeded); 'all' = every row",
+    )
     args = parser.parse_args()
     rows = []
-    for objective in args.objective:
-        result = measure(train_case, args.customers, args.cutoffs, objective)
+    cases = [(o, None if m == "all" else int(m)) for o in args.objective
+             for m in args.max_train_rows]
+    for objective, max_rows in cases:
+        result = measure(train_case, args.customers, args.cutoffs, objective, max_rows)
         detail = result["detail"] or {}
         rows.append(
             [
                 f"value ({objective}) + churn",
                 f"{args.customers:,} x {args.cutoffs}",
                 f"{detail.get('rows', 0):,}",
+                f"{detail.get('fitted_rows', 0):,}",
                 detail.get("features", ""),
                 detail.get("build_s", ""),
                 detail.get("fit_s", ""),
@@ -118,6 +131,7 @@ def main() -> None:
             "case",
             "customers x cutoffs",
             "rows",
+            "fitted rows",
             "features",
             "build s",
             "fit s",

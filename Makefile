@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export MLFLOW_DISABLE_TELEMETRY := true
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install demo test test-fast bench clean
+.PHONY: install demo test test-fast lint bench clean
 
 $(BIN)/keyaccounts: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: install
 ## Unit tests only, without the slower integration tests.
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not integration"
+
+## Lint (ruff; the rules are in pyproject.toml). CI runs it after the tests.
+lint: install
+	$(BIN)/ruff check .
 
 ## Speed and memory benchmarks at scale (tens of minutes; prints tables).
 bench: install

@@ -31,7 +31,13 @@ import numpy as np
 import pandas as pd
 
 from features.contract import (
-    ACTIVE, CAPACITY, CURRENT_MANAGER_ID, CURRENT_TIER, CUSTOMER_ID, MANAGER_ID, REGION,
+    ACTIVE,
+    CAPACITY,
+    CURRENT_MANAGER_ID,
+    CURRENT_TIER,
+    CUSTOMER_ID,
+    MANAGER_ID,
+    REGION,
 )
 from models.assignment import KEPT_MANAGER, assign_managers
 from models.tier_policy import TierPolicy

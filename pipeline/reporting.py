@@ -20,6 +20,8 @@ from pipeline import plots
 
 __all__ = [
     "CHURN_MODELS",
+    "FITTED_MODELS",
+    "MODEL_INFO",
     "PLOT_AXES",
     "PLOT_COLUMNS",
     "VALUE_MODELS",
@@ -30,6 +32,9 @@ __all__ = [
     "plot_frames",
     "report_markdown",
 ]
+
+# the train stage's artifacts in paths.artifacts_dir, read by the evaluate and score stages
+FITTED_MODELS, MODEL_INFO = "fitted_models.joblib", "model_info.json"
 
 # every model column the `plots:` of dvc.yaml names; dvc refuses a named column that is
 # missing, so a model absent from a run (e.g. oracle on real data) gets an empty column

@@ -12,10 +12,10 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from pipeline.config.data import DataConfig, SourceConfig
 from features.config import FeaturesConfig
-from pipeline.config.generate import GenerateConfig
 from models.config import ModelConfig
+from pipeline.config.data import DataConfig, SourceConfig
+from pipeline.config.generate import GenerateConfig
 from pipeline.config.paths import PathsConfig, PipelineConfig, TrackingConfig
 from pipeline.config.tiers import TiersConfig
 from pipeline.errors import ConfigError

@@ -13,11 +13,15 @@ The content is built by pipeline.reporting.
 
 from pipeline.config import Settings
 from pipeline.progress import logger
-from pipeline.reporting import PLOT_COLUMNS, metrics_json, plot_frames, report_markdown
-from pipeline.stages.train import MODEL_INFO
+from pipeline.reporting import (
+    MODEL_INFO,
+    metrics_json,
+    plot_frames,
+    report_markdown,
+)
 from pipeline.storage import read_json, read_table, write_json, write_table
 
-__all__ = ["PLOT_COLUMNS", "main", "metrics_json", "report_markdown"]
+__all__ = ["main"]
 
 
 def main(settings: Settings, **overrides) -> None:

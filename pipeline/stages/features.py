@@ -13,7 +13,7 @@ from pipeline.errors import DataError
 from pipeline.features_io import features_summary, load_tables, plan_cutoffs, write_outputs
 from pipeline.progress import logger, step, track
 
-__all__ = ["load_tables", "main"]
+__all__ = ["main"]
 
 
 def main(settings: Settings, **overrides) -> None:

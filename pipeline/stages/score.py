@@ -29,13 +29,12 @@ from models.training import FittedModels
 from pipeline import scoring
 from pipeline.config import Settings
 from pipeline.errors import DataError
+from pipeline.features_io import load_tables
 from pipeline.progress import logger, step
-from pipeline.scoring import COLUMNS
-from pipeline.stages.features import load_tables
-from pipeline.stages.train import FITTED_MODELS, MODEL_INFO
+from pipeline.reporting import FITTED_MODELS, MODEL_INFO
 from pipeline.storage import read_json, read_table, write_table
 
-__all__ = ["COLUMNS", "main", "load_champion"]
+__all__ = ["main", "load_champion"]
 
 
 def load_champion(settings: Settings, horizon: int) -> tuple[FittedModels, dict]:

@@ -26,14 +26,11 @@ from models.backtest import backtest
 from models.training import fit_models
 from pipeline import tracking
 from pipeline.config import Settings
-from pipeline.plots import write_backtest_plots as write_plots
 from pipeline.progress import logger, step
-from pipeline.reporting import backtest_tables, best_baseline, model_info
+from pipeline.reporting import FITTED_MODELS, MODEL_INFO, backtest_tables, model_info
 from pipeline.storage import read_table, write_json, write_table
 
-__all__ = ["FITTED_MODELS", "MODEL_INFO", "main", "best_baseline", "write_plots"]
-
-FITTED_MODELS, MODEL_INFO = "fitted_models.joblib", "model_info.json"
+__all__ = ["main"]
 LIBRARIES = ("lightgbm", "scikit-learn", "pandas", "numpy", "mlflow")
 
 

@@ -14,7 +14,10 @@ from pipeline.synthetic.defects import DEFECT_KINDS, inject
 from pipeline.synthetic.history import ChunkResult, simulate_chunk
 from pipeline.synthetic.population import draw_managers, tier_thresholds
 from pipeline.synthetic.truth import (
-    as_of_dates, expected_continuations, realised_continuations, truth_frame,
+    as_of_dates,
+    expected_continuations,
+    realised_continuations,
+    truth_frame,
 )
 from pipeline.synthetic.writer import DEFECTS_FILE, SUMMARY_FILE, TRUTH_FILE, write_dataset
 

@@ -12,12 +12,33 @@ import numpy as np
 import pandas as pd
 
 from features.contract import (
-    AMOUNT, CATEGORY, CHANNEL, CONTACT_DATE, CREATED_DATE, CURRENT_MANAGER_ID, CURRENT_TIER,
-    CUSTOMER_ID, INDUSTRY, MANAGER_ID, ORDER_DATE, ORDER_ID, OUTCOME, QUANTITY, REGION, SIZE,
+    AMOUNT,
+    CATEGORY,
+    CHANNEL,
+    CONTACT_DATE,
+    CREATED_DATE,
+    CURRENT_MANAGER_ID,
+    CURRENT_TIER,
+    CUSTOMER_ID,
+    INDUSTRY,
+    MANAGER_ID,
+    ORDER_DATE,
+    ORDER_ID,
+    OUTCOME,
+    QUANTITY,
+    REGION,
+    SIZE,
 )
 from pipeline.config.generate import GenerateConfig
 from pipeline.synthetic.population import (
-    CATEGORIES, INDUSTRIES, REGIONS, TIERS, UNIT_PRICE, Managers, Population, draw_population,
+    CATEGORIES,
+    INDUSTRIES,
+    REGIONS,
+    TIERS,
+    UNIT_PRICE,
+    Managers,
+    Population,
+    draw_population,
 )
 from pipeline.synthetic.process import State, advance, initial_state, intensity, season
 

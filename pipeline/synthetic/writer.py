@@ -17,7 +17,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.contract import (
-    ACTIVE, CAPACITY, CONTACTS, CUSTOMERS, MANAGER_ID, MANAGERS, REGION, TRANSACTIONS,
+    ACTIVE,
+    CAPACITY,
+    CONTACTS,
+    CUSTOMERS,
+    MANAGER_ID,
+    MANAGERS,
+    REGION,
+    TRANSACTIONS,
 )
 from pipeline.config.generate import GenerateConfig
 from pipeline.synthetic.defects import inject

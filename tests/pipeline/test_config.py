@@ -3,6 +3,7 @@
 import shutil
 from pathlib import Path
 
+import pydantic
 import pytest
 
 from pipeline.config import load_config_file, load_settings
@@ -75,5 +76,5 @@ def test_invalid_yaml_is_reported(tmp_path: Path) -> None:
 
 def test_settings_are_immutable(config_dir: Path) -> None:
     settings = load_settings(config_dir)
-    with pytest.raises(Exception):
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
         settings.pipeline.tracking.experiment = "other"  # type: ignore[misc]

@@ -4,6 +4,7 @@ versions stamped, reasons only for the accounts that need them; past as-of dates
 import pandas as pd
 import pytest
 
+from pipeline import scoring
 from pipeline.config import load_settings
 from pipeline.stages import score
 
@@ -21,7 +22,7 @@ def _known(root, as_of) -> set[str]:
 
 def test_one_row_per_customer_known_at_the_latest_as_of(trained_project):
     scores = _run(trained_project)
-    assert list(scores.columns) == score.COLUMNS
+    assert list(scores.columns) == scoring.COLUMNS
     as_of = scores["as_of"].iloc[0]
     assert scores["customer_id"].is_unique
     assert set(scores["customer_id"]) == _known(trained_project, as_of)

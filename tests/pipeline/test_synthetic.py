@@ -7,12 +7,24 @@ import pandas as pd
 import pytest
 
 from features.contract import (
-    AMOUNT, CONTACT_DATE, CREATED_DATE, CUSTOMER_ID, MANAGER_ID, ORDER_DATE, QUANTITY,
+    AMOUNT,
+    CONTACT_DATE,
+    CREATED_DATE,
+    CUSTOMER_ID,
+    MANAGER_ID,
+    ORDER_DATE,
+    QUANTITY,
 )
 from pipeline.config.generate import BehaviourConfig, GenerateConfig
 from pipeline.synthetic import (
-    DEFECT_KINDS, as_of_dates, draw_managers, expected_continuations, inject,
-    realised_continuations, simulate_chunk, tier_thresholds,
+    DEFECT_KINDS,
+    as_of_dates,
+    draw_managers,
+    expected_continuations,
+    inject,
+    realised_continuations,
+    simulate_chunk,
+    tier_thresholds,
 )
 from pipeline.synthetic.process import subset
 from pipeline.synthetic.truth import week_of

@@ -7,8 +7,9 @@ import joblib
 import pandas as pd
 import pytest
 
+from pipeline import reporting
 from pipeline.config import load_settings
-from pipeline.stages import evaluate, train
+from pipeline.stages import evaluate
 
 
 def _paths(root):
@@ -19,9 +20,9 @@ def _paths(root):
 def test_train_writes_the_artifacts(trained_project):
     settings, paths = _paths(trained_project)
     artifacts = settings.path(paths.artifacts_dir)
-    info = json.loads((artifacts / train.MODEL_INFO).read_text())
+    info = json.loads((artifacts / reporting.MODEL_INFO).read_text())
     assert info["run_id"] and info["horizon_days"] == 180 and not info["fallback"]
-    fitted = joblib.load(artifacts / train.FITTED_MODELS)
+    fitted = joblib.load(artifacts / reporting.FITTED_MODELS)
     assert fitted.features == json.loads((artifacts / "features.json").read_text())
     metrics = pd.read_parquet(artifacts / "backtest_metrics.parquet")
     assert {"fold", "cutoff", "model", "metric", "value"} <= set(metrics.columns)
@@ -35,7 +36,7 @@ def test_second_identical_run_registers_but_does_not_move_the_champion(trained_p
     from pipeline import tracking
 
     settings, paths = _paths(trained_project)
-    info = json.loads((settings.path(paths.artifacts_dir) / train.MODEL_INFO).read_text())
+    info = json.loads((settings.path(paths.artifacts_dir) / reporting.MODEL_INFO).read_text())
     tracking.configure(settings.pipeline.tracking, settings.root)
     client = mlflow.MlflowClient()
     for kind, name in (("value", "customer-value"), ("churn", "churn-risk")):
@@ -62,7 +63,7 @@ def test_evaluate_writes_metrics_plot_data_and_report(trained_project):
     assert "pr_auc" in metrics["lgbm_churn"]
     gain = pd.read_csv(settings.path(paths.plots_dir) / "gain.csv")
     assert list(gain.columns[:1]) == ["share_customers"]
-    assert set(evaluate.PLOT_COLUMNS["gain"]) <= set(gain.columns)  # dvc.yaml names them all
+    assert set(reporting.PLOT_COLUMNS["gain"]) <= set(gain.columns)  # dvc.yaml names them all
     assert gain["lgbm_tweedie"].iloc[-1] == pytest.approx(1.0) and gain["oracle"].isna().all()
     calibration = pd.read_csv(settings.path(paths.plots_dir) / "calibration.csv")
     assert calibration["predicted"].between(0, 1).all()
@@ -87,10 +88,10 @@ def test_evaluate_without_any_backtest_fold_still_writes_every_output(tmp_path):
     for name in ("grades", "predictions"):
         write_table(pd.DataFrame(), artifacts / f"backtest_{name}.parquet")
     write_json({"run_id": "r", "models": {}, "message": "short history",
-                "backtest_messages": ["no fold could be evaluated"]}, artifacts / train.MODEL_INFO)
+                "backtest_messages": ["no fold could be evaluated"]}, artifacts / reporting.MODEL_INFO)
     evaluate.main(settings)
     gain = pd.read_csv(settings.path(paths.plots_dir) / "gain.csv")
-    assert gain.empty and set(evaluate.PLOT_COLUMNS["gain"]) <= set(gain.columns)
+    assert gain.empty and set(reporting.PLOT_COLUMNS["gain"]) <= set(gain.columns)
     assert (settings.path(paths.plots_dir) / "calibration.csv").exists()
     assert json.loads((settings.path(paths.metrics_dir) / "backtest.json").read_text())["gate"] == {}
     report = (settings.path(paths.reports_dir) / "backtest" / "report.md").read_text()

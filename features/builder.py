@@ -36,6 +36,7 @@ __all__ = [
     "build_datasets",
     "build_scoring_frame",
     "build_training_set",
+    "coverage_warnings",
     "end_of_data",
     "feature_columns",
     "features_at",
@@ -45,15 +46,42 @@ __all__ = [
 
 
 def end_of_data(tables: Tables) -> pd.Timestamp:
-    """The latest date in the transactions and contacts: the natural as-of of scoring."""
-    dates = [tables.transactions[ORDER_DATE].max()]
-    if tables.contacts is not None and CONTACT_DATE in tables.contacts and len(tables.contacts):
-        dates.append(tables.contacts[CONTACT_DATE].max())
-    return pd.Timestamp(max(d for d in dates if pd.notna(d))).normalize()
+    """The latest order date: the default as-of of scoring and the end of the label windows.
+
+    Contacts do not extend it: a CRM export that runs later than the transactions export
+    would leave the latest label windows without their orders (every customer "churned")
+    and make every customer look overdue at scoring. `coverage_warnings` says when the two
+    tables end on different dates.
+    """
+    return pd.Timestamp(tables.transactions[ORDER_DATE].max()).normalize()
+
+
+def coverage_warnings(tables: Tables, as_of, tolerance_days: int = 7) -> list[str]:
+    """Plain-language warnings when the tables do not cover the same period: contacts that
+    run past the last order, or an as-of date after it (by more than `tolerance_days`)."""
+    last_order, as_of = end_of_data(tables), pd.Timestamp(as_of).normalize()
+    tolerance, warnings = pd.Timedelta(days=tolerance_days), []
+    if as_of > last_order + tolerance:
+        warnings.append(
+            f"as_of {as_of.date()} is {(as_of - last_order).days} days after the last order "
+            f"({last_order.date()}): customers look inactive over that gap, and training labels "
+            "end at the last order; check that the transactions export is complete"
+        )
+    contacts = tables.contacts
+    if contacts is not None and CONTACT_DATE in contacts and len(contacts):
+        last_contact = pd.Timestamp(contacts[CONTACT_DATE].max()).normalize()
+        if last_contact > last_order + tolerance:
+            warnings.append(
+                f"contacts run to {last_contact.date()}, {(last_contact - last_order).days} "
+                f"days past the last order ({last_order.date()}); labels and the default as-of "
+                "follow the transactions and contacts after the as-of are not used: export "
+                "both tables up to the same date"
+            )
+    return warnings
 
 
 def scoring_as_of(tables: Tables, config: FeaturesConfig) -> pd.Timestamp:
-    """`config.as_of` when set, else the end of the data."""
+    """`config.as_of` when set, else the end of the data (the last order date)."""
     return pd.Timestamp(config.as_of) if config.as_of is not None else end_of_data(tables)
 
 

@@ -24,7 +24,7 @@ class FeaturesConfig(BaseModel):
 
     horizon_days: label window (T, T+H]. windows_days: look-back windows of the windowed
     counts and sums. trend_window_days: span of the spend trend. as_of: scoring date, None =
-    end of data. n_cutoffs / cutoff_step_months: training cutoffs (month ends). families:
+    end of data (the last order date). n_cutoffs / cutoff_step_months: training cutoffs (month ends). families:
     switches per feature family. contact_channels, manager_visit_channel, complaint_outcome,
     order_outcome: values of the contacts table that the contact features count.
     manager_lookback_days / contact_lookback_days: look-backs of "has a manager" and of

@@ -11,6 +11,7 @@ import features
 from features.config import FeaturesConfig
 from features.contract import CONTACTS, CUSTOMERS, MANAGERS, ORDER_DATE, TRANSACTIONS, Tables
 from pipeline.errors import DataError
+from pipeline.progress import logger
 
 __all__ = ["load_tables", "plan_cutoffs", "features_summary", "write_outputs"]
 
@@ -36,11 +37,15 @@ def load_tables(validated_dir: Path) -> Tables:
 
 
 def plan_cutoffs(tables: Tables, config: FeaturesConfig) -> tuple[pd.Timestamp, list]:
-    """The scoring date ("now": training labels must end on or before it) and the training
-    cutoffs; `DataError` when the data is too short for one full label window."""
+    """The scoring date ("now") and the training cutoffs, whose label windows end on or before
+    both the scoring date and the last order; `DataError` when the data is too short for one
+    full label window. Tables that end on different dates are logged as warnings."""
     as_of = features.scoring_as_of(tables, config)
+    for warning in features.coverage_warnings(tables, as_of):
+        logger.warning("features: %s", warning)
     first = tables.transactions[ORDER_DATE].min()
-    cutoffs = features.training_cutoffs(as_of, config, min_date=first)
+    labels_end = min(as_of, features.end_of_data(tables))
+    cutoffs = features.training_cutoffs(labels_end, config, min_date=first)
     if not cutoffs:
         raise DataError(
             f"data from {first.date()} to {as_of.date()} is too short for a "

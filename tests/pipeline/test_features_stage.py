@@ -92,3 +92,32 @@ def test_features_summary_lists_counts_cutoffs_and_feature_names():
         "training_rows": 2, "scoring_rows": 1, "cutoffs": ["2024-01-31", "2024-02-29"],
         "as_of": "2024-03-31", "n_features": 2, "features": ["f1", "f2"],
     }
+
+
+def test_contacts_running_past_the_transactions_do_not_cut_the_labels(tmp_path, caplog):
+    # a CRM export fresher than the transactions: the labels and the as-of must follow the
+    # transactions (ending 2024-08-01), or the latest label windows would hold no orders
+    settings = settings_in(tmp_path)
+    late = contacts()
+    late.loc[len(late)] = late.iloc[0]
+    late.loc[len(late) - 1, "contact_date"] = pd.Timestamp("2024-12-31")
+    write(settings, {"transactions": transactions(), "contacts": late})
+    with caplog.at_level("WARNING", logger="keyaccounts"):
+        stage.main(settings)
+    _, summary = outputs(settings)
+    assert summary["as_of"] == "2024-08-01"
+    assert summary["cutoffs"] == ["2024-04-30", "2024-05-31", "2024-06-30"]
+    assert "contacts run to 2024-12-31, 152 days past the last order (2024-08-01)" in caplog.text
+
+
+def test_an_as_of_after_the_last_order_ends_the_labels_at_the_last_order(tmp_path, caplog):
+    settings = settings_in(tmp_path)
+    pinned = settings.features.model_copy(update={"as_of": pd.Timestamp("2024-12-31").date()})
+    settings = dataclasses.replace(settings, features=pinned)
+    write(settings, {"transactions": transactions()})
+    with caplog.at_level("WARNING", logger="keyaccounts"):
+        stage.main(settings)
+    _, summary = outputs(settings)
+    assert summary["as_of"] == "2024-12-31"
+    assert summary["cutoffs"][-1] == "2024-06-30"  # + 30 days <= 2024-08-01, the last order
+    assert "as_of 2024-12-31 is 152 days after the last order (2024-08-01)" in caplog.text

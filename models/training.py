@@ -33,6 +33,7 @@ __all__ = [
     "predict",
     "prepare_frame",
     "sample_rows",
+    "value_at_risk",
 ]
 
 _NOT_FEATURES = {CUSTOMER_ID, CUTOFF, AS_OF, HORIZON_DAYS, LABEL_SPEND, LABEL_CHURNED}
@@ -198,12 +199,28 @@ def fit_models(
     )
 
 
+def value_at_risk(
+    churn_probability, frame: pd.DataFrame, horizon_days: int, fallback_value
+) -> np.ndarray:
+    """What losing each customer would cost: churn_probability x the customer's current
+    spend run-rate over the horizon (spend over the spend window closest to the horizon,
+    scaled to `horizon_days`). Expected value already discounts churn, so it is not the
+    value at stake; `fallback_value` (the expected value) stands in when the frame has no
+    spend window."""
+    churn = np.asarray(churn_probability, dtype=float)
+    try:
+        w = spend_window(frame.columns, horizon_days)
+    except ValueError:
+        return churn * np.asarray(fallback_value, dtype=float)
+    current = frame[f"txn_spend_{w}d"].fillna(0).clip(lower=0).to_numpy(float)
+    return churn * current * horizon_days / w
+
+
 def predict(fitted: FittedModels, frame: pd.DataFrame) -> pd.DataFrame:
     """Scores of every row of a features frame (with `as_of` or `cutoff`).
 
     Returns, on the frame's index: customer_id, expected_value (spend over the horizon),
-    churn_probability (no order over the horizon), and value_at_risk = churn_probability x
-    spend over the last horizon (what the customer spends now and would take away).
+    churn_probability (no order over the horizon), and value_at_risk (see `value_at_risk`).
     """
     if fitted.fallback:
         btyd = btyd_predictions(frame, fitted.horizon_days)
@@ -212,18 +229,12 @@ def predict(fitted: FittedModels, frame: pd.DataFrame) -> pd.DataFrame:
         X = fitted.prepare(frame)
         value = fitted.value.predict(X)
         churn = fitted.churn.predict_proba(X)[:, 1]
-    try:
-        w = spend_window(frame.columns, fitted.horizon_days)
-        current = frame[f"txn_spend_{w}d"].fillna(0).clip(lower=0).to_numpy(float)
-        current = current * fitted.horizon_days / w
-    except ValueError:
-        current = np.asarray(value, dtype=float)
     return pd.DataFrame(
         {
             CUSTOMER_ID: frame[CUSTOMER_ID].to_numpy() if CUSTOMER_ID in frame else frame.index,
             "expected_value": np.asarray(value, dtype=float),
             "churn_probability": np.asarray(churn, dtype=float),
-            "value_at_risk": np.asarray(churn, dtype=float) * current,
+            "value_at_risk": value_at_risk(churn, frame, fitted.horizon_days, value),
         },
         index=frame.index,
     )

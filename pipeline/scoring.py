@@ -51,8 +51,8 @@ def score_table(frame: pd.DataFrame, fitted: FittedModels, horizon: int,
                 stamp: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(scores, prepared): one row per row of `frame` (same index), reasons still "".
 
-    expected_value and churn_probability come from `fitted`; value_at_risk is their
-    product; last_order_date / last_contact_date are the as-of date minus the days-since
+    expected_value, churn_probability and value_at_risk come from `fitted`
+    (models.training.value_at_risk: churn x current spend run-rate); last_order_date / last_contact_date are the as-of date minus the days-since
     features (NaT without them); versions and run id come from `stamp` (see
     effective_stamp). `prepared` is the model input, for the reasons."""
     prepared = prepare_frame(frame, ModelConfig(btyd_features=fitted.btyd_features), horizon)
@@ -61,7 +61,7 @@ def score_table(frame: pd.DataFrame, fitted: FittedModels, horizon: int,
     out = pd.DataFrame({CUSTOMER_ID: frame[CUSTOMER_ID].astype("str"), AS_OF: as_of_day,
                         HORIZON_DAYS: horizon, "expected_value": scored["expected_value"],
                         "churn_probability": scored["churn_probability"]}, index=frame.index)
-    out["value_at_risk"] = out["expected_value"] * out["churn_probability"]
+    out["value_at_risk"] = scored["value_at_risk"]
     for column, days in _SINCE:
         since = frame[days] if days in frame else pd.Series(float("nan"), index=frame.index)
         out[column] = as_of_day - pd.to_timedelta(since, unit="D")

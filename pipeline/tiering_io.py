@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 LAST_ORDER, LAST_CONTACT, RUN_ID = "last_order_date", "last_contact_date", "run_id"
-REQUIRED = (CUSTOMER_ID, tiering.EXPECTED_VALUE, tiering.CHURN_PROBABILITY)
+REQUIRED = (CUSTOMER_ID, tiering.EXPECTED_VALUE, tiering.CHURN_PROBABILITY, tiering.VALUE_AT_RISK)
 
 
 def read_optional(path: Path) -> pd.DataFrame | None:
@@ -31,7 +31,7 @@ def read_optional(path: Path) -> pd.DataFrame | None:
 
 def read_scores(path: Path) -> pd.DataFrame:
     """The score stage's scores.parquet, checked (file, required columns, rows, one row per
-    customer); value_at_risk = expected_value * churn_probability is added when absent."""
+    customer)."""
     scores = read_optional(path)
     if scores is None:
         raise DataError(f"{path} not found: run `keyaccounts score` first")
@@ -42,9 +42,6 @@ def read_scores(path: Path) -> pd.DataFrame:
         raise DataError(f"{path} has no rows: nothing to tier")
     if scores[CUSTOMER_ID].duplicated().any():
         raise DataError(f"{path}: customer_id must be unique (one row per customer)")
-    if tiering.VALUE_AT_RISK not in scores.columns:
-        scores = scores.assign(**{tiering.VALUE_AT_RISK: scores[tiering.EXPECTED_VALUE]
-                                  * scores[tiering.CHURN_PROBABILITY]})
     return scores
 
 

@@ -4,7 +4,13 @@ import pytest
 
 from features.contract import AS_OF, CUSTOMER_ID, CUTOFF
 from models.config import ModelConfig
-from models.training import fit_models, labelled_cutoffs, model_features, predict
+from models.training import (
+    fit_models,
+    labelled_cutoffs,
+    model_features,
+    predict,
+    value_at_risk,
+)
 
 SMALL = {"n_estimators": 20, "num_leaves": 7, "min_child_samples": 10, "n_jobs": 1}
 
@@ -95,3 +101,18 @@ def test_sample_rows_caps_the_training_set(training_set):
     assert sample_rows(training_set, None, 0) is training_set
     fitted = fit_models(training_set, _config(max_train_rows=500), 365)
     assert "500 rows (of" in fitted.message
+
+
+def test_value_at_risk_is_churn_times_the_current_spend_run_rate():
+    frame = pd.DataFrame({"txn_spend_90d": [900.0, 90.0, np.nan, -50.0],
+                          "txn_spend_365d": [3650.0, 0.0, 10.0, 0.0]})
+    churn = [0.5, 0.1, 0.9, 0.2]
+    # horizon 365: the 365-day window as is
+    assert value_at_risk(churn, frame, 365, [1, 1, 1, 1]).tolist() == pytest.approx(
+        [1825.0, 0.0, 9.0, 0.0])
+    # horizon 180: the 90-day window (the longest <= 180) doubled; returns net below 0 -> 0
+    assert value_at_risk(churn, frame, 180, [1, 1, 1, 1]).tolist() == pytest.approx(
+        [900.0, 18.0, 0.0, 0.0])
+    # no spend window: the expected value stands in
+    assert value_at_risk(churn, frame[[]], 365, [10, 20, 30, 40]).tolist() == pytest.approx(
+        [5.0, 2.0, 27.0, 8.0])

@@ -19,7 +19,8 @@ STAMP = {"value": "3", "churn": "4", "run_id": "r1"}
 def _fitted(fallback=False):
     def predict(frame):
         return pd.DataFrame({"expected_value": [100.0, 50.0, 10.0],
-                             "churn_probability": [0.1, 0.8, 0.5]}, index=frame.index)
+                             "churn_probability": [0.1, 0.8, 0.5],
+                             "value_at_risk": [30.0, 40.0, 0.0]}, index=frame.index)
     return SimpleNamespace(fallback=fallback, btyd_features=False, predict=predict,
                            features=["txn_days_since_last_order"], value=None, churn=None)
 
@@ -35,11 +36,11 @@ def test_effective_stamp_marks_the_btyd_fallback():
         "value": "btyd-fallback", "churn": "btyd-fallback", "run_id": "r1"}
 
 
-def test_score_table_computes_value_at_risk_and_dates():
+def test_score_table_takes_the_model_scores_and_computes_dates():
     out, prepared = scoring.score_table(FRAME, _fitted(), 180, STAMP)
     assert prepared is FRAME  # no BTYD features: the frame as is
     assert out.index.tolist() == [5, 6, 7]
-    assert out["value_at_risk"].tolist() == pytest.approx([10.0, 40.0, 5.0])
+    assert out["value_at_risk"].tolist() == pytest.approx([30.0, 40.0, 0.0])
     assert out["last_order_date"].iloc[0] == pd.Timestamp("2026-10-30")
     assert out["last_order_date"].iloc[1] == pd.Timestamp("2026-10-21")
     assert pd.isna(out["last_order_date"].iloc[2]) and out["last_contact_date"].isna().all()

@@ -325,7 +325,11 @@ def _pattern(name: str) -> re.Pattern:
     return re.compile(f"^{escaped}$")
 
 
-_PATTERNS = [(_pattern(t.name), t) for t in TEMPLATES]
+# fixed names before the per-channel ones: "ctc_{channel}_{window}d" would also match
+# "ctc_order_conversion_180d" (a channel may hold "_"), so the specific templates go first
+_PATTERNS = sorted(
+    ((_pattern(t.name), t) for t in TEMPLATES), key=lambda pt: "{channel}" in pt[1].name
+)
 
 
 def lookup(name: str) -> Feature:

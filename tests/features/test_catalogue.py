@@ -71,3 +71,21 @@ def test_markdown_lists_every_feature():
     assert text.startswith("# Feature catalogue")
     for name in CATALOGUE:
         assert f"`{name}`" in text
+
+
+def test_lookup_of_unconfigured_names_matches_the_catalogue_of_their_config():
+    # names that only another config produces are resolved by pattern: each must get the
+    # entry (description, phrase) that config's own catalogue gives it
+    other = FeaturesConfig(
+        windows_days=(45, 200),
+        trend_window_days=60,
+        contact_channels=("visit", "site_visit"),
+        manager_lookback_days=180,
+        contact_lookback_days=180,
+    )
+    resolved = {name: f for name, f in catalogue(other).items() if name not in CATALOGUE}
+    assert "ctc_order_conversion_180d" in resolved and "ctc_site_visit_45d" in resolved
+    for name, expected in resolved.items():
+        found = lookup(name)
+        assert (found.description, found.template, found.family) == (
+            expected.description, expected.template, expected.family), name

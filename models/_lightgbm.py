@@ -22,9 +22,9 @@ LIGHTGBM_PARAMS: dict[str, tuple[type, object]] = {
     "min_child_samples": (int, 100),
     "subsample": (float, 0.8),
     "subsample_freq": (int, 1),
-    "colsample_bytree": (float, 0.8),
+    "colsample_bytree": (float, 0.5),  # feature fraction per tree: halves histogram work
     "reg_lambda": (float, 1.0),
-    "max_bin": (int, 255),
+    "max_bin": (int, 63),  # fewer histogram bins: faster on millions of rows
     "n_jobs": (int, 2),
     "random_state": (int | None, 0),
 }

@@ -9,6 +9,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models._lightgbm import LIGHTGBM_PARAMS
+from models.metrics import CHURN_METRICS, VALUE_METRICS
+
 __all__ = [
     "BacktestConfig",
     "ChurnConfig",
@@ -24,19 +27,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class LightGBMParams(_Strict):
-    """Hyperparameters passed to LightGBM's scikit-learn estimators."""
+_DEFAULT = {name: default for name, (_, default) in LIGHTGBM_PARAMS.items()}
 
-    n_estimators: int = Field(300, gt=0)
-    learning_rate: float = Field(0.05, gt=0)
-    num_leaves: int = Field(31, gt=1)
-    min_child_samples: int = Field(100, gt=0)
-    subsample: float = Field(0.8, gt=0, le=1)
-    subsample_freq: int = Field(1, ge=0)
-    colsample_bytree: float = Field(0.5, gt=0, le=1)
-    reg_lambda: float = Field(1.0, ge=0)
-    max_bin: int = Field(63, gt=1)
-    n_jobs: int = 2
+
+class LightGBMParams(_Strict):
+    """Hyperparameters passed to LightGBM's scikit-learn estimators (defaults: the estimators'
+    own, models._lightgbm.LIGHTGBM_PARAMS)."""
+
+    n_estimators: int = Field(_DEFAULT["n_estimators"], gt=0)
+    learning_rate: float = Field(_DEFAULT["learning_rate"], gt=0)
+    num_leaves: int = Field(_DEFAULT["num_leaves"], gt=1)
+    min_child_samples: int = Field(_DEFAULT["min_child_samples"], gt=0)
+    subsample: float = Field(_DEFAULT["subsample"], gt=0, le=1)
+    subsample_freq: int = Field(_DEFAULT["subsample_freq"], ge=0)
+    colsample_bytree: float = Field(_DEFAULT["colsample_bytree"], gt=0, le=1)
+    reg_lambda: float = Field(_DEFAULT["reg_lambda"], ge=0)
+    max_bin: int = Field(_DEFAULT["max_bin"], gt=1)
+    n_jobs: int = _DEFAULT["n_jobs"]
 
 
 class ValueConfig(_Strict):
@@ -71,8 +78,8 @@ class BacktestConfig(_Strict):
 class GateConfig(_Strict):
     """When a new model counts as better (backtest summary means)."""
 
-    value_metric: str = "normalized_gini"
-    churn_metric: str = "pr_auc"
+    value_metric: Literal[VALUE_METRICS] = "normalized_gini"
+    churn_metric: Literal[CHURN_METRICS] = "pr_auc"
     min_margin: float = 0.0
 
 

@@ -73,7 +73,7 @@ def main(settings: Settings, **overrides) -> None:
             features.catalogue_markdown(settings.features))
         registered = tracking.register_models(
             fitted, training, config, horizon, result, settings.pipeline.tracking,
-            settings.model.gate, settings.model.backtest.baselines)
+            config.gate, config.backtest.baselines)
     info = model_info(
         run_id=run.info.run_id, tracking_uri=mlflow.get_tracking_uri(),
         trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), horizon=horizon,

@@ -5,6 +5,7 @@ belongs to that case alone.
 """
 
 import multiprocessing as mp
+import queue as queues
 import resource
 import time
 from collections.abc import Callable, Sequence
@@ -35,7 +36,20 @@ def measure(fn: Callable[..., Any], *args: Any) -> dict[str, Any]:
     queue = context.Queue()
     process = context.Process(target=_child, args=(fn, args, queue))
     process.start()
-    result = queue.get()
+    started = time.perf_counter()
+    while True:  # a child killed (e.g. out of memory) never reports: do not wait forever
+        try:
+            result = queue.get(timeout=5)
+            break
+        except queues.Empty:
+            if not process.is_alive():
+                result = {
+                    "seconds": time.perf_counter() - started, "peak_mb": float("nan"),
+                    "detail": None,
+                    "error": f"the measured process died with exit code {process.exitcode}"
+                    " (killed for memory?) before reporting",
+                }
+                break
     process.join()
     return result
 

@@ -237,7 +237,11 @@ def check_table(
     counts = quarantine[REASON].value_counts()
     reasons = {r: int(counts[r]) for r in REASONS if r in counts.index}
     result = TableResult(spec.name, accepted, quarantine, len(raw), reasons, warnings)
-    assert result.rows_in == result.rows_accepted + result.rows_quarantined, spec.name
+    if result.rows_in != result.rows_accepted + result.rows_quarantined:  # never lose a row
+        raise RuntimeError(
+            f"{spec.name}: {result.rows_in} rows in != {result.rows_accepted} accepted + "
+            f"{result.rows_quarantined} quarantined (a bug in pipeline.validation.checks)"
+        )
     return result
 
 

@@ -84,7 +84,6 @@ def test_avg_spend_x_horizon_x_retention():
 
 
 def test_btyd_baseline_gives_spend_and_probability(training_set):
-    pytest.importorskip("models.btyd")
     frame = training_set[training_set[CUTOFF] == training_set[CUTOFF].max()]
     out = make_baseline("btyd", 365).fit(frame).predict(frame)
     assert (out["value"] >= 0).all()

@@ -78,7 +78,6 @@ def test_short_history_falls_back_to_btyd_and_says_so(training_set):
 
 
 def test_fallback_predicts_with_btyd(training_set):
-    pytest.importorskip("models.btyd")
     fitted = fit_models(training_set.iloc[:0], _config(), 365)
     scores = predict(fitted, _scoring(training_set))
     assert np.isfinite(scores["expected_value"]).all()

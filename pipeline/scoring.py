@@ -19,6 +19,7 @@ __all__ = [
     "artifact_stamp",
     "effective_stamp",
     "finish",
+    "in_sample_warning",
     "reason_rows",
     "score_table",
 ]
@@ -45,6 +46,23 @@ def effective_stamp(fitted: FittedModels, stamp: dict) -> dict:
     if fitted.fallback:
         return {**stamp, "value": FALLBACK_VERSION, "churn": FALLBACK_VERSION}
     return stamp
+
+
+def in_sample_warning(fitted: FittedModels, as_of, horizon: int) -> str | None:
+    """A warning when the models learnt from labels past `as_of`: they were trained on
+    cutoffs whose label windows ((cutoff, cutoff + horizon]) run after it, so checking these
+    scores against what happened after `as_of` would grade the models on data they saw."""
+    if fitted.fallback or not fitted.train_cutoffs:
+        return None
+    labels_end = max(pd.Timestamp(c) for c in fitted.train_cutoffs) + pd.Timedelta(days=horizon)
+    if pd.Timestamp(as_of) >= labels_end:
+        return None
+    return (
+        f"the models learnt from orders up to {labels_end.date()}, after the as-of date "
+        f"{pd.Timestamp(as_of).date()}: these scores are in-sample. To check a past date "
+        "against what happened after, set as_of in configs/features.yaml and re-run the "
+        "pipeline (dvc repro), which trains only on labels that end by that date"
+    )
 
 
 def score_table(frame: pd.DataFrame, fitted: FittedModels, horizon: int,

@@ -3,8 +3,10 @@
 The as-of date is `main(as_of=)` (CLI --as-of), else configs/features.yaml as_of, else the
 scoring frame's (the end of the data). When it differs from paths.features_dir/
 scoring_frame.parquet's, the features are rebuilt at that date from the validated tables
-(only rows dated on or before it are read), so any past date can be scored and checked
-against what happened after.
+(only rows dated on or before it are read). The models are this run's: when they learnt from
+labels past that date a warning says the scores are in-sample; to check a past date against
+what happened after, set features.as_of and re-run the pipeline, which then trains only on
+labels that end by it.
 
 Models (configs/pipeline.yaml score.model_source): "artifacts" (default) = the models the
 train stage of this run wrote to paths.artifacts_dir, stamped with the versions they were
@@ -78,6 +80,9 @@ def main(settings: Settings, as_of=None, **overrides) -> None:
     stamp = scoring.effective_stamp(fitted, stamp)
     if fitted.fallback:
         logger.info("score: %s", fitted.message)
+    warning = scoring.in_sample_warning(fitted, frame[AS_OF].iloc[0], horizon)
+    if warning:
+        logger.warning("score: %s", warning)
     with step(f"score: {len(frame):,} customers at {pd.Timestamp(frame[AS_OF].iloc[0]).date()}"):
         out, prepared = scoring.score_table(frame, fitted, horizon, stamp)
     needs = scoring.reason_rows(out, config.reasons_top_value, config.reasons_top_risk)

@@ -48,9 +48,11 @@ def test_reasons_only_for_top_value_and_top_risk_accounts(trained_project):
     assert scores.loc[explained, "reasons"].str.contains("Value up:").all()
 
 
-def test_a_past_as_of_rebuilds_features_at_that_date(trained_project):
+def test_a_past_as_of_rebuilds_features_at_that_date(trained_project, caplog):
     as_of = pd.Timestamp("2024-06-30")
-    scores = _run(trained_project, as_of=as_of.date())
+    with caplog.at_level("WARNING", logger="keyaccounts"):
+        scores = _run(trained_project, as_of=as_of.date())
+    assert "these scores are in-sample" in caplog.text  # 2024-06-30 is a training cutoff
     assert (scores["as_of"] == as_of).all()
     assert set(scores["customer_id"]) == _known(trained_project, as_of)
     assert (scores["last_order_date"] <= as_of).all()

@@ -65,3 +65,15 @@ def test_finish_orders_columns_and_refuses_duplicates():
     assert list(done.columns) == scoring.COLUMNS and done.index.tolist() == [0, 1, 2]
     with pytest.raises(DataError, match="customer twice"):
         scoring.finish(pd.concat([out, out]))
+
+
+def test_in_sample_warning_when_the_models_saw_labels_past_the_as_of():
+    fitted = SimpleNamespace(fallback=False, train_cutoffs=[pd.Timestamp("2025-06-30"),
+                                                            pd.Timestamp("2025-09-30")])
+    # the latest training labels end 2025-09-30 + 180 days = 2026-03-29
+    assert scoring.in_sample_warning(fitted, pd.Timestamp("2026-03-29"), 180) is None
+    warning = scoring.in_sample_warning(fitted, pd.Timestamp("2026-01-31"), 180)
+    assert "up to 2026-03-29, after the as-of date 2026-01-31" in warning
+    assert "in-sample" in warning and "as_of in configs/features.yaml" in warning
+    assert scoring.in_sample_warning(SimpleNamespace(fallback=True, train_cutoffs=[]),
+                                     pd.Timestamp("2020-01-01"), 180) is None

@@ -141,7 +141,9 @@ def publish() -> None:
 @app.command()
 def run(
     skip_generate: Annotated[
-        bool, typer.Option(help="Use existing sources instead of generating demo data.")
+        bool,
+        typer.Option(help="Your own data: skip generate and validate the sources of "
+                     "configs/data.yaml (generate never overwrites files it did not write)."),
     ] = False,
 ) -> None:
     """Run every stage in order (generate, validate, features, train, evaluate, score, tier,

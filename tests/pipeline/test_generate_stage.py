@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.config import load_settings
+from pipeline.errors import DataError
 from pipeline.stages import generate
 from pipeline.synthetic import DEFECT_KINDS
 
@@ -125,3 +126,23 @@ def test_several_chunks_keep_ids_unique_and_defect_rows_exact(tmp_path: Path) ->
     clean = tx.drop(index=listed["row"])
     assert clean["order_id"].is_unique
     assert summary["truth_as_of"] == ["2026-08-31", "2026-09-30", "2026-10-31"]
+
+
+def test_never_overwrites_files_it_did_not_write(tmp_path: Path) -> None:
+    settings = load_settings(REPO / "configs")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "transactions.csv").write_text("customer_id,order_date,amount\nA,2024-01-01,1\n")
+    with pytest.raises(DataError, match=r"did not write \(transactions.csv\).*--skip-generate"):
+        generate.main(settings, out_dir=tmp_path, n_customers=50, seed=1)
+    assert (raw / "transactions.csv").read_text().startswith("customer_id,order_date")
+    assert sorted(p.name for p in raw.iterdir()) == ["transactions.csv"]
+
+
+def test_regenerates_over_its_own_output(tmp_path: Path) -> None:
+    settings = load_settings(REPO / "configs")
+    generate.main(settings, out_dir=tmp_path, n_customers=50, seed=1)
+    marker = json.loads((tmp_path / "raw" / generate.MARKER).read_text())
+    assert marker["seed"] == 1 and marker["n_customers"] == 50
+    generate.main(settings, out_dir=tmp_path, n_customers=60, seed=2)  # no error: its own files
+    assert json.loads((tmp_path / "raw" / generate.MARKER).read_text())["n_customers"] == 60

@@ -16,6 +16,14 @@ P(no order over the horizon). So `mlflow.pyfunc.load_model("models:/customer-val
 The champion gate (`gate`) is a pure decision: the alias moves to a new version only when
 its backtest value of the gate metric beats the best baseline and the current champion's
 (recorded as a tag of the champion's model version) by more than `min_margin`.
+
+Two backtest means are comparable only when they come from the same backtest: every
+registered version is tagged with its gate metric and value, its horizon (`horizon_days`)
+and the cutoffs its backtest evaluated (`backtest_folds`, YYYY-MM-DD, comma-separated). The
+champion's value enters the gate only when its tags show this run's metric, horizon and
+fold cutoffs (`champion_comparison`); otherwise the new model is judged on the best
+baseline only and the reason says why the champion was not compared. `load_champion`
+refuses a champion trained at another horizon than the one asked for.
 """
 
 import math
@@ -35,10 +43,14 @@ from sklearn.utils.validation import check_is_fitted
 from pipeline.progress import logger
 
 __all__ = [
+    "FOLDS_TAG",
     "GATE_METRIC_TAG",
     "GATE_VALUE_TAG",
     "GateDecision",
+    "HORIZON_TAG",
     "ServingModel",
+    "backtest_folds",
+    "champion_comparison",
     "champion_score",
     "configure",
     "flatten",
@@ -59,6 +71,8 @@ __all__ = [
 
 GATE_METRIC_TAG = "gate_metric"
 GATE_VALUE_TAG = "gate_value"
+HORIZON_TAG = "horizon_days"
+FOLDS_TAG = "backtest_folds"
 _REQUIREMENTS = ("lightgbm", "scikit-learn", "pandas", "numpy", "scipy", "skops")
 
 
@@ -263,19 +277,26 @@ def gate(
     champion: float | None,
     higher_is_better: bool = True,
     min_margin: float = 0.0,
+    not_compared: str | None = None,
 ) -> GateDecision:
     """Promote only if `new` beats the best baseline and the current champion (if any) on
-    `metric` by more than `min_margin` (in the metric's better direction)."""
+    `metric` by more than `min_margin` (in the metric's better direction).
+
+    `not_compared` is why a current champion is left out (its backtest is not comparable,
+    see `champion_comparison`; pass `champion=None` then): the decision rests on the best
+    baseline only and the reason ends with it."""
     sign = 1.0 if higher_is_better else -1.0
+    note = f"; {not_compared}" if not_compared else ""
     if new is None or not math.isfinite(new):
         return GateDecision(False, f"no backtest value of {metric} for the new model")
-    if best_baseline is not None and math.isfinite(best_baseline):
+    has_baseline = best_baseline is not None and math.isfinite(best_baseline)
+    if has_baseline:
         margin = sign * (new - best_baseline)
         if not margin > min_margin:
             return GateDecision(
                 False,
                 f"{metric} {new:.4f} does not beat the best baseline {baseline_name} "
-                f"({best_baseline:.4f}) by more than {min_margin}",
+                f"({best_baseline:.4f}) by more than {min_margin}{note}",
             )
     if champion is not None and math.isfinite(champion):
         margin = sign * (new - champion)
@@ -288,15 +309,71 @@ def gate(
         return GateDecision(
             True, f"{metric} {new:.4f} beats the champion ({champion:.4f}) and the baselines"
         )
+    if not_compared:
+        against = (f"the best baseline {baseline_name} ({best_baseline:.4f})" if has_baseline
+                   else "no baseline (none was scored)")
+        return GateDecision(True, f"{metric} {new:.4f} beats {against}{note}")
     return GateDecision(True, f"{metric} {new:.4f} beats the baselines; no champion yet")
 
 
-def champion_score(name: str, alias: str, metric: str) -> tuple[str | None, float | None]:
-    """(version, gate value) of the model version holding `alias`, (None, None) without one.
+def backtest_folds(result) -> list[str]:
+    """The cutoffs the backtest evaluated (skipped folds left out), oldest first, as
+    YYYY-MM-DD: with the horizon, what makes two backtest means comparable.
 
-    The value is the `gate_value` tag the train stage sets on every version it registers;
-    a champion gated on another metric counts as absent (None value) so the new model is
-    judged on the baselines only."""
+    `result` is a models.backtest.BacktestResult."""
+    from features.contract import CUTOFF
+
+    if result.metrics.empty or CUTOFF not in result.metrics.columns:
+        return []
+    return [f"{c:%Y-%m-%d}" for c in sorted(pd.to_datetime(result.metrics[CUTOFF].unique()))]
+
+
+def _folds_text(folds: list[str], full: bool = False) -> str:
+    if not folds:
+        return "no fold"
+    if len(folds) == 1:
+        return f"fold {folds[0]}"
+    if full or len(folds) == 2:
+        return "folds " + ", ".join(folds)
+    return f"{len(folds)} folds {folds[0]}..{folds[-1]}"
+
+
+def champion_comparison(version: str, tags: Mapping[str, str], metric: str, horizon: int,
+                        folds: list[str]) -> tuple[float | None, str | None]:
+    """(the champion's gate value, None) when its version tags show the same backtest as
+    this run's: the same gate `metric`, `horizon` and evaluated fold cutoffs `folds` (see
+    `backtest_folds`). Otherwise (None, why it is not compared), the reason ending with
+    "compared with the best baseline only". Pure: `tags` are the version's tags."""
+    who = f"champion v{version}"
+    if tags.get(GATE_METRIC_TAG) != metric or GATE_VALUE_TAG not in tags:
+        other = tags.get(GATE_METRIC_TAG)
+        why = f"{who} has no backtest value of {metric}" + (
+            f" (it was gated on {other})" if other else "")
+    elif HORIZON_TAG not in tags or FOLDS_TAG not in tags:
+        why = (f"{who}'s backtest is not comparable: its version does not record the "
+               f"horizon and fold cutoffs of its backtest (registered before they were "
+               f"tagged)")
+    else:
+        theirs = [f for f in tags[FOLDS_TAG].split(",") if f]
+        their_horizon = tags[HORIZON_TAG]
+        if their_horizon == str(int(horizon)) and theirs == list(folds):
+            return float(tags[GATE_VALUE_TAG]), None
+        full = _folds_text(theirs) == _folds_text(list(folds))  # same ends, other folds
+        why = (f"{who}'s backtest is not comparable: it was backtested on "
+               f"{_folds_text(theirs, full)} with horizon {their_horizon} days, this run on "
+               f"{_folds_text(list(folds), full)} with horizon {int(horizon)} days")
+    return None, why + "; compared with the best baseline only"
+
+
+def champion_score(name: str, alias: str, metric: str, horizon: int,
+                   folds: list[str]) -> tuple[str | None, float | None, str | None]:
+    """(version, gate value, why not compared) of the model version holding `alias`;
+    (None, None, None) without one.
+
+    The value is the `gate_value` tag the train stage sets on every version it registers,
+    given only when the version's tags show the same backtest as this run's (metric,
+    `horizon`, `folds`; see `champion_comparison`); else it is None and the third item says
+    why, so the new model is judged on the best baseline only."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
@@ -304,20 +381,23 @@ def champion_score(name: str, alias: str, metric: str) -> tuple[str | None, floa
     try:
         current = client.get_model_version_by_alias(name, alias)
     except MlflowException:
-        return None, None
-    tags = current.tags or {}
-    if tags.get(GATE_METRIC_TAG) != metric or GATE_VALUE_TAG not in tags:
-        return str(current.version), None
-    return str(current.version), float(tags[GATE_VALUE_TAG])
+        return None, None, None
+    value, why = champion_comparison(str(current.version), current.tags or {}, metric,
+                                     horizon, folds)
+    return str(current.version), value, why
 
 
-def tag_version(name: str, version: str, metric: str, value: float) -> None:
-    """Record on a registered version its backtest value of the gate metric."""
+def tag_version(name: str, version: str, metric: str, value: float, horizon: int,
+                folds: list[str]) -> None:
+    """Record on a registered version its backtest value of the gate metric and what makes
+    it comparable: the horizon and the evaluated fold cutoffs (see `backtest_folds`)."""
     import mlflow
 
     client = mlflow.MlflowClient()
     client.set_model_version_tag(name, version, GATE_METRIC_TAG, metric)
     client.set_model_version_tag(name, version, GATE_VALUE_TAG, repr(float(value)))
+    client.set_model_version_tag(name, version, HORIZON_TAG, str(int(horizon)))
+    client.set_model_version_tag(name, version, FOLDS_TAG, ",".join(folds))
 
 
 def set_alias(name: str, version: str, alias: str) -> None:
@@ -350,13 +430,14 @@ def log_training_run(result, fitted, params: Mapping[str, Any], catalogue: str) 
 
 
 def register_gated(kind: str, fitted, sample: pd.DataFrame, result, track, gate_config,
-                   baselines: Iterable[str]) -> dict:
+                   baselines: Iterable[str], horizon: int) -> dict:
     """Log, register and gate one model (kind "value" or "churn") in the active run.
 
-    The version is tagged with its backtest value of the gate metric; `track.champion_alias`
-    moves to it only when `gate` says so (against the best of `baselines` and the current
-    champion). The decision is tagged on the run as gate.<kind>. Returns what
-    model_info.json records about the model."""
+    The version is tagged with its backtest value of the gate metric, `horizon` and the
+    backtest's fold cutoffs; `track.champion_alias` moves to it only when `gate` says so
+    (against the best of `baselines` and the current champion, the latter only when its
+    tags show the same backtest). The decision is tagged on the run as gate.<kind>. Returns
+    what model_info.json records about the model."""
     import mlflow
 
     from models.backtest import CHURN_MODEL, value_model_name
@@ -373,10 +454,12 @@ def register_gated(kind: str, fitted, sample: pd.DataFrame, result, track, gate_
     model_version = str(info.registered_model_version)
     new = float(result.summary.loc[row, metric]) if row in result.summary.index else float("nan")
     baseline, baseline_value = best_baseline(result, metric, baselines)
-    champion_version, champion_value = champion_score(name, track.champion_alias, metric)
+    folds = backtest_folds(result)
+    champion_version, champion_value, not_compared = champion_score(
+        name, track.champion_alias, metric, horizon, folds)
     decision = gate(metric, new, baseline_value, baseline, champion_value,
-                    HIGHER_IS_BETTER.get(metric, True), gate_config.min_margin)
-    tag_version(name, model_version, metric, new)
+                    HIGHER_IS_BETTER.get(metric, True), gate_config.min_margin, not_compared)
+    tag_version(name, model_version, metric, new, horizon, folds)
     if decision.promote:
         set_alias(name, model_version, track.champion_alias)
     holder = model_version if decision.promote else champion_version
@@ -386,7 +469,8 @@ def register_gated(kind: str, fitted, sample: pd.DataFrame, result, track, gate_
     mlflow.set_tag(f"gate.{kind}", verdict + decision.reason)
     return {"name": name, "version": model_version, "model_uri": info.model_uri, "metric": metric,
             "backtest_value": new, "best_baseline": baseline, "baseline_value": baseline_value,
-            "previous_champion": champion_version, "promoted": decision.promote,
+            "previous_champion": champion_version, "champion_value": champion_value,
+            "promoted": decision.promote,
             "reason": decision.reason}
 
 
@@ -407,7 +491,8 @@ def register_models(fitted, training: pd.DataFrame, config, horizon: int, result
         return {}
     latest = training[training[CUTOFF] == training[CUTOFF].max()]
     sample = prepare_frame(latest.head(1000), config, horizon)
-    return {kind: register_gated(kind, fitted, sample, result, track, gate_config, baselines)
+    return {kind: register_gated(kind, fitted, sample, result, track, gate_config, baselines,
+                                 horizon)
             for kind in ("value", "churn")}
 
 
@@ -416,17 +501,46 @@ def load_champion(track, horizon: int):
     track.churn_model_name) as models.training.FittedModels, with a stamp
     {"value": version, "churn": version, "run_id": the value model's run}.
 
+    Raises DataError when a champion's `horizon_days` tag names another horizon than
+    `horizon` (its predictions are over that other horizon); a champion without the tag
+    (registered before it was recorded) is assumed to match, with a warning.
     Call `configure` first."""
     import mlflow
 
     from models.baselines import BTYD_EXPECTED_SPEND
     from models.training import FittedModels
+    from pipeline.errors import DataError
 
     client, found = mlflow.MlflowClient(), {}
-    for kind, name in (("value", track.value_model_name), ("churn", track.churn_model_name)):
-        model_version = client.get_model_version_by_alias(name, track.champion_alias)
-        serving = mlflow.sklearn.load_model(f"models:/{name}@{track.champion_alias}")
-        found[kind] = (serving.model, model_version)
+    kinds = (("value", track.value_model_name), ("churn", track.churn_model_name))
+    from mlflow.exceptions import MlflowException
+
+    versions = {}
+    for kind, name in kinds:
+        try:
+            versions[kind] = client.get_model_version_by_alias(name, track.champion_alias)
+        except MlflowException as error:
+            raise DataError(
+                f"no version of {name} holds the alias @{track.champion_alias} at "
+                f"{mlflow.get_tracking_uri()}: train until a version beats the baselines, or "
+                "set score.model_source: artifacts in configs/pipeline.yaml"
+            ) from error
+    for kind, name in kinds:
+        model_version = versions[kind]
+        trained_at = (model_version.tags or {}).get(HORIZON_TAG)
+        if trained_at is None:
+            logger.warning("tracking: champion %s v%s has no %s tag (registered before it was "
+                           "recorded); assuming it was trained at horizon %d days", name,
+                           model_version.version, HORIZON_TAG, horizon)
+        elif trained_at != str(int(horizon)):
+            raise DataError(
+                f"champion {name} v{model_version.version} was trained at horizon "
+                f"{trained_at} days but features.horizon_days is {horizon}: set "
+                f"features.horizon_days back to {trained_at} in configs/features.yaml, or "
+                f"train and promote a champion at horizon {horizon} days")
+    for kind, name in kinds:  # the very versions checked, should the alias move meanwhile
+        serving = mlflow.sklearn.load_model(f"models:/{name}/{versions[kind].version}")
+        found[kind] = (serving.model, versions[kind])
     value, churn = found["value"][0], found["churn"][0]
     names = [str(n) for n in value.feature_names_in_]
     fitted = FittedModels(value, churn, names, value.objective, horizon,

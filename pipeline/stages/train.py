@@ -10,8 +10,9 @@ backtest_{metrics,summary,grades,predictions}.parquet, features.json and model_i
 The MLflow run logs every config section as params, the per-fold metrics (step = fold),
 plots, the feature catalogue and both models (registered as tracking.value_model_name and
 tracking.churn_model_name). The champion alias moves to a new version only when it beats
-the best baseline and the current champion on the gate metric (pipeline.tracking.gate);
-otherwise the reason is logged and tagged on the run. What is written is built by
+the best baseline, and the current champion when its backtest is comparable (same horizon
+and folds), on the gate metric (pipeline.tracking.gate); otherwise the reason is logged and
+tagged on the run. What is written is built by
 pipeline.reporting; the MLflow logging and registration live in pipeline.tracking.
 """
 

@@ -4,10 +4,13 @@ No file or MLflow I/O: the score stage reads the features and models, calls thes
 writes the result.
 """
 
+import math
+
 import pandas as pd
 
 from features.contract import AS_OF, CUSTOMER_ID, HORIZON_DAYS
 from models.config import ModelConfig
+from models.metrics import HIGHER_IS_BETTER
 from models.reasons import explain
 from models.training import FittedModels, prepare_frame
 from pipeline.errors import DataError
@@ -17,6 +20,7 @@ __all__ = [
     "FALLBACK_VERSION",
     "add_reasons",
     "artifact_stamp",
+    "baseline_warnings",
     "effective_stamp",
     "finish",
     "in_sample_warning",
@@ -39,6 +43,26 @@ def artifact_stamp(info: dict) -> dict:
     models = info.get("models", {})
     return {kind: models.get(kind, {}).get("version", "unregistered")
             for kind in ("value", "churn")} | {"run_id": info["run_id"]}
+
+
+def baseline_warnings(info: dict) -> list[str]:
+    """One warning per model of model_info.json that did not beat the best baseline on its
+    backtest gate metric: scoring with it is allowed (it is this run's model) but a user
+    should know that a simple rule ranked better."""
+    warnings = []
+    for kind, m in info.get("models", {}).items():
+        new, base = m.get("backtest_value"), m.get("baseline_value")
+        if new is None or base is None or not (math.isfinite(new) and math.isfinite(base)):
+            continue
+        sign = 1.0 if HIGHER_IS_BETTER.get(m.get("metric"), True) else -1.0
+        if not sign * (new - base) > 0:
+            warnings.append(
+                f"the {kind} model v{m.get('version')} does not beat the best baseline "
+                f"{m.get('best_baseline')} on the backtest ({m.get('metric')} {new:.4f} vs "
+                f"{base:.4f}); its scores are published all the same: check "
+                "reports/backtest/report.md, or score with score.model_source: champion"
+            )
+    return warnings
 
 
 def effective_stamp(fitted: FittedModels, stamp: dict) -> dict:

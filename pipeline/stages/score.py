@@ -55,7 +55,15 @@ def _models(settings: Settings, horizon: int) -> tuple[FittedModels, dict]:
     if not (artifacts / FITTED_MODELS).exists():
         raise DataError(f"{artifacts / FITTED_MODELS} not found: run `keyaccounts train` first")
     fitted = joblib.load(artifacts / FITTED_MODELS)
-    return fitted, scoring.artifact_stamp(read_json(artifacts / MODEL_INFO, "train"))
+    if fitted.horizon_days != horizon:
+        raise DataError(
+            f"{artifacts / FITTED_MODELS} was trained at horizon {fitted.horizon_days} days but "
+            f"features.horizon_days is {horizon}: re-run `keyaccounts train` (or dvc repro)"
+        )
+    info = read_json(artifacts / MODEL_INFO, "train")
+    for warning in scoring.baseline_warnings(info):
+        logger.warning("score: %s", warning)
+    return fitted, scoring.artifact_stamp(info)
 
 
 def _frame(settings: Settings, as_of) -> pd.DataFrame:

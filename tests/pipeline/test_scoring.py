@@ -77,3 +77,20 @@ def test_in_sample_warning_when_the_models_saw_labels_past_the_as_of():
     assert "in-sample" in warning and "as_of in configs/features.yaml" in warning
     assert scoring.in_sample_warning(SimpleNamespace(fallback=True, train_cutoffs=[]),
                                      pd.Timestamp("2020-01-01"), 180) is None
+
+
+def test_baseline_warnings_name_models_that_lose_to_a_baseline():
+    info = {"models": {
+        "value": {"version": "4", "metric": "normalized_gini", "backtest_value": 0.90,
+                  "best_baseline": "btyd", "baseline_value": 0.91},
+        "churn": {"version": "5", "metric": "brier", "backtest_value": 0.08,
+                  "best_baseline": "rfm", "baseline_value": 0.10},  # lower is better: fine
+    }}
+    assert scoring.baseline_warnings(info) == [
+        "the value model v4 does not beat the best baseline btyd on the backtest "
+        "(normalized_gini 0.9000 vs 0.9100); its scores are published all the same: check "
+        "reports/backtest/report.md, or score with score.model_source: champion"]
+    info["models"]["churn"]["backtest_value"] = 0.12
+    assert "churn model v5" in scoring.baseline_warnings(info)[1]
+    assert scoring.baseline_warnings({"models": {}}) == []
+    assert scoring.baseline_warnings({"models": {"value": {"backtest_value": None}}}) == []

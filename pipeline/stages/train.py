@@ -23,7 +23,7 @@ import joblib
 
 import features
 from features.contract import CUTOFF
-from models.backtest import backtest
+from models.backtest import backtest, value_model_name
 from models.training import fit_models
 from pipeline import tracking
 from pipeline.config import Settings
@@ -54,9 +54,17 @@ def main(settings: Settings, **overrides) -> None:
     for message in result.messages:
         logger.info("train: %s", message)
     if result.best_objective and result.best_objective != config.value_objective:
-        logger.info("train: the backtest prefers value objective %r over the configured %r "
-                    "(set value_objective in configs/model.yaml)",
-                    result.best_objective, config.value_objective)
+        metric = config.gate.value_metric
+        means = {o: result.summary.loc[value_model_name(o), metric]
+                 for o in (result.best_objective, config.value_objective)
+                 if value_model_name(o) in result.summary.index}
+        logger.info("train: value objective %r scores %s on the backtest, the configured %r %s; "
+                    "the configured one is trained (to switch, set value_objective in "
+                    "configs/model.yaml; see reports/backtest/report.md for the other metrics)",
+                    result.best_objective,
+                    f"{metric} {means.get(result.best_objective, float('nan')):.4f}",
+                    config.value_objective,
+                    f"{means.get(config.value_objective, float('nan')):.4f}")
     with step("train: final models"):
         fitted = fit_models(training, config, horizon)
     logger.info("train: %s", fitted.message)

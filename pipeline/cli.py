@@ -121,7 +121,15 @@ def score(
 ) -> None:
     """Score every customer known at the as-of date: expected value, churn probability,
     value at risk and the reasons behind them."""
-    _run_stage("score", as_of=date.fromisoformat(as_of) if as_of else None)
+    day = None
+    if as_of:
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError as error:
+            raise typer.BadParameter(
+                f"{as_of!r} is not a date: write it as YYYY-MM-DD (e.g. 2026-06-30)",
+                param_hint="--as-of") from error
+    _run_stage("score", as_of=day)
 
 
 @app.command()
@@ -157,9 +165,12 @@ def run(
 
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 1."""
-    debug = "--debug" in sys.argv[1:]
+    args = sys.argv[1:]
+    debug = "--debug" in args
+    if debug:  # a global option, accepted anywhere: `keyaccounts validate --debug` too
+        args = ["--debug", *(a for a in args if a != "--debug")]
     try:
-        app(prog_name="keyaccounts", standalone_mode=False)
+        app(args=args, prog_name="keyaccounts", standalone_mode=False)
     except KeyAccountsError as exc:
         if debug:
             raise

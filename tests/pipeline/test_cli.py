@@ -35,10 +35,18 @@ def test_config_error_is_one_line_without_traceback(tmp_path: Path) -> None:
     ]
 
 
-def test_debug_shows_the_traceback(tmp_path: Path) -> None:
-    result = _keyaccounts("--debug", "--config-dir", str(tmp_path / "missing"), "validate")
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_shows_the_traceback(tmp_path: Path, where: str) -> None:
+    args = ["--config-dir", str(tmp_path / "missing"), "validate"]
+    result = _keyaccounts(*(["--debug", *args] if where == "before" else [*args, "--debug"]))
     assert result.returncode == 1
     assert "Traceback" in result.stderr
+
+
+def test_a_bad_as_of_is_a_usage_error_naming_the_format() -> None:
+    result = _keyaccounts("score", "--as-of", "30.06.2026")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "'30.06.2026' is not a date: write it as YYYY-MM-DD" in result.stderr
 
 
 def test_unknown_option_is_a_usage_error() -> None:

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from features.contract import AMOUNT, CUSTOMER_ID, LABEL_CHURNED, LABEL_SPEND, ORDER_DATE
-from features.tables import C, D, Prepared, require_columns, to_day
+from features.config import FeaturesConfig
+from features.contract import AMOUNT, CUSTOMER_ID, LABEL_CHURNED, LABEL_SPEND, ORDER_DATE, Tables
+from features.tables import C, D, Prepared, prepare, require_columns, to_day
 
 __all__ = ["build_labels", "labels_at"]
 
@@ -19,7 +20,7 @@ __all__ = ["build_labels", "labels_at"]
 def labels_at(
     prep: Prepared, codes: np.ndarray, cutoff: int, horizon_days: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """future_spend and churned for the customer `codes` (sorted), from the prepared days."""
+    """future_spend and churned for the customer `codes` (in that order), from the prepared days."""
     day = pl.col(D)
     window = (
         prep.daily.lazy()
@@ -42,29 +43,18 @@ def build_labels(
     """Labels for the customers in `customers_index` (ids known at `cutoff`), in that order.
 
     Returns customer_id, future_spend (net sum of amounts in (T, T+H]) and churned (no
-    positive amount in (T, T+H]).
+    positive amount in (T, T+H]). A convenience over `labels_at`, the one implementation,
+    which `features.build_training_set` uses: the transactions are prepared the same way
+    (`features.tables.prepare`), with the ids of `customers_index` added as customers so
+    that an id without any transaction gets 0.0 and True.
     """
     require_columns(transactions, (CUSTOMER_ID, ORDER_DATE, AMOUNT), "transactions")
-    T = to_day(cutoff)
-    tx = pl.from_pandas(transactions[[CUSTOMER_ID, ORDER_DATE, AMOUNT]]).select(
-        pl.col(CUSTOMER_ID).cast(pl.String),
-        pl.col(ORDER_DATE).cast(pl.Date).cast(pl.Int32).alias(D),
-        pl.col(AMOUNT).cast(pl.Float64),
-    )
-    window = (
-        tx.filter((pl.col(D) > T) & (pl.col(D) <= T + horizon_days))
-        .group_by(CUSTOMER_ID)
-        .agg(pl.col(AMOUNT).sum().alias(LABEL_SPEND), (pl.col(AMOUNT) > 0).any().alias("_bought"))
-    )
-    ids = pl.DataFrame(
-        {CUSTOMER_ID: pd.Series(list(customers_index), dtype="str")},
-        schema={CUSTOMER_ID: pl.String},
-    )
-    joined = ids.with_row_index("_i").join(window, on=CUSTOMER_ID, how="left").sort("_i")
-    result = joined.select(
-        CUSTOMER_ID,
-        pl.col(LABEL_SPEND).fill_null(0.0),
-        (~pl.col("_bought").fill_null(False)).alias(LABEL_CHURNED),
-    ).to_pandas()
-    result[CUSTOMER_ID] = result[CUSTOMER_ID].astype("str")
-    return result
+    ids = pd.Series(list(customers_index), dtype="str")
+    known = pd.DataFrame({CUSTOMER_ID: ids.drop_duplicates()})
+    tables = Tables(transactions[[CUSTOMER_ID, ORDER_DATE, AMOUNT]], customers=known)
+    prep = prepare(tables, FeaturesConfig())
+    codes = pd.Index(prep.ids.to_list()).get_indexer(ids.to_list())
+    found = codes >= 0  # a missing id has no code: no transaction, 0.0 and True
+    spend, churned = np.zeros(len(ids)), np.ones(len(ids), dtype=bool)
+    spend[found], churned[found] = labels_at(prep, codes[found], to_day(cutoff), horizon_days)
+    return pd.DataFrame({CUSTOMER_ID: ids, LABEL_SPEND: spend, LABEL_CHURNED: churned})

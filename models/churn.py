@@ -1,13 +1,28 @@
 """The churn model: probability that a customer places no order over the horizon.
 
-An LGBMClassifier ranks customers; its probabilities are then calibrated on a LATER time
-fold, because the base rate drifts between cutoffs and boosted trees are over-confident.
+An LGBMClassifier ranks customers; its probabilities are then calibrated on the LATEST
+cutoff(s), because the base rate drifts between cutoffs and boosted trees are over-confident.
 `fit(X, y, cutoffs=...)` takes the cutoff date of every row: the booster is fitted on the
 rows of all but the latest `calibration_cutoffs` cutoffs, and the calibrator (isotonic
-regression, or Platt's sigmoid) on the booster's scores of the latest ones, so the
-calibration sees data the booster did not, from the period closest to scoring. Without
-`cutoffs`, with a single cutoff or with calibration="none" the booster uses every row and
-the probabilities are LightGBM's own (`calibrated_` is False).
+regression, or Platt's sigmoid) on the booster's scores of the latest ones. Without
+`cutoffs`, with a single cutoff, with calibration="none", or when either part would hold a
+single class, the booster uses every row and the probabilities are LightGBM's own
+(`calibrated_` is False).
+
+What the calibration fold is, and is not. It is out of sample in ROWS: the booster was not
+fitted on the rows of the latest cutoff(s), so the calibrator sees the booster's scores as
+they come out on rows it did not fit, and the churn rate of the most recent fully observed
+label window. It is NOT out of sample in TIME: with monthly cutoffs and a 365-day horizon,
+the label window (c_n, c_n + H] of the latest cutoff shares all but about a month with the
+window (c_n-1, c_n-1 + H] of the latest cutoff the booster trained on, and mostly the same
+customers appear at both with features a month apart. The booster has therefore already seen
+most of the outcomes behind the calibration labels, its scores there tend to look better than
+they will on an unseen future, and the calibrator may come out somewhat too confident. Scoring
+also assumes the churn rate of that last window carries over to the scoring horizon. The
+calibration on truly unseen futures is what the backtest measures (models.backtest: each
+fold fits booster and calibrator only on cutoffs whose label windows end by the fold cutoff
+and reports the ECE over the fold's own future); read that, not the fit, for how well
+calibrated the scores are.
 
 Isotonic regression is a step function: within a step, ties are broken by the uncalibrated
 score: p = (1 - 1e-6) * isotonic(raw) + 1e-6 * raw, a change below 1e-6, so the
@@ -40,11 +55,17 @@ def _logit(p: np.ndarray) -> np.ndarray:
 class ChurnModel(ClassifierMixin, BaseEstimator):
     """P(no order over the horizon) from LightGBM, calibrated on the latest cutoff(s).
 
+    The calibration fold is held out from the booster row-wise but, with overlapping label
+    windows, not time-wise (see the module docstring): it corrects the base rate and the
+    booster's over-confidence as seen on the latest cutoff(s); the backtest is where
+    calibration on an unseen future is measured.
+
     Parameters
     ----------
     calibration : "isotonic", "sigmoid" or "none"
     calibration_cutoffs : int
-        How many of the latest distinct cutoffs are held out to fit the calibrator.
+        How many of the latest distinct cutoffs are held out from the booster to fit the
+        calibrator.
     n_estimators, learning_rate, num_leaves, min_child_samples, subsample, subsample_freq,
     colsample_bytree, reg_lambda, max_bin, n_jobs, random_state
         Passed to LightGBM.

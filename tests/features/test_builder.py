@@ -152,27 +152,62 @@ def test_rows_after_the_cutoff_never_change_a_feature(
         pd.testing.assert_frame_equal(got, expected, rtol=1e-9)
 
 
+EARLIER = CUTOFF - pd.Timedelta(days=45)  # stacked with CUTOFF, as the pipeline does
+
+
+def window_frame(rows) -> pd.DataFrame:
+    """Rows moved into the label window (T, T+H]: day -500..-1 becomes T+1..T+H."""
+    return tx_frame([r[:2] + (r[2] % HORIZON,) + r[3:] for r in rows], 1)
+
+
+def training_labels(tx: pd.DataFrame) -> pd.DataFrame:
+    """Labels at CUTOFF through the pipeline's path: the stacked training set (labels_at)."""
+    t = Tables(tx, None, customers().assign(customer_id=["C1", "C2", "007", "C9"]))
+    frame = features.build_training_set(t, [EARLIER, CUTOFF], CONFIG)
+    at = frame[frame["cutoff"] == CUTOFF]
+    return at[["customer_id", "future_spend", "churned"]].reset_index(drop=True)
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    past_tx=st.lists(transaction_row, min_size=1, max_size=10),
+    past_tx=st.lists(transaction_row, max_size=10),
     window_tx=st.lists(transaction_row, max_size=8),
     later_a=st.lists(transaction_row, max_size=6),
     later_b=st.lists(transaction_row, max_size=6),
     other_past=st.lists(transaction_row, max_size=6),
+    extra=transaction_row,
 )
-def test_labels_read_only_the_label_window(past_tx, window_tx, later_a, later_b, other_past):
-    def frame(past, later):
-        # past rows on or before T, window rows moved into (T, T+H], later rows after T+H
-        window = tx_frame([r[:2] + (r[2] % HORIZON,) + r[3:] for r in window_tx], 1)
+def test_labels_read_only_the_label_window(past_tx, window_tx, later_a, later_b, other_past, extra):
+    def frame(past, window, later):
+        # past rows on or before T, window rows in (T, T+H], later rows after T+H
         return pd.concat(
-            [tx_frame(past, 1), window, tx_frame(later, 501 + HORIZON)], ignore_index=True
+            [tx_frame(past, 1), window_frame(window), tx_frame(later, 501 + HORIZON)],
+            ignore_index=True,
         )
 
-    index = CUSTOMERS
-    first = features.build_labels(frame(past_tx, later_a), CUTOFF, HORIZON, index)
-    second = features.build_labels(frame(past_tx + other_past, later_b), CUTOFF, HORIZON, index)
+    first = training_labels(frame(past_tx, window_tx, later_a))
+    # the customers table makes C1, C2 and 007 known at T whatever the transactions
+    assert first["customer_id"].tolist() == sorted(CUSTOMERS)
+    ids = first["customer_id"].tolist()
+    # adding, removing or changing rows outside (T, T+H] changes no label at T
+    second = training_labels(frame(past_tx + other_past, window_tx, later_b))
     pd.testing.assert_frame_equal(first, second, rtol=1e-9)
-    expected_spend = {c: sum(r[3] for r in window_tx if r[0] == c) for c in index}
-    expected_churn = {c: not any(r[3] > 0 for r in window_tx if r[0] == c) for c in index}
-    assert first["future_spend"].tolist() == pytest.approx([expected_spend[c] for c in index])
-    assert first["churned"].tolist() == [expected_churn[c] for c in index]
+
+    def expected(window):
+        spend = [sum(r[3] for r in window if r[0] == c) for c in ids]
+        churned = [not any(r[3] > 0 for r in window if r[0] == c) for c in ids]
+        return spend, churned
+
+    spend, churned = expected(window_tx)
+    assert first["future_spend"].tolist() == pytest.approx(spend)
+    assert first["churned"].tolist() == churned
+    # one more row inside the window changes its customer's labels, and only those
+    third = training_labels(frame(past_tx, window_tx + [extra], later_a))
+    spend, churned = expected(window_tx + [extra])
+    assert third["future_spend"].tolist() == pytest.approx(spend)
+    assert third["churned"].tolist() == churned
+    others = third["customer_id"] != extra[0]
+    pd.testing.assert_frame_equal(third[others], first[others], rtol=1e-9)
+    # build_labels is a wrapper over the same labels_at
+    tx = frame(past_tx + other_past, window_tx, later_b)
+    pd.testing.assert_frame_equal(features.build_labels(tx, CUTOFF, HORIZON, ids), first, rtol=1e-9)

@@ -101,5 +101,5 @@ def main(settings: Settings, as_of=None, **overrides) -> None:
     scores_dir = settings.path(settings.pipeline.paths.scores_dir)
     write_table(out, scores_dir / "scores.parquet")
     write_table(out, scores_dir / "scores.csv")
-    logger.info("score: %d customers, value v%s, churn v%s, run %s -> %s", len(out),
+    logger.info("score: %d customers, value model %s, churn model %s, run %s -> %s", len(out),
                 stamp["value"], stamp["churn"], stamp["run_id"], scores_dir)

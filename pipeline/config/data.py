@@ -1,15 +1,16 @@
 """configs/data.yaml: where the input tables are, how their columns map to the data contract,
 how to parse them, and how strict validation is."""
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from pipeline.config.base import StrictModel
 
-__all__ = ["CONTRACT_COLUMNS", "CsvOptions", "DataConfig", "SourceConfig"]
+__all__ = ["CONTRACT_COLUMNS", "DATE_CODES", "CsvOptions", "DataConfig", "SourceConfig"]
 
 # The contract columns a source may map, per table (features/contract.py names).
 CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -36,6 +37,43 @@ CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The strptime codes a date_format may use (the letter after %): those pandas' parser accepts.
+DATE_CODES = frozenset("YymdbBjaAwuUWGVHIpMSfzZcxX%")
+_YEAR_CODES = set("YyGcx")
+_DATE_HELP = (
+    'e.g. "%d.%m.%Y", "%d/%m/%Y" or "%Y%m%d" (%Y year, %y 2-digit year, %m month, %b month '
+    "name, %d day, %j day of year, %H:%M:%S time of day, which is dropped); leave date_format "
+    "out for ISO 8601 dates (2024-01-31)"
+)
+
+
+def _check_date_format(value: str | None) -> str | None:
+    """Refuse a date_format pandas cannot use, or one that cannot yield a real date."""
+    if value is None or value == "ISO8601":  # "ISO8601": pandas' name for the default
+        return value
+    codes = re.findall(r"%(.?)", value)
+    if "" in codes:
+        raise ValueError(f"a '%' at the end is not a code; {_DATE_HELP}")
+    unknown = [f"%{c}" for c in dict.fromkeys(codes) if c not in DATE_CODES]
+    if unknown:
+        note = " (%d and %m read 1 as well as 01)" if "%-" in unknown else ""
+        raise ValueError(f"{', '.join(unknown)} is not a strptime date code{note}; {_DATE_HELP}")
+    if not set(codes) - {"%"}:
+        raise ValueError(f"the format has no strptime code such as %Y; {_DATE_HELP}")
+    if not set(codes) & _YEAR_CODES:
+        raise ValueError(
+            "the format has no year code (%Y or %y), so every date would fall in 1900; "
+            + _DATE_HELP
+        )
+    import pandas as pd  # already loaded by the other configs; kept local to this check
+
+    try:  # combinations pandas refuses, e.g. %G without %V
+        pd.to_datetime(pd.Series(["2024-01-31"]), format=value, errors="coerce")
+    except ValueError as exc:
+        raise ValueError(f"{str(exc).rstrip('.')}; {_DATE_HELP}") from None
+    return value
+
+
 class CsvOptions(StrictModel):
     """How a CSV source is written (ignored for Parquet)."""
 
@@ -44,6 +82,15 @@ class CsvOptions(StrictModel):
     thousands: str | None = None
     encoding: str = "utf-8"
     na_values: list[str] = Field(default_factory=lambda: [""])
+
+    @model_validator(mode="after")
+    def _separators_differ(self) -> "CsvOptions":
+        if self.thousands is not None and self.thousands == self.decimal:
+            raise ValueError(
+                f"decimal and thousands are both {self.decimal!r}; a number needs two different "
+                'separators, e.g. decimal: "," with thousands: "."'
+            )
+        return self
 
 
 class SourceConfig(StrictModel):
@@ -56,6 +103,27 @@ class SourceConfig(StrictModel):
     columns: dict[str, str] = Field(default_factory=dict)
     date_format: str | None = None
     csv: CsvOptions = CsvOptions()
+
+    @field_validator("date_format")
+    @classmethod
+    def _date_format_is_usable(cls, value: str | None) -> str | None:
+        return _check_date_format(value)
+
+    @field_validator("columns")
+    @classmethod
+    def _one_contract_column_per_source_column(cls, value: dict[str, str]) -> dict[str, str]:
+        contract_of: dict[str, list[str]] = {}
+        for contract, name in value.items():
+            contract_of.setdefault(name, []).append(contract)
+        shared = {name: found for name, found in contract_of.items() if len(found) > 1}
+        if shared:
+            which = "; ".join(f"'{n}' is mapped to {' and '.join(c)}" for n, c in shared.items())
+            raise ValueError(
+                f"{which}: a source column feeds one contract column, so one of them is "
+                "wrong; map each to its own column, or delete the entry of an optional column "
+                "the export does not have"
+            )
+        return value
 
 
 class DataConfig(StrictModel):
@@ -71,6 +139,10 @@ class DataConfig(StrictModel):
     fail_on_expectations: bool = True
     gx_max_rows: int = Field(default=1_000_000, ge=1000)
     quarantine_csv: bool = True
+    # Stop (naming the fix) when more than this share of a column's present values cannot be
+    # parsed, instead of quarantining them row by row; 1.0 never stops. See
+    # pipeline.validation.checks.SYSTEMATIC_MIN_COUNT for the minimum count.
+    max_unparseable_share: float = Field(default=0.5, gt=0, le=1)
 
     @model_validator(mode="after")
     def _columns_are_contract_names(self) -> "DataConfig":

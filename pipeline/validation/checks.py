@@ -5,12 +5,18 @@ A row is refused for the first reason that applies, in the order of `REASONS`. E
 row keeps its original values as text, the reason, the column at fault and `source_row`
 (the 1-based position of the row in the file, header not counted), and
 `rows_in == rows_accepted + rows_quarantined` holds for every table.
+
+A column whose values mostly fail to parse (more than `CheckOptions.max_unparseable_share` of
+its present values, and at least `SYSTEMATIC_MIN_COUNT`) points at a wrong date_format or
+number format rather than at a few bad rows: the table result lists it in `parse_failures`,
+with example values and the setting that would read them, and the caller stops the run.
 """
 
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from pandas.api import types as ptypes
 
 from features.contract import (
     AMOUNT,
@@ -21,7 +27,9 @@ from features.contract import (
     MANAGER_ID,
 )
 from pipeline.validation.parse import (
+    date_formats_reading,
     is_blank,
+    number_formats_reading,
     parse_bools,
     parse_dates,
     parse_floats,
@@ -36,7 +44,9 @@ __all__ = [
     "REASON",
     "REASONS",
     "SOURCE_ROW",
+    "SYSTEMATIC_MIN_COUNT",
     "CheckOptions",
+    "ParseFailure",
     "TableResult",
     "check_table",
     "check_tables",
@@ -62,6 +72,11 @@ REASONS: dict[str, str] = {
     "unknown_customer": "the customer_id is not in the accepted customers table",
     "unknown_manager": "the manager is not in the accepted managers table",
 }
+# A column stops the run only when at least this many of its values fail to parse (and more
+# than CheckOptions.max_unparseable_share of them): a handful of bad values in a small file are
+# quarantined row by row like any defect, while any real export with a wrong format has more.
+SYSTEMATIC_MIN_COUNT = 5
+_CANDIDATE_SAMPLE = 500  # distinct failing values tried against other formats
 _CODE = {name: i + 1 for i, name in enumerate(REASONS)}
 _NAME = np.array([""] + list(REASONS), dtype=object)
 _DEFAULT_MIN_DATE = pd.Timestamp("1900-01-01")
@@ -78,6 +93,32 @@ class CheckOptions:
     decimal: str = "."
     thousands: str | None = None
     on_unknown_manager: str = "warn"
+    max_unparseable_share: float = 0.5
+
+
+@dataclass(frozen=True)
+class ParseFailure:
+    """A column whose values mostly cannot be parsed: what they should be, examples, the fix.
+
+    `problem` completes "<failed> of <present> values ..." and `fix` names the data.yaml
+    setting to change; `message` puts them on one line with the file and source column.
+    """
+
+    table: str
+    column: str
+    failed: int
+    present: int
+    examples: tuple[str, ...]
+    problem: str
+    fix: str
+
+    def message(self, file: object, source_column: str) -> str:
+        source = f" (source column '{source_column}')" if source_column != self.column else ""
+        shown = ", ".join(f"'{v}'" for v in self.examples)
+        return (
+            f"{file}: column {self.column}{source}: {self.failed} of {self.present} values "
+            f"{self.problem} (e.g. {shown}); {self.fix}"
+        )
 
 
 @dataclass(frozen=True)
@@ -90,6 +131,7 @@ class TableResult:
     rows_in: int
     reasons: dict[str, int]
     warnings: list[dict] = field(default_factory=list)
+    parse_failures: list[ParseFailure] = field(default_factory=list)
 
     @property
     def rows_accepted(self) -> int:
@@ -124,8 +166,10 @@ def _as_text(values: pd.Series) -> pd.Series:
 
 
 def _parse(raw: pd.DataFrame, spec: TableSpec, options: CheckOptions, verdicts: _Verdicts):
-    """Parse every present column; record parse failures; return the typed columns."""
+    """Parse every present column; record parse failures; return the typed columns and the
+    mask of unparseable values of every parsed column."""
     typed: dict[str, pd.Series] = {}
+    unparsed: dict[str, pd.Series] = {}
     problems: dict[str, list[tuple[str, pd.Series]]] = {r: [] for r in REASONS}
     for column in raw.columns:
         kind = spec.columns[column]
@@ -139,7 +183,7 @@ def _parse(raw: pd.DataFrame, spec: TableSpec, options: CheckOptions, verdicts: 
             typed[column] = values.astype("str").where(~is_blank(values))
         elif kind == "date":
             parsed, bad = parse_dates(values, options.date_format)
-            typed[column] = parsed
+            typed[column], unparsed[column] = parsed, bad
             problems["bad_date"].append((column, bad | (parsed.isna() if required else False)))
             problems["date_out_of_range"].append(
                 (column, (parsed < options.min_date).fillna(False))
@@ -149,17 +193,17 @@ def _parse(raw: pd.DataFrame, spec: TableSpec, options: CheckOptions, verdicts: 
             )
         elif kind == "float":
             parsed, bad = parse_floats(values, options.decimal, options.thousands)
-            typed[column] = parsed
+            typed[column], unparsed[column] = parsed, bad
             reason = "bad_amount" if column == AMOUNT else "bad_number"
             problems[reason].append((column, bad | (parsed.isna() if required else False)))
         elif kind in ("int", "count", "positive"):
             minimum = {"int": None, "count": 0, "positive": 1}[kind]
-            parsed, bad = parse_ints(values, minimum)
-            typed[column] = parsed
+            parsed, bad = parse_ints(values, minimum, options.decimal, options.thousands)
+            typed[column], unparsed[column] = parsed, bad
             problems["bad_number"].append((column, bad))
         elif kind == "bool":
             parsed, bad = parse_bools(values)
-            typed[column] = parsed
+            typed[column], unparsed[column] = parsed, bad
             problems["bad_bool"].append((column, bad))
         else:  # pragma: no cover - a spec error, not a data error
             raise ValueError(f"unknown column kind {kind!r} for {spec.name}.{column}")
@@ -168,7 +212,120 @@ def _parse(raw: pd.DataFrame, spec: TableSpec, options: CheckOptions, verdicts: 
     for reason in REASONS:
         for column, mask in problems[reason]:
             verdicts.refuse(reason, column, mask)
-    return typed
+    return typed, unparsed
+
+
+def _quoted(value: str | None) -> str:
+    return "null" if value is None else f'"{value}"'
+
+
+def _number_settings(table: str, pair: tuple, options: CheckOptions) -> str:
+    decimal, thousands = pair
+    settings = []
+    if decimal != options.decimal:
+        settings.append(f"{table}.csv.decimal: {_quoted(decimal)}")
+    if thousands != options.thousands:
+        settings.append(f"{table}.csv.thousands: {_quoted(thousands)}")
+    return " and ".join(settings)
+
+
+def _systematic(
+    spec: TableSpec,
+    column: str,
+    values: pd.Series,
+    failed_mask: pd.Series,
+    options: CheckOptions,
+) -> ParseFailure | None:
+    """A ParseFailure when most present values of `column` fail to parse, else None."""
+    failed = int(failed_mask.sum())
+    if failed < SYSTEMATIC_MIN_COUNT:
+        return None
+    present = int((~is_blank(values)).sum())
+    if failed <= options.max_unparseable_share * present:
+        return None
+    table, kind = spec.name, spec.columns[column]
+    failing = values[failed_mask.to_numpy(dtype=bool)].astype("str")
+    distinct = pd.unique(failing)
+    examples = tuple(str(v)[:40] for v in distinct[:2])
+    sample = [str(v) for v in distinct[:_CANDIDATE_SAMPLE]]
+    where = "in configs/data.yaml"
+    counts = failing.value_counts()
+    token = str(counts.index[0]) if counts.iloc[0] * 2 >= failed else None
+    missing_hint = (
+        f'if "{token}" means "no value", add it to {table}.csv.na_values {where} (CSV) or '
+        "leave such cells empty in the export"
+    )
+    mapping_hint = f"check that {table}.columns.{column} {where} names the right column"
+    if kind == "date":
+        numeric = ptypes.is_numeric_dtype(values) and not ptypes.is_bool_dtype(values)
+        if options.date_format:
+            problem = f"do not match date_format '{options.date_format}'"
+        elif numeric:
+            problem = "do not match date_format '%Y%m%d' (the default for integer dates)"
+        else:
+            problem = "are not ISO 8601 dates (no date_format is set)"
+        formats, read = date_formats_reading(sample)
+        formats = [f for f in formats if f != options.date_format]
+        if formats and read * 2 > len(sample):
+            they = "they read" if read == len(sample) else "most of them read"
+            if len(formats) == 1:
+                fix = f'{they} as "{formats[0]}": set {table}.date_format: "{formats[0]}" {where}'
+            else:
+                shown = " or ".join(f'"{f}"' for f in formats[:2])
+                fix = (
+                    f"{they} as {shown}: set {table}.date_format to the one your export uses "
+                    f"(day or month first?) {where}"
+                )
+        elif token is not None:
+            fix = f"{missing_hint}; otherwise fix {table}.date_format {where}"
+        else:
+            fix = (
+                f'fix {table}.date_format {where} (strptime codes, e.g. "%d.%m.%Y" or '
+                f'"%Y%m%d"), or {mapping_hint}'
+            )
+    elif kind == "bool":
+        problem = "are not true/false values (true/false, yes/no, y/n, t/f, 1/0)"
+        fix = (
+            missing_hint
+            if token is not None
+            else f"write them as true/false, yes/no or 1/0 in the export, or {mapping_hint}"
+        )
+    else:
+        separators = f"decimal '{options.decimal}'" + (
+            f" and thousands '{options.thousands}'" if options.thousands else ""
+        )
+        minimum = {"count": 0, "positive": 1}.get(kind)
+        at_least = "" if minimum is None else f" >= {minimum}"
+        what = "numbers" if kind == "float" else f"whole numbers{at_least}"
+        problem = f"are not {what} written with {separators}"
+        pairs, read = number_formats_reading(
+            sample, options.decimal, options.thousands, kind != "float", minimum
+        )
+        if pairs and read * 2 > len(sample):
+            they = "they" if read == len(sample) else "most of them"
+            first = pairs[0]
+            if first[0] == ",":
+                look = "look like decimal-comma numbers"
+            elif first[1] is not None:
+                look = f"use '{first[1]}' between thousands"
+            else:
+                look = "use a decimal point"
+            fix = f"{they} {look}: set {_number_settings(table, first, options)} {where}"
+            other = next((p for p in pairs[1:] if p[0] != first[0]), None)
+            if other is not None:
+                fix += (
+                    f" (or {_number_settings(table, other, options)} if '{other[1]}' "
+                    "separates thousands there)"
+                )
+        elif token is not None:
+            fix = missing_hint
+        else:
+            fix = (
+                "they must be plain numbers without currency or unit; set "
+                f"{table}.csv.decimal / {table}.csv.thousands {where} if they use other "
+                f"separators, or {mapping_hint}"
+            )
+    return ParseFailure(table, column, failed, present, examples, problem, fix)
 
 
 def check_table(
@@ -183,12 +340,18 @@ def check_table(
 
     `known_customers` / `known_managers` are the accepted keys of the referenced tables (None
     when the table is absent: no referential check then). Unknown managers are refused or only
-    counted as a warning, per `options.on_unknown_manager`.
+    counted as a warning, per `options.on_unknown_manager`. A column whose values mostly fail
+    to parse is listed in `parse_failures` (its rows are still quarantined here).
     """
     columns = [c for c in spec.columns if c in raw.columns]
     raw = raw[columns].reset_index(drop=True)
     verdicts = _Verdicts(len(raw), columns + [ALL_COLUMNS])
-    typed = _parse(raw, spec, options, verdicts)
+    typed, unparsed = _parse(raw, spec, options, verdicts)
+    failures = [
+        found
+        for column, mask in unparsed.items()
+        if (found := _systematic(spec, column, raw[column], mask, options)) is not None
+    ]
 
     verdicts.refuse("duplicate_row", ALL_COLUMNS, raw.duplicated(keep="first").to_numpy())
     key = typed[spec.key]
@@ -236,7 +399,7 @@ def check_table(
 
     counts = quarantine[REASON].value_counts()
     reasons = {r: int(counts[r]) for r in REASONS if r in counts.index}
-    result = TableResult(spec.name, accepted, quarantine, len(raw), reasons, warnings)
+    result = TableResult(spec.name, accepted, quarantine, len(raw), reasons, warnings, failures)
     if result.rows_in != result.rows_accepted + result.rows_quarantined:  # never lose a row
         raise RuntimeError(
             f"{spec.name}: {result.rows_in} rows in != {result.rows_accepted} accepted + "

@@ -1,15 +1,72 @@
 """Parse raw columns (strings from CSV, strings or typed values from Parquet) into their
 contract types. Every parser is vectorised and returns the parsed column plus a mask of the
-values that were present but could not be parsed; nothing is dropped here."""
+values that were present but could not be parsed; nothing is dropped here.
+
+`date_formats_reading` and `number_formats_reading` try common formats on values that failed,
+so that an error can name the date_format or csv.decimal / csv.thousands to set."""
+
+import re
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-__all__ = ["is_blank", "parse_bools", "parse_dates", "parse_floats", "parse_ids", "parse_ints"]
+__all__ = [
+    "date_formats_reading",
+    "is_blank",
+    "number_formats_reading",
+    "parse_bools",
+    "parse_dates",
+    "parse_floats",
+    "parse_ids",
+    "parse_ints",
+    "whole_numbers",
+]
 
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
+# A time of day followed by a UTC offset ("10:00:00+01:00", "10:00Z"): the offset is dropped
+# when one column mixes offsets (summer and winter time), keeping each value's own clock time.
+_TIME_AND_OFFSET = r"(\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+# Formats tried on dates that failed, in order of preference (day-first before month-first).
+_DATE_CANDIDATES = (
+    "%Y-%m-%d",
+    "%d.%m.%Y",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d-%m-%Y",
+    "%m-%d-%Y",
+    "%Y/%m/%d",
+    "%Y.%m.%d",
+    "%Y%m%d",
+    "%d%m%Y",
+    "%d.%m.%y",
+    "%d/%m/%y",
+    "%m/%d/%y",
+    "%d-%b-%Y",
+    "%d %b %Y",
+    "%b %d, %Y",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %I:%M:%S %p",
+)
+# (decimal, thousands) pairs tried on numbers that failed, in order of preference.
+_NUMBER_CANDIDATES = (
+    (",", None),
+    (",", "."),
+    (".", ","),
+    (",", " "),
+    (".", " "),
+    (".", "'"),
+    (".", None),
+)
 
 
 def is_blank(values: pd.Series) -> pd.Series:
@@ -43,12 +100,28 @@ def parse_ids(values: pd.Series) -> pd.Series:
     return text.where(~is_blank(text)).astype("str")
 
 
+def _read_dates(text: pd.Series, date_format: str | None) -> pd.Series:
+    """Strings to timestamps with `date_format` (ISO 8601 when None), NaT where they do not
+    match; a UTC offset is dropped, keeping the date as written (the export's local date)."""
+    fmt = date_format or "ISO8601"
+    try:
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+    except ValueError as exc:
+        if "Mixed timezones" not in str(exc):
+            raise
+        local = text.str.replace(_TIME_AND_OFFSET, r"\1", regex=True)
+        parsed = pd.to_datetime(local, format=re.sub(r"\s*%[zZ]", "", fmt), errors="coerce")
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)
+    return parsed
+
+
 def parse_dates(values: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series]:
     """Dates at day precision (datetime64[ns]) and the mask of present-but-unparseable values.
 
     Typed datetimes and date objects are used as they are; integers are read as text with
     `date_format` ("%Y%m%d" when none is configured); strings use `date_format`, or ISO 8601
-    when it is None.
+    when it is None. A UTC offset in the text is dropped: the date is the one written.
     """
     present = ~is_blank(values)
     if ptypes.is_datetime64_any_dtype(values):
@@ -58,17 +131,13 @@ def parse_dates(values: pd.Series, date_format: str | None) -> tuple[pd.Series, 
             _integral_text(values), format=date_format or "%Y%m%d", errors="coerce"
         )
     elif ptypes.is_string_dtype(values) and values.dtype != object:
-        parsed = pd.to_datetime(
-            values.str.strip(), format=date_format or "ISO8601", errors="coerce"
-        )
+        parsed = _read_dates(values.str.strip(), date_format)
     else:  # object columns: date / datetime objects from Parquet, or mixed values
         strings = values.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False)
         parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
         if strings.any():
-            parsed[strings] = pd.to_datetime(
-                values[strings].astype("str").str.strip(),
-                format=date_format or "ISO8601",
-                errors="coerce",
+            parsed[strings] = _read_dates(
+                values[strings].astype("str").str.strip(), date_format
             )
         others = ~strings.astype(bool) & values.notna()
         if others.any():
@@ -81,31 +150,57 @@ def parse_dates(values: pd.Series, date_format: str | None) -> tuple[pd.Series, 
 def parse_floats(
     values: pd.Series, decimal: str = ".", thousands: str | None = None
 ) -> tuple[pd.Series, pd.Series]:
-    """Numbers as float64 and the mask of present values that are not finite numbers."""
+    """Numbers as float64 and the mask of present values that are not finite numbers.
+
+    Text is read with the `decimal` and `thousands` separators. A thousands separator must
+    group digits by three ("1.234,50", not "12.34" with thousands "."), and with a decimal
+    other than "." a "." that is not the thousands separator makes the value bad: such
+    values are ambiguous and are refused rather than read as something else.
+    """
     present = ~is_blank(values)
+    ambiguous = np.zeros(len(values), dtype=bool)
     if ptypes.is_numeric_dtype(values) and not ptypes.is_bool_dtype(values):
         parsed = values.astype("float64")
     else:
         text = values.astype("str").str.strip()
         if thousands:
+            has = text.str.contains(thousands, regex=False).fillna(False).to_numpy(dtype=bool)
+            if has.any():
+                t, d = re.escape(thousands), re.escape(decimal)
+                grouped = text[has].str.fullmatch(rf"[+-]?\d{{1,3}}(?:{t}\d{{3}})+(?:{d}\d*)?")
+                ambiguous[has] = ~grouped.fillna(False).to_numpy(dtype=bool)
             text = text.str.replace(thousands, "", regex=False)
         if decimal != ".":
+            ambiguous |= text.str.contains(".", regex=False).fillna(False).to_numpy(dtype=bool)
             text = text.str.replace(decimal, ".", regex=False)
         parsed = pd.to_numeric(text, errors="coerce").astype("float64")
-    bad = present & ~np.isfinite(parsed.fillna(np.nan).to_numpy(dtype="float64", na_value=np.nan))
+    finite = np.isfinite(parsed.fillna(np.nan).to_numpy(dtype="float64", na_value=np.nan))
+    bad = present & (~finite | ambiguous)
     return parsed.where(~bad), pd.Series(bad, index=values.index).astype(bool)
 
 
-def parse_ints(values: pd.Series, minimum: int | None = None) -> tuple[pd.Series, pd.Series]:
-    """Whole numbers as nullable Int64 and the mask of present values that are not whole
-    numbers (or are below `minimum`)."""
-    numbers, bad = parse_floats(values)
+def whole_numbers(
+    numbers: pd.Series, bad: pd.Series, minimum: int | None = None
+) -> tuple[pd.Series, pd.Series]:
+    """`numbers` (from parse_floats, with its `bad` mask) as nullable Int64, and `bad`
+    extended by the values that are not whole or are below `minimum`."""
     whole = np.floor(numbers) == numbers
     bad = bad | (numbers.notna() & ~whole.fillna(False).astype(bool))
     if minimum is not None:
         bad = bad | (numbers < minimum).fillna(False).astype(bool)
     parsed = numbers.where(~bad).astype("Int64")
     return parsed, bad.astype(bool)
+
+
+def parse_ints(
+    values: pd.Series,
+    minimum: int | None = None,
+    decimal: str = ".",
+    thousands: str | None = None,
+) -> tuple[pd.Series, pd.Series]:
+    """Whole numbers as nullable Int64 and the mask of present values that are not whole
+    numbers (or are below `minimum`); text is read as by parse_floats."""
+    return whole_numbers(*parse_floats(values, decimal, thousands), minimum)
 
 
 def parse_bools(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -119,3 +214,43 @@ def parse_bools(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     parsed[text.isin(_FALSE).fillna(False).astype(bool)] = False
     bad = present & parsed.isna()
     return parsed, bad.astype(bool)
+
+
+def date_formats_reading(samples: list[str]) -> tuple[list[str], int]:
+    """The common date formats that read the most of `samples` (ties in order of preference)
+    and how many they read; ([], 0) when none reads any."""
+    text = pd.Series(samples, dtype="str").str.strip()
+    best, found = 0, []
+    for fmt in _DATE_CANDIDATES:
+        count = int(pd.to_datetime(text, format=fmt, errors="coerce").notna().sum())
+        if count > best:
+            best, found = count, [fmt]
+        elif count == best and count:
+            found.append(fmt)
+    return found, best
+
+
+def number_formats_reading(
+    samples: list[str],
+    decimal: str,
+    thousands: str | None,
+    whole: bool = False,
+    minimum: int | None = None,
+) -> tuple[list[tuple[str, str | None]], int]:
+    """The (decimal, thousands) pairs other than the configured one that read the most of
+    `samples` as numbers (as `whole` numbers >= `minimum` if asked), ties in order of
+    preference, and how many they read."""
+    text = pd.Series(samples, dtype="str")
+    best, found = 0, []
+    for pair in _NUMBER_CANDIDATES:
+        if pair == (decimal, thousands):
+            continue
+        numbers, bad = parse_floats(text, *pair)
+        if whole:
+            bad = whole_numbers(numbers, bad, minimum)[1]
+        count = int((~bad).sum())
+        if count > best:
+            best, found = count, [pair]
+        elif count == best and count:
+            found.append(pair)
+    return found, best

@@ -41,6 +41,11 @@ def render_html(summary: dict) -> str:
             f"run in {summary['seconds']:.1f} s. Refused rows are in the quarantine files with "
             "their reason, column and source row.</p>"
         ),
+        *(
+            [f"<p class='fail'>Stopped: {escape(summary['error'])}</p>"]
+            if summary.get("error")
+            else []
+        ),
         "<h2>Rows</h2>",
         _table(
             ["table", "file", "rows in", "accepted", "quarantined", "quarantined %"],
@@ -113,8 +118,14 @@ def build_summary(
     gx_max_rows: int,
 ) -> dict:
     """The JSON-ready summary of a validation run; `success` is False when any blocking
-    expectation failed on the accepted data."""
-    from pipeline.validation.checks import REASONS
+    expectation failed on the accepted data. `top_reasons` are the five most frequent
+    (reason, column) pairs of each table's quarantine."""
+    from pipeline.validation.checks import COLUMN, REASON, REASONS
+
+    def top_reasons(quarantine) -> list[dict]:
+        counts = quarantine.groupby([REASON, COLUMN], sort=False).size()
+        counts = counts.sort_values(ascending=False, kind="stable").head(5)
+        return [{"reason": r, "column": c, "rows": int(n)} for (r, c), n in counts.items()]
 
     failed = [e for found in expectations.values() for e in found if e.blocking and not e.success]
     return {
@@ -130,6 +141,7 @@ def build_summary(
                 "rows_accepted": r.rows_accepted,
                 "rows_quarantined": r.rows_quarantined,
                 "reasons": r.reasons,
+                "top_reasons": top_reasons(r.quarantine),
                 "warnings": r.warnings,
                 "gx_rows_checked": min(r.rows_in, gx_max_rows),
                 "expectations": [asdict(e) for e in expectations.get(table, [])],

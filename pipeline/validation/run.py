@@ -1,6 +1,11 @@
 """One validation run, table by table: read the configured sources, check the rows, run the
 expectations, summarise; then write the accepted rows, the quarantine and the report.
 
+Two stops besides the expectations: a column whose values mostly fail to parse (a wrong
+date_format or number format) stops `run_checks` before anything is written, naming the fix;
+a transactions table with no accepted row stops `write_outputs` after the quarantine and the
+report are written (whatever fail_on_expectations says), naming the main quarantine reasons.
+
 Used by `pipeline/stages/validate.py`; GX is imported only when `run_checks` runs.
 """
 
@@ -14,17 +19,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.contract import TABLES
+from features.contract import TABLES, TRANSACTIONS
 from pipeline.config.data import DataConfig, SourceConfig
+from pipeline.errors import DataError
 from pipeline.progress import logger, step
-from pipeline.validation.checks import CheckOptions, TableResult, check_tables
+from pipeline.validation.checks import ALL_COLUMNS, REASONS, CheckOptions, TableResult, check_tables
 from pipeline.validation.report import build_summary, render_html
 from pipeline.validation.schema import SPECS
 from pipeline.validation.sources import read_source
 
 __all__ = [
     "ValidationRun", "check_options", "read_sources", "run_checks", "write_outputs",
-    "log_results", "failure_message",
+    "log_results", "failure_message", "parse_failure_message", "all_quarantined_message",
 ]
 
 
@@ -45,6 +51,7 @@ def check_options(config: DataConfig, source: SourceConfig, reference: date) -> 
         decimal=source.csv.decimal,
         thousands=source.csv.thousands,
         on_unknown_manager=config.on_unknown_manager,
+        max_unparseable_share=config.max_unparseable_share,
     )
 
 
@@ -66,11 +73,16 @@ def run_checks(
     started: float,
 ) -> ValidationRun:
     """Row-level checks, then the Great Expectations suites on raw and accepted rows, then the
-    summary (`started`: time.perf_counter() at the start of the run)."""
+    summary (`started`: time.perf_counter() at the start of the run).
+
+    Raises DataError, before anything is written, when a column's values mostly fail to parse
+    (see `parse_failure_message`)."""
     os.environ["GX_ANALYTICS_ENABLED"] = "false"  # before GX is first imported: no network
     with step("validate: row-level checks"):
         options = {t: check_options(config, s, reference) for t, s in config.sources().items()}
         results = check_tables(raws, options)
+    if message := parse_failure_message(results, files, config):
+        raise DataError(message)
     with step("validate: Great Expectations suites"):
         from pipeline.validation.expectations import run_expectations
 
@@ -99,7 +111,19 @@ def write_outputs(
 ) -> None:
     """Remove the outputs of an earlier run, then write the quarantine (Parquet, + CSV when
     `quarantine_csv`), the accepted rows (only when `write_validated`), the summary JSON and
-    the HTML report."""
+    the HTML report.
+
+    When no transactions row was accepted, no validated data is written and, after the
+    quarantine and the report, DataError names the main quarantine reasons: an empty
+    transactions table is nothing the next stages could use, whatever fail_on_expectations
+    says."""
+    summary = run.summary
+    stop = None
+    if TRANSACTIONS in run.results and run.results[TRANSACTIONS].rows_accepted == 0:
+        rows = quarantine_dir / f"{TRANSACTIONS}.{'csv' if quarantine_csv else 'parquet'}"
+        stop = all_quarantined_message(summary, TRANSACTIONS, rows)
+        summary = {**summary, "success": False, "error": stop}
+        write_validated = False
     for folder in (validated_dir, quarantine_dir, report_dir):
         folder.mkdir(parents=True, exist_ok=True)
     for table in TABLES:  # no stale file of an earlier run may survive
@@ -116,8 +140,11 @@ def write_outputs(
             result.quarantine.to_parquet(quarantine_dir / f"{table}.parquet", index=False)
             if quarantine_csv:
                 result.quarantine.to_csv(quarantine_dir / f"{table}.csv", index=False)
-        (report_dir / "validation_summary.json").write_text(json.dumps(run.summary, indent=2))
-        (report_dir / "index.html").write_text(render_html(run.summary), encoding="utf-8")
+        (report_dir / "validation_summary.json").write_text(json.dumps(summary, indent=2))
+        (report_dir / "index.html").write_text(render_html(summary), encoding="utf-8")
+    if stop is not None:
+        log_results(run.results)
+        raise DataError(stop)
 
 
 def log_results(results: dict[str, TableResult]) -> None:
@@ -135,15 +162,59 @@ def log_results(results: dict[str, TableResult]) -> None:
             logger.warning("validate: %s: %s", table, warning["message"])
 
 
+def parse_failure_message(
+    results: dict[str, TableResult], files: dict[str, Path], config: DataConfig
+) -> str | None:
+    """One line for every column whose values mostly fail to parse (file, contract and source
+    column, count, examples, the setting to change), or None when there is none."""
+    sources = config.sources()
+    return "; ".join(
+        failure.message(files[table], sources[table].columns.get(failure.column, failure.column))
+        for table, result in results.items()
+        for failure in result.parse_failures
+    ) or None
+
+
+def _top_reasons(table: dict) -> str:
+    found = table.get("top_reasons") or [
+        {"reason": r, "column": ALL_COLUMNS, "rows": n}
+        for r, n in sorted(table["reasons"].items(), key=lambda item: -item[1])
+    ]
+    return ", ".join(
+        f"{t['rows']} {t['reason']}" + ("" if t["column"] == ALL_COLUMNS else f" in {t['column']}")
+        for t in found[:3]
+    )
+
+
+def all_quarantined_message(summary: dict, table: str, where: Path) -> str:
+    """The one-line error when every row of `table` was quarantined: the file, the count, the
+    three main reasons with their columns, what the main reason means and `where` to look."""
+    t = summary["tables"][table]
+    main = max(t["reasons"], key=t["reasons"].get)
+    skip = "" if table == TRANSACTIONS else f" (or set {table}: null in configs/data.yaml)"
+    return (
+        f"{t['source']}: all {t['rows_in']} {table} rows were quarantined, none accepted "
+        f"({_top_reasons(t)}); {main}: {REASONS.get(main, main)}; see {where} and fix "
+        f"configs/data.yaml or the export{skip}"
+    )
+
+
 def failure_message(summary: dict, report: Path) -> str:
     """The one-line error when the accepted data fails blocking expectations: the count, the
-    first five failures and where the `report` is and how to write the data anyway."""
-    failed = summary["failed_expectations"]
-    shown = "; ".join(
-        f"{e['table']}: {e['expectation']}({e['column']}) {e['observed']}" for e in failed[:5]
-    )
-    return (
-        f"the accepted data fails {len(failed)} expectation(s): {shown}; see "
-        f"{report} (set fail_on_expectations: false in configs/data.yaml "
-        "to write the validated data anyway)"
-    )
+    first five failures and where the `report` is and how to write the data anyway. A table
+    whose rows were all quarantined is described by its quarantine reasons instead of the
+    expectations an empty table fails."""
+    tables = summary.get("tables", {})
+    empty = [name for name, t in tables.items() if t["rows_accepted"] == 0 and t["rows_in"]]
+    failed = [e for e in summary["failed_expectations"] if e["table"] not in empty]
+    parts = [all_quarantined_message(summary, name, report) for name in empty]
+    if failed:
+        shown = "; ".join(
+            f"{e['table']}: {e['expectation']}({e['column']}) {e['observed']}" for e in failed[:5]
+        )
+        parts.append(
+            f"the accepted data fails {len(failed)} expectation(s): {shown}; see "
+            f"{report} (set fail_on_expectations: false in configs/data.yaml "
+            "to write the validated data anyway)"
+        )
+    return "; ".join(parts)

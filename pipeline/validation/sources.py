@@ -90,7 +90,9 @@ def read_source(path: Path, table: str, spec: TableSpec, source: SourceConfig) -
             f"set {table}.format / {table}.csv options in configs/data.yaml"
         ) from exc
     wanted = _resolve_columns(path, table, spec, source, present)
-    names = list(dict.fromkeys(wanted.values()))  # one source column may feed two contract ones
+    # data.yaml may not map two contract columns to one source column (refused on load), but
+    # a mapped column can also bear another contract column's own name (category: channel)
+    names = list(dict.fromkeys(wanted.values()))
     try:
         if kind == "parquet":
             frame = pd.read_parquet(path, columns=names)

@@ -78,3 +78,90 @@ def test_settings_are_immutable(config_dir: Path) -> None:
     settings = load_settings(config_dir)
     with pytest.raises(pydantic.ValidationError, match="frozen"):
         settings.pipeline.tracking.experiment = "other"  # type: ignore[misc]
+
+
+# --- data.yaml: date formats and column maps are checked on load ------------------------
+
+
+def _data_yaml(config_dir: Path, transactions: dict, **rest) -> Path:
+    import yaml
+
+    path = config_dir / "data.yaml"
+    path.write_text(yaml.safe_dump({"transactions": {"path": "tx.csv", **transactions}, **rest}))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("date_format", "said"),
+    [
+        ("%Q-%Z", "%Q is not a strptime date code"),
+        ("%-d.%m.%Y", "%- is not a strptime date code"),
+        ("YYYY-MM-DD", "no strptime code"),
+        ("%d.%m", "no year code"),
+        ("%Y-%m-%d %", "'%' at the end"),
+        ("%G-%m-%d", "ISO week directive '%V'"),  # pandas refuses %G without %V
+    ],
+)
+def test_unusable_date_format_names_file_key_and_what_is_allowed(
+    config_dir: Path, date_format: str, said: str
+) -> None:
+    path = _data_yaml(config_dir, {"date_format": date_format})
+    with pytest.raises(ConfigError) as info:
+        load_settings(config_dir)
+    message = str(info.value)
+    assert message.startswith(f"{path}: key 'transactions.date_format': ")
+    assert said in message
+    assert '"%d.%m.%Y"' in message and "%Y year" in message  # what is allowed
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "date_format", ["%d.%m.%Y", "%Y%m%d", "%d/%m/%y %H:%M", "%Y-%m-%dT%H:%M:%S%z", "ISO8601"]
+)
+def test_usable_date_formats_load(config_dir: Path, date_format: str) -> None:
+    _data_yaml(config_dir, {"date_format": date_format})
+    assert load_settings(config_dir).data.transactions.date_format == date_format
+
+
+def test_allowed_date_codes_are_those_pandas_accepts() -> None:
+    """DATE_CODES must follow pandas: every code listed parses, an unlisted one is refused."""
+    import pandas as pd
+
+    from pipeline.config.data import DATE_CODES
+
+    needs_more = {"G": "%G-%V-%u", "V": "%G-%V-%u", "U": "%Y-%U-%w", "W": "%Y-%W-%w"}
+    for code in DATE_CODES:
+        pd.to_datetime(pd.Series(["x"]), format=needs_more.get(code, f"%{code}"), errors="coerce")
+    for code in "QeEkl-":
+        with pytest.raises(ValueError, match="bad directive"):
+            pd.to_datetime(pd.Series(["x"]), format=f"%{code}", errors="coerce")
+
+
+def test_two_contract_columns_from_one_source_column_are_refused(config_dir: Path) -> None:
+    columns = {"customer_id": "Client No", "order_id": "Client No", "amount": "Net Value"}
+    path = _data_yaml(config_dir, {"columns": columns})
+    with pytest.raises(ConfigError) as info:
+        load_settings(config_dir)
+    message = str(info.value)
+    assert message.startswith(f"{path}: key 'transactions.columns': ")
+    assert "'Client No' is mapped to customer_id and order_id" in message
+    contacts = {"path": "c.csv", "columns": {"channel": "Art", "outcome": "Art"}}
+    _data_yaml(config_dir, {}, contacts=contacts)
+    with pytest.raises(ConfigError, match="contacts.columns.*'Art' is mapped to channel and outc"):
+        load_settings(config_dir)
+
+
+def test_same_decimal_and_thousands_separator_is_refused(config_dir: Path) -> None:
+    _data_yaml(config_dir, {"csv": {"decimal": ",", "thousands": ","}})
+    with pytest.raises(ConfigError, match="transactions.csv.*decimal and thousands are both ','"):
+        load_settings(config_dir)
+
+
+@pytest.mark.parametrize(("share", "ok"), [(0.5, True), (1, True), (0, False), (1.5, False)])
+def test_max_unparseable_share_is_a_share(config_dir: Path, share: float, ok: bool) -> None:
+    _data_yaml(config_dir, {}, max_unparseable_share=share)
+    if ok:
+        assert load_settings(config_dir).data.max_unparseable_share == share
+    else:
+        with pytest.raises(ConfigError, match="max_unparseable_share"):
+            load_settings(config_dir)

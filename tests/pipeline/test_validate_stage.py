@@ -327,3 +327,109 @@ def test_generated_defects_are_quarantined_with_their_reasons(tmp_path: Path) ->
     accepted = pd.read_parquet(tmp_path / "data/validated/transactions.parquet")
     assert accepted["order_date"].max() <= pd.Timestamp("2026-10-31")
     assert accepted["customer_id"].str.match(r"^C\d{7}$").all()
+
+
+# --- a wrong format stops with the fix; an empty transactions table stops with its reasons --
+
+
+def _edit_data(config_dir: Path, edit) -> None:
+    data = yaml.safe_load((config_dir / "data.yaml").read_text())
+    edit(data)
+    (config_dir / "data.yaml").write_text(yaml.safe_dump(data))
+
+
+def test_wrong_date_format_stops_naming_file_columns_count_examples_and_fix(
+    tmp_path: Path,
+) -> None:
+    """The new-user case: day-first dates read with "%Y-%m-%d"."""
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    dates = [f"{1 + i % 28:02d}/{1 + i % 12:02d}/2024" for i in range(40)]
+    dates[0], dates[1] = "27/01/2024", "04/11/2022"
+    pd.DataFrame(
+        {
+            "Client No": [f"{i:09d}" for i in range(40)],
+            "Invoice Date": dates,
+            "Net Value": ["355.5"] * 40,
+        }
+    ).to_csv(exports / "my_tx.csv", index=False)
+    columns = {"customer_id": "Client No", "order_date": "Invoice Date", "amount": "Net Value"}
+    source = {"path": "exports/my_tx.csv", "columns": columns, "date_format": "%Y-%m-%d"}
+    config_dir = _project(tmp_path, {"transactions": source})
+    with pytest.raises(DataError) as error:
+        validate.main(load_settings(config_dir))
+    assert str(error.value) == (
+        f"{tmp_path}/exports/my_tx.csv: column order_date (source column 'Invoice Date'): 40 of "
+        "40 values do not match date_format '%Y-%m-%d' (e.g. '27/01/2024', '04/11/2022'); they "
+        'read as "%d/%m/%Y": set transactions.date_format: "%d/%m/%Y" in configs/data.yaml'
+    )
+    assert not (tmp_path / "data/validated/transactions.parquet").exists()  # nothing accepted
+    _edit_data(config_dir, lambda d: d["transactions"].update(date_format="%d/%m/%Y"))
+    validate.main(load_settings(config_dir))  # the suggested fix works
+    assert len(pd.read_parquet(tmp_path / "data/validated/transactions.parquet")) == 40
+
+
+def test_integer_dates_read_with_a_text_format_stop_with_the_integer_format(
+    tmp_path: Path,
+) -> None:
+    config_dir = _erp_project(tmp_path)
+    _edit_data(config_dir, lambda d: d["transactions"].update(date_format="%d.%m.%Y"))
+    with pytest.raises(DataError) as error:
+        validate.main(load_settings(config_dir))
+    message = str(error.value)
+    assert "erp_transactions.csv: column order_date (source column 'BELEGDATUM'): 10 of 10 " in (
+        message
+    )
+    assert 'most of them read as "%Y%m%d": set transactions.date_format: "%Y%m%d"' in message
+
+
+def test_decimal_commas_without_csv_decimal_stop_with_the_csv_decimal_hint(
+    tmp_path: Path,
+) -> None:
+    """The ERP fixture without its decimal option: not 8 bad_amount rows but one clear stop."""
+    config_dir = _erp_project(tmp_path)
+    _edit_data(config_dir, lambda d: d["transactions"]["csv"].pop("decimal"))
+    with pytest.raises(DataError) as error:
+        validate.main(load_settings(config_dir))
+    message = str(error.value)
+    assert message.startswith(
+        f"{tmp_path}/tests/fixtures/erp_transactions.csv: column amount (source column "
+        "'UMSATZ'): 10 of 10 values are not numbers written with decimal '.' (e.g. '1234,50', "
+        "'-50,00'); "
+    )
+    assert message.endswith('decimal-comma numbers: set transactions.csv.decimal: "," in '
+                            "configs/data.yaml")
+    assert "fail_on_expectations" not in message
+    assert not (tmp_path / "data/validated").exists()
+
+
+@pytest.mark.parametrize("fail_on_expectations", [True, False])
+def test_all_transactions_quarantined_stops_with_the_main_reasons(
+    tmp_path: Path, fail_on_expectations: bool
+) -> None:
+    config_dir = _erp_project(tmp_path)
+    validate.main(load_settings(config_dir))  # a good run first: its outputs must not survive
+    assert (tmp_path / "data/validated/transactions.parquet").exists()
+
+    def every_date_in_the_future(data: dict) -> None:
+        data["reference_date"] = "2000-01-01"
+        data["fail_on_expectations"] = fail_on_expectations
+
+    _edit_data(config_dir, every_date_in_the_future)
+    with pytest.raises(DataError) as error:
+        validate.main(load_settings(config_dir))
+    quarantine = tmp_path / "data/quarantine/transactions.csv"
+    assert str(error.value) == (
+        f"{tmp_path}/tests/fixtures/erp_transactions.csv: all 10 transactions rows were "
+        "quarantined, none accepted (7 future_date in order_date, 1 null_id in customer_id, "
+        "1 bad_date in order_date); future_date: a date lies after the reference date "
+        f"(data.yaml reference_date, default today); see {quarantine} and fix "
+        "configs/data.yaml or the export"
+    )
+    assert not (tmp_path / "data/validated/transactions.parquet").exists()
+    assert len(pd.read_csv(quarantine)) == 10  # every row kept, with its reason
+    summary = json.loads((tmp_path / "reports/validation/validation_summary.json").read_text())
+    assert summary["success"] is False and summary["error"] == str(error.value)
+    assert "all 10 transactions rows were quarantined" in (
+        tmp_path / "reports/validation/index.html"
+    ).read_text()

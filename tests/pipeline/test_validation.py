@@ -345,3 +345,233 @@ def test_failure_message_counts_and_shows_the_first_five_failures():
                               "e0(amount) 0; ")
     assert "e4(amount) 4; see r/index.html (set fail_on_expectations: false" in message
     assert "e5" not in message
+
+
+# --- a column that mostly fails to parse: a wrong format, not bad rows ---------------------
+
+
+def _many(n: int, **columns) -> pd.DataFrame:
+    """`n` transactions as text: distinct customers, clean values unless given."""
+    base = {
+        "customer_id": [f"C{i:03d}" for i in range(n)],
+        "order_date": [f"2024-01-{1 + i % 28:02d}" for i in range(n)],
+        "amount": [f"{10 + i}.5" for i in range(n)],
+    }
+    return _text(**{**base, **columns})
+
+
+def _failure(result, column: str):
+    found = [f for f in result.parse_failures if f.column == column]
+    assert len(found) == 1, result.parse_failures
+    return found[0]
+
+
+def test_wrong_date_format_is_one_systematic_failure_with_the_format_to_set() -> None:
+    dates = [f"{d:02d}/01/2024" for d in range(13, 33 - 3)]  # 13/01 .. 29/01: day first
+    raw = _many(len(dates), order_date=dates)
+    options = CheckOptions(reference_date=REF, date_format="%Y-%m-%d")
+    result = check_table(raw, SPECS["transactions"], options)
+    failure = _failure(result, "order_date")
+    assert (failure.failed, failure.present) == (len(dates), len(dates))
+    assert failure.examples == ("13/01/2024", "14/01/2024")
+    assert failure.problem == "do not match date_format '%Y-%m-%d'"
+    assert failure.fix == (
+        'they read as "%d/%m/%Y": set transactions.date_format: "%d/%m/%Y" in configs/data.yaml'
+    )
+    # the result itself stays complete: every row is accounted for
+    assert result.rows_in == result.rows_accepted + result.rows_quarantined == len(dates)
+    message = failure.message("exports/tx.csv", "Invoice Date")
+    assert message.startswith(
+        "exports/tx.csv: column order_date (source column 'Invoice Date'): 17 of 17 values do "
+        "not match date_format '%Y-%m-%d' (e.g. '13/01/2024', '14/01/2024'); they read as"
+    )
+    assert "\n" not in message
+    assert failure.message("tx.csv", "order_date").startswith("tx.csv: column order_date: 17")
+
+
+def test_without_date_format_day_month_ambiguity_names_both_formats() -> None:
+    raw = _many(8, order_date=[f"0{m}/0{m + 1}/2024" for m in range(1, 9)])
+    failure = _failure(check_table(raw, SPECS["transactions"], OPTIONS), "order_date")
+    assert failure.problem == "are not ISO 8601 dates (no date_format is set)"
+    assert '"%d/%m/%Y" or "%m/%d/%Y"' in failure.fix and "day or month first" in failure.fix
+
+
+def test_decimal_commas_without_csv_decimal_suggest_it() -> None:
+    amounts = ["1234,50", "-50,00", "99,90", "15,00", "500,00", "10,00", "zehn"]
+    result = check_table(_many(7, amount=amounts), SPECS["transactions"], OPTIONS)
+    failure = _failure(result, "amount")
+    assert (failure.failed, failure.present) == (7, 7)
+    assert failure.problem == "are not numbers written with decimal '.'"
+    assert failure.fix == (
+        'most of them look like decimal-comma numbers: set transactions.csv.decimal: "," in '
+        "configs/data.yaml"
+    )
+
+
+def test_decimal_comma_with_thousands_points_suggests_both() -> None:
+    amounts = ["1.234,50", "2.000,00", "12.345,67", "3,10", "4,20", "1.000.000,00"]
+    result = check_table(_many(6, amount=amounts), SPECS["transactions"], OPTIONS)
+    failure = _failure(result, "amount")
+    assert 'transactions.csv.decimal: "," and transactions.csv.thousands: "."' in failure.fix
+
+
+def test_thousands_commas_suggest_csv_thousands() -> None:
+    amounts = ["1,234.50", "2,000.00", "12,345.67", "3,100.10", "4,200.20"]
+    result = check_table(_many(5, amount=amounts), SPECS["transactions"], OPTIONS)
+    failure = _failure(result, "amount")
+    assert failure.fix == (
+        "they use ',' between thousands: set transactions.csv.thousands: \",\" in "
+        "configs/data.yaml"
+    )
+
+
+def test_a_repeated_placeholder_value_suggests_na_values() -> None:
+    dates = ["00000000"] * 6 + ["20240102"]
+    options = CheckOptions(reference_date=REF, date_format="%Y%m%d")
+    failure = _failure(
+        check_table(_many(7, order_date=dates), SPECS["transactions"], options), "order_date"
+    )
+    assert failure.fix.startswith(
+        'if "00000000" means "no value", add it to transactions.csv.na_values'
+    )
+
+
+def test_quantities_with_decimal_commas_and_booleans_in_another_language() -> None:
+    raw = _many(6, quantity=["1,0", "2,0", "3,0", "4,0", "5,0", "6,0"])
+    failure = _failure(check_table(raw, SPECS["transactions"], OPTIONS), "quantity")
+    assert failure.problem == "are not whole numbers written with decimal '.'"
+    assert 'transactions.csv.decimal: ","' in failure.fix
+    managers = _text(
+        manager_id=[f"M{i}" for i in range(6)],
+        region=["n"] * 6,
+        capacity=["5"] * 6,
+        active=["ja", "nein", "ja", "ja", "nein", "ja"],
+    )
+    failure = _failure(check_table(managers, SPECS["managers"], OPTIONS), "active")
+    assert failure.problem.startswith("are not true/false values")
+
+
+@pytest.mark.parametrize(
+    ("bad", "total", "share", "stops"),
+    [
+        (4, 4, 0.5, False),  # all bad, but fewer than SYSTEMATIC_MIN_COUNT: row by row
+        (5, 10, 0.5, False),  # exactly half: not more than the share
+        (6, 10, 0.5, True),
+        (5, 5, 0.5, True),  # the minimum count, all bad
+        (10, 10, 1.0, False),  # max_unparseable_share: 1 never stops
+        (3, 10, 0.2, False),  # more than the share, fewer than the minimum count
+    ],
+)
+def test_systematic_threshold(bad: int, total: int, share: float, stops: bool) -> None:
+    from pipeline.validation.checks import SYSTEMATIC_MIN_COUNT
+
+    assert SYSTEMATIC_MIN_COUNT == 5
+    dates = ["31/01/2024"] * bad + ["2024-01-02"] * (total - bad)
+    options = CheckOptions(reference_date=REF, max_unparseable_share=share)
+    raw = _many(total, order_date=dates)
+    result = check_table(raw, SPECS["transactions"], options)
+    assert bool(result.parse_failures) is stops
+    assert result.reasons == {"bad_date": bad}  # the rows are quarantined either way
+    assert result.rows_in == result.rows_accepted + result.rows_quarantined
+
+
+def test_a_few_bad_values_in_a_real_sized_table_are_only_quarantined() -> None:
+    raw = _many(100, amount=[f"{i}.5" for i in range(90)] + ["12,5 EUR"] * 10)
+    result = check_table(raw, SPECS["transactions"], OPTIONS)
+    assert result.parse_failures == [] and result.reasons == {"bad_amount": 10}
+
+
+def test_missing_values_do_not_count_as_unparseable() -> None:
+    dates = [None] * 10 + ["31/01/2024"] * 4 + ["2024-01-02"] * 6
+    raw = _many(20, order_date=dates)
+    assert check_table(raw, SPECS["transactions"], OPTIONS).parse_failures == []
+
+
+# --- number separators and time zones ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "decimal", "thousands", "expected"),
+    [
+        ("1.234,50", ",", ".", 1234.5),
+        ("1.234", ",", ".", 1234.0),
+        ("12.34", ",", ".", None),  # not grouped by three: ambiguous, refused
+        ("1.5", ",", None, None),  # a point with decimal ",": ambiguous, refused
+        ("1,234.50", ".", ",", 1234.5),
+        ("1,5", ".", ",", None),
+        ("1 234,50", ",", " ", 1234.5),
+        ("-1.234.567,8", ",", ".", -1234567.8),
+        ("1234,5", ",", ".", 1234.5),
+    ],
+)
+def test_thousands_and_decimal_separators(text, decimal, thousands, expected) -> None:
+    parsed, bad = parse_floats(pd.Series([text], dtype="str"), decimal, thousands)
+    if expected is None:
+        assert bad.tolist() == [True] and parsed.isna().all()
+    else:
+        assert bad.tolist() == [False] and parsed.tolist() == [expected]
+
+
+def test_whole_numbers_use_the_configured_separators() -> None:
+    ints, bad = parse_ints(pd.Series(["1.000", "2", "1,5"], dtype="str"), 0, ",", ".")
+    assert ints.tolist()[:2] == [1000, 2] and bad.tolist() == [False, False, True]
+    options = CheckOptions(reference_date=REF, decimal=",", thousands=".")
+    raw = _tx(amount=["1", "2", "3"], quantity=["1.000", "2", "3"])
+    accepted = check_table(raw, SPECS["transactions"], options).accepted
+    assert accepted["quantity"].tolist() == [1000, 2, 3]  # was read as 1 before
+
+
+def test_dates_with_utc_offsets_keep_the_date_as_written() -> None:
+    mixed = pd.Series(
+        ["2024-01-02T23:30:00+01:00", "2024-07-03T00:30:00+02:00", "2024-07-04", "x"], dtype="str"
+    )
+    parsed, bad = parse_dates(mixed, None)
+    assert parsed.dt.strftime("%Y-%m-%d").tolist()[:3] == ["2024-01-02", "2024-07-03", "2024-07-04"]
+    assert bad.tolist() == [False, False, False, True] and parsed.dt.tz is None
+    one = pd.Series(["2024-01-02 23:30 +0100", "2024-01-03 08:00 +0100"], dtype="str")
+    parsed, bad = parse_dates(one, "%Y-%m-%d %H:%M %z")
+    assert parsed.tolist() == [pd.Timestamp("2024-01-02"), pd.Timestamp("2024-01-03")]
+    raw = _tx(order_date=["2024-01-02T10:00:00+01:00", "2024-07-02T10:00:00+02:00", "2024-03-04"])
+    assert check_table(raw, SPECS["transactions"], OPTIONS).rows_quarantined == 0
+
+
+# --- messages when every row of a table is quarantined -----------------------------------
+
+
+def _empty_table_summary(table: str = "contacts") -> dict:
+    return {
+        "failed_expectations": [
+            {"table": table, "expectation": "expect_table_row_count_to_be_between",
+             "column": "", "observed": "0"},
+            {"table": "transactions", "expectation": "expect_column_max_to_be_between",
+             "column": "order_date", "observed": "2030-01-01"},
+        ],
+        "tables": {
+            table: {
+                "source": "exports/c.csv", "rows_in": 3, "rows_accepted": 0,
+                "reasons": {"bad_date": 1, "unknown_customer": 2},
+                "top_reasons": [
+                    {"reason": "unknown_customer", "column": "customer_id", "rows": 2},
+                    {"reason": "bad_date", "column": "contact_date", "rows": 1},
+                ],
+            },
+            "transactions": {"source": "t.csv", "rows_in": 5, "rows_accepted": 5, "reasons": {}},
+        },
+    }
+
+
+def test_failure_message_explains_an_empty_table_by_its_quarantine_reasons():
+    from pathlib import Path
+
+    from pipeline.validation.run import failure_message
+
+    message = failure_message(_empty_table_summary(), Path("r/index.html"))
+    assert message.startswith(
+        "exports/c.csv: all 3 contacts rows were quarantined, none accepted "
+        "(2 unknown_customer in customer_id, 1 bad_date in contact_date); unknown_customer: "
+        "the customer_id is not in the accepted customers table; see r/index.html"
+    )
+    assert "contacts: null" in message  # an optional table can be skipped
+    assert "expect_table_row_count_to_be_between" not in message
+    # the other table's failure is still reported, with the usual advice
+    assert "fails 1 expectation(s): transactions: expect_column_max_to_be_between" in message

@@ -1,11 +1,15 @@
 """The feature catalogue: what every feature means, in words a manager understands.
 
 Each entry has a name, a family, a plain-language description and a template that renders a
-value ("no order for {value:.0f} days"). Windowed features are written once with a
-placeholder ({window}, {channel}) and expanded with the configured windows and channels by
-`catalogue(config)`; `CATALOGUE` is the expansion for the default configuration.
-`describe(name, value, row)` renders one value as a phrase, for the reasons behind a score;
-given the customer's whole row it adds context (recency against the usual gap).
+value ("last order {value:,.0f} day{s} ago"), with phrases for 0, 1, negative and missing
+values ("last order today", "never contacted"), the side common sense reads as good
+(`better`) and the fact it states (`fact`: tenure and first order are one fact). Windowed
+features are written once with a placeholder ({window}, {channel}) and expanded with the
+configured windows and channels by `catalogue(config)`; `CATALOGUE` is the expansion for the
+default configuration.
+`describe(name, value, row)` renders one value as a phrase, for the reasons behind a score
+(singular/plural, thousands separators); given the customer's whole row it adds context
+(recency against the usual gap).
 `catalogue_markdown(config)` renders the catalogue as a Markdown document.
 """
 
@@ -36,12 +40,27 @@ FAMILIES = ("transactions", "btyd", "contacts", "customers")
 class Feature:
     """One catalogue entry.
 
-    name, description and template may hold {window} and {channel} placeholders until
+    name, description and the phrases may hold {window} and {channel} placeholders until
     expanded. `expand` says what fills them: "windows" (every configured window),
     "trend" (trend_window_days), "lookback" (contact_lookback_days), "channels" (every
     configured contact channel and window) or None. `missing` is the value a customer
     without any source rows gets (0.0 for counts and sums, NaN for "unknown").
     `categorical` features are pandas categories.
+
+    How a value reads (`describe`): `template` formats it ("{value:,.0f}" and "{s}", the
+    plural "s" unless the shown number is 1); `zero` replaces it for a value of exactly 0
+    ("ordered today"), `one` for a shown value of 1, `negative` for a value below 0 (given
+    the absolute value), `never` for a missing value (what a missing value means for that
+    feature: "never contacted"; without it, "... not known").
+
+    For the reasons behind a score (models.reasons): `better` says which values common sense
+    reads as good for the account ("higher": more is better, e.g. spend; "lower": less is
+    better, e.g. days since the last order; None: no obvious side; a missing value with a
+    `never` phrase, "it never happened", is on the bad side), and features with the
+    same `fact` say the same thing in other words (tenure and first order), so a customer's
+    reasons show one of them (None: the feature's own name); `zero_fact` is the fact of a
+    value of 0 when it differs ("no order in the last 90 days" is what "last order 200 days
+    ago" or "nothing spent in the last 365 days" already say).
     """
 
     name: str
@@ -52,6 +71,13 @@ class Feature:
     missing: float = math.nan
     categorical: bool = False
     render: Callable[[float], str] | None = None
+    zero: str | None = None
+    one: str | None = None
+    negative: str | None = None
+    never: str | None = None
+    better: str | None = None
+    fact: str | None = None
+    zero_fact: str | None = None
 
 
 def _has_manager(value: float) -> str:
@@ -64,27 +90,42 @@ TEMPLATES: tuple[Feature, ...] = (
         "txn_days_since_last_order",
         "transactions",
         "Days since the customer's last order.",
-        "no order for {value:.0f} days",
+        "last order {value:,.0f} day{s} ago",
+        zero="last order today",
+        never="no order yet",
+        better="lower",
+        fact="last_order",
     ),
     _F(
         "txn_tenure_days",
         "transactions",
         "Days since the customer's first transaction: how long it has been buying from us.",
-        "buying from us for {value:.0f} days",
+        "buying from us for {value:,.0f} day{s}",
+        zero="first purchase today",
+        never="no purchase yet",
+        better="higher",
+        fact="tenure",
     ),
     _F(
         "txn_orders",
         "transactions",
         "Number of orders placed so far.",
-        "{value:.0f} orders so far",
+        "{value:,.0f} order{s} so far",
         missing=0.0,
+        zero="no order so far",
+        better="higher",
+        fact="orders",
     ),
     _F(
         "txn_order_days",
         "transactions",
         "Number of different days on which it ordered.",
-        "ordered on {value:.0f} different days",
+        "ordered on {value:,.0f} different days",
         missing=0.0,
+        zero="no order so far",
+        one="ordered on a single day",
+        better="higher",
+        fact="orders",
     ),
     _F(
         "txn_spend_total",
@@ -92,12 +133,18 @@ TEMPLATES: tuple[Feature, ...] = (
         "Total spend so far, net of returns.",
         "{value:,.0f} spent so far",
         missing=0.0,
+        zero="nothing spent so far",
+        negative="returns exceed purchases by {value:,.0f} so far",
+        better="higher",
     ),
     _F(
         "txn_mean_order_value",
         "transactions",
         "Average value of one order (returns not deducted).",
         "average order of {value:,.0f}",
+        never="no order yet",
+        better="higher",
+        fact="order_value",
     ),
     _F(
         "txn_order_day_spend_std",
@@ -105,20 +152,28 @@ TEMPLATES: tuple[Feature, ...] = (
         "How much the spend of one order day varies from one order day to the next "
         "(standard deviation).",
         "spend per order day varies by {value:,.0f}",
+        zero="the same spend on every order day",
+        never="fewer than two order days",
     ),
     _F(
         "txn_order_day_spend_max",
         "transactions",
         "Largest spend on a single day.",
         "largest day of spend {value:,.0f}",
+        never="no purchase yet",
+        better="higher",
     ),
     _F(
         "txn_orders_{window}d",
         "transactions",
         "Orders in the last {window} days.",
-        "{value:.0f} orders in the last {window} days",
+        "{value:,.0f} order{s} in the last {window} days",
         expand="windows",
         missing=0.0,
+        zero="no order in the last {window} days",
+        better="higher",
+        fact="recent_orders",
+        zero_fact="last_order",
     ),
     _F(
         "txn_spend_{window}d",
@@ -127,6 +182,11 @@ TEMPLATES: tuple[Feature, ...] = (
         "{value:,.0f} spent in the last {window} days",
         expand="windows",
         missing=0.0,
+        zero="nothing spent in the last {window} days",
+        negative="returns exceed purchases by {value:,.0f} in the last {window} days",
+        better="higher",
+        fact="recent_spend",
+        zero_fact="last_order",
     ),
     _F(
         "txn_spend_trend_{window}d",
@@ -136,38 +196,55 @@ TEMPLATES: tuple[Feature, ...] = (
         "spend trend {value:+.2f} (last {window} days against the {window} before)",
         expand="trend",
         missing=0.0,
+        zero="spend unchanged (last {window} days against the {window} before)",
+        better="higher",
     ),
     _F(
         "txn_gap_mean_days",
         "transactions",
         "Usual number of days between two order days.",
-        "orders every {value:.0f} days on average",
+        "orders every {value:,.0f} days on average",
+        one="orders almost every day",
+        never="no repeat order yet",
+        better="lower",
     ),
     _F(
         "txn_gap_std_days",
         "transactions",
         "How irregular the time between orders is (standard deviation of the gaps, days).",
-        "the gap between orders varies by {value:.0f} days",
+        "the gap between orders varies by {value:,.0f} day{s}",
+        zero="orders at regular intervals",
+        never="too few orders to tell how regular they are",
     ),
     _F(
         "txn_overdue_ratio",
         "transactions",
         "Days since the last order divided by the usual gap between orders; above 1 the next "
         "order is overdue.",
-        "{value:.1f} times its usual gap since the last order",
+        "{value:,.1f} times its usual gap since the last order",
+        zero="last order today",
+        never="no repeat order yet",
+        better="lower",
+        fact="last_order",
     ),
     _F(
         "txn_return_share",
         "transactions",
         "Share of the value bought that was returned.",
         "{value:.0%} of purchases returned",
+        zero="nothing returned",
+        never="nothing bought yet",
+        better="lower",
     ),
     _F(
         "txn_categories",
         "transactions",
         "Number of product categories it has bought.",
-        "buys from {value:.0f} product categories",
+        "buys from {value:,.0f} product categories",
         missing=0.0,
+        zero="no product category bought yet",
+        one="buys from a single product category",
+        better="higher",
     ),
     _F(
         "txn_category_hhi",
@@ -175,6 +252,7 @@ TEMPLATES: tuple[Feature, ...] = (
         "How concentrated spend is on few categories (Herfindahl index: 1 = one category, near 0 "
         "= spread over many).",
         "category concentration {value:.2f}",
+        never="nothing bought yet",
     ),
     _F(
         "txn_season_next_quarter_share",
@@ -182,6 +260,8 @@ TEMPLATES: tuple[Feature, ...] = (
         "Share of last year's spend that fell in the coming quarter, one year earlier (0.25 = "
         "no seasonality).",
         "{value:.0%} of last year's spend came in the coming quarter",
+        zero="nothing spent in the coming quarter last year",
+        never="nothing bought in the last year",
     ),
     _F(
         "txn_season_strength",
@@ -189,24 +269,36 @@ TEMPLATES: tuple[Feature, ...] = (
         "Largest share of last year's spend taken by a single quarter (0.25 = even through the "
         "year, 1 = all in one quarter).",
         "{value:.0%} of last year's spend in its busiest quarter",
+        never="nothing bought in the last year",
     ),
     _F(
         "btyd_frequency",
         "btyd",
         "Repeat order days (order days after the first), as used by the BG/NBD model.",
-        "{value:.0f} repeat order days",
+        "{value:,.0f} repeat order day{s}",
+        zero="no repeat order yet",
+        never="no order yet",
+        better="higher",
+        fact="orders",
     ),
     _F(
         "btyd_recency",
         "btyd",
         "Days between the first and the last order day (BG/NBD recency).",
-        "{value:.0f} days between first and last order",
+        "{value:,.0f} day{s} between first and last order",
+        zero="all orders on a single day",
+        never="no order yet",
+        better="higher",
     ),
     _F(
         "btyd_T",
         "btyd",
         "Days between the first order and the cutoff (BG/NBD customer age).",
-        "first order {value:.0f} days ago",
+        "first order {value:,.0f} day{s} ago",
+        zero="first order today",
+        never="no order yet",
+        better="higher",
+        fact="tenure",
     ),
     _F(
         "btyd_monetary",
@@ -214,26 +306,39 @@ TEMPLATES: tuple[Feature, ...] = (
         "Average spend of a repeat order day, returns not deducted; 0 without repeats "
         "(Gamma-Gamma).",
         "{value:,.0f} per repeat order day",
+        zero="no repeat order yet",
+        never="no order yet",
+        better="higher",
+        fact="order_value",
     ),
     _F(
         "ctc_{channel}_{window}d",
         "contacts",
         "Number of {channel} contacts in the last {window} days.",
-        "{value:.0f} {channel} contacts in the last {window} days",
+        "{value:,.0f} {channel} contact{s} in the last {window} days",
         expand="channels",
         missing=0.0,
+        zero="no {channel} contact in the last {window} days",
+        better="higher",
+        fact="contacts_{channel}",
     ),
     _F(
         "ctc_days_since_last_contact",
         "contacts",
         "Days since the last contact of any kind.",
-        "no contact for {value:.0f} days",
+        "last contact {value:,.0f} day{s} ago",
+        zero="last contact today",
+        never="never contacted",
+        better="lower",
     ),
     _F(
         "ctc_days_since_manager_visit",
         "contacts",
         "Days since the last visit by a dedicated manager.",
-        "no manager visit for {value:.0f} days",
+        "last manager visit {value:,.0f} day{s} ago",
+        zero="last manager visit today",
+        never="never visited by a manager",
+        better="lower",
     ),
     _F(
         "ctc_has_manager",
@@ -243,14 +348,17 @@ TEMPLATES: tuple[Feature, ...] = (
         "{value:.0f}",
         missing=0.0,
         render=_has_manager,
+        better="higher",
     ),
     _F(
         "ctc_complaints_{window}d",
         "contacts",
         "Complaints in the last {window} days.",
-        "{value:.0f} complaints in the last {window} days",
+        "{value:,.0f} complaint{s} in the last {window} days",
         expand="lookback",
         missing=0.0,
+        zero="no complaint in the last {window} days",
+        better="lower",
     ),
     _F(
         "ctc_order_conversion_{window}d",
@@ -258,13 +366,26 @@ TEMPLATES: tuple[Feature, ...] = (
         "Share of the contacts of the last {window} days that ended in an order.",
         "{value:.0%} of contacts in the last {window} days led to an order",
         expand="lookback",
+        zero="no contact in the last {window} days led to an order",
+        never="no contact in the last {window} days",
+        better="higher",
     ),
-    _F("cust_size_employees", "customers", "Number of employees.", "{value:,.0f} employees"),
+    _F(
+        "cust_size_employees",
+        "customers",
+        "Number of employees.",
+        "{value:,.0f} employee{s}",
+        better="higher",
+        fact="size",
+    ),
     _F(
         "cust_relationship_days",
         "customers",
         "Days since the customer account was created.",
-        "customer for {value:.0f} days",
+        "customer for {value:,.0f} day{s}",
+        zero="became a customer today",
+        better="higher",
+        fact="tenure",
     ),
     _F("cust_region", "customers", "Sales region.", "region {value}", categorical=True),
     _F("cust_industry", "customers", "Industry.", "industry {value}", categorical=True),
@@ -274,8 +395,31 @@ TEMPLATES: tuple[Feature, ...] = (
         "Company size band, in employees.",
         "{value} employees",
         categorical=True,
+        fact="size",
     ),
 )
+
+# the phrases of an entry that hold {window} / {channel} placeholders
+_PHRASES = ("template", "zero", "one", "negative", "never", "fact", "zero_fact")
+
+
+def _fill(template: Feature, name: str, fills: Mapping[str, str]) -> Feature:
+    """`template` with its placeholders filled in by `fills` (window, channel)."""
+
+    def put(text: str | None) -> str | None:
+        if text is None:
+            return None
+        return text.replace("{window}", str(fills.get("window", ""))).replace(
+            "{channel}", str(fills.get("channel", ""))
+        )
+
+    return replace(
+        template,
+        name=name,
+        description=template.description.format(**fills),
+        expand=None,
+        **{field: put(getattr(template, field)) for field in _PHRASES},
+    )
 
 
 def _expand(template: Feature, config: FeaturesConfig) -> list[Feature]:
@@ -293,18 +437,7 @@ def _expand(template: Feature, config: FeaturesConfig) -> list[Feature]:
             for c in config.contact_channels
             for w in config.windows_days
         ]
-    return [
-        replace(
-            template,
-            name=template.name.format(**f),
-            description=template.description.format(**f),
-            template=template.template.replace("{window}", str(f.get("window", ""))).replace(
-                "{channel}", str(f.get("channel", ""))
-            ),
-            expand=None,
-        )
-        for f in fills
-    ]
+    return [_fill(template, template.name.format(**f), f) for f in fills]
 
 
 def catalogue(config: FeaturesConfig | None = None) -> dict[str, Feature]:
@@ -339,16 +472,7 @@ def lookup(name: str) -> Feature:
     for pattern, template in _PATTERNS:
         match = pattern.match(name)
         if match:
-            fills = match.groupdict()
-            return replace(
-                template,
-                name=name,
-                description=template.description.format(**fills),
-                template=template.template.replace("{window}", fills.get("window", "")).replace(
-                    "{channel}", fills.get("channel", "")
-                ),
-                expand=None,
-            )
+            return _fill(template, name, match.groupdict())
     raise KeyError(f"{name!r} is not in the feature catalogue (features/catalogue.py)")
 
 
@@ -357,33 +481,53 @@ def _is_missing(value) -> bool:
 
 
 def _times(ratio: float) -> str:
-    words = {2: "twice", 3: "three times", 4: "four times", 5: "five times"}
+    words = {1: "about", 2: "twice", 3: "three times", 4: "four times", 5: "five times"}
     rounded = round(ratio)
     if abs(ratio - rounded) < 0.25 and rounded in words:
         return f"{words[rounded]} its usual gap"
-    return f"{ratio:.1f} times its usual gap"
+    return f"{ratio:,.{0 if ratio >= 10 else 1}f} times its usual gap"
+
+
+def _count(value: float, template: str) -> str:
+    """`template` formatted with `value` and "{s}" = the plural "s" unless it shows 1."""
+    shown = round(value)
+    return template.format(value=value, s="" if abs(shown) == 1 else "s")
 
 
 def describe(name: str, value, row: Mapping | None = None) -> str:
-    """Render a feature value as a short phrase, e.g. "no order for 142 days".
+    """Render a feature value as a short phrase, e.g. "last order 142 days ago".
 
-    With the customer's `row` (a mapping of its feature values) some phrases add context:
-    days since the last order is set against the customer's usual gap between orders
-    ("no order for 142 days, three times its usual gap").
+    Singular and plural follow the number shown ("1 complaint", "2 complaints"); a value of
+    0, of 1 or below 0 and a missing value take the entry's `zero`, `one`, `negative` and
+    `never` phrases when it has them ("last order today", "never contacted"); a missing value
+    without a `never` phrase reads "<description>: not known". Large numbers have thousands
+    separators. With the customer's `row` (a mapping of its feature values) some phrases add
+    context: days since the last order is set against the customer's usual gap between orders
+    ("last order 142 days ago, three times its usual gap").
     """
     feature = lookup(name)
     if _is_missing(value):
-        return f"{feature.description.rstrip('.').lower()}: unknown"
+        if feature.never is not None:
+            return feature.never
+        return f"{feature.description.rstrip('.').lower()}: not known"
     if feature.render is not None:
         return feature.render(value)
     if feature.categorical:
-        text = feature.template.format(value=value)
-    else:
-        text = feature.template.format(value=float(value))
+        return feature.template.format(value=value)
+    value = float(value)
+    if value == 0 and feature.zero is not None:
+        return feature.zero
+    if value < 0 and feature.negative is not None:
+        return _count(-value, feature.negative)
+    if round(value) == 1 and feature.one is not None:
+        return feature.one
+    if name == "txn_overdue_ratio":
+        return f"{_times(value)} since the last order"
+    text = _count(value, feature.template)
     if name == "txn_days_since_last_order" and row is not None:
         gap = row.get("txn_gap_mean_days")
-        if not _is_missing(gap) and gap > 0 and float(value) / gap >= 1.5:
-            text += f", {_times(float(value) / gap)}"
+        if not _is_missing(gap) and gap > 0 and value / gap >= 1.5:
+            text += f", {_times(value / gap)}"
     return text
 
 
@@ -424,7 +568,7 @@ def catalogue_markdown(config: FeaturesConfig | None = None) -> str:
             "|---|---|---|",
         ]
         for f in rows:
-            shown = f.template.replace("|", "\\|")
+            shown = f.template.replace("{s}", "(s)").replace("|", "\\|")
             lines.append(f"| `{f.name}` | {f.description} | {shown} |")
         lines.append("")
     return "\n".join(lines)

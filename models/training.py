@@ -20,7 +20,6 @@ from features.contract import AS_OF, CUSTOMER_ID, CUTOFF, HORIZON_DAYS, LABEL_CH
 from models.baselines import add_btyd, btyd_predictions, spend_window
 from models.churn import ChurnModel
 from models.config import ModelConfig
-from models.reasons import explain
 from models.value import ValueModel
 
 __all__ = [
@@ -130,17 +129,6 @@ class FittedModels:
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The model input of a features frame: BTYD features added, `features` selected."""
         return prepare_frame(frame, _config_of(self), self.horizon_days)[self.features]
-
-    def reasons(self, frame: pd.DataFrame, rows=None, top_k: int = 3) -> pd.DataFrame:
-        """Reasons (models.reasons.explain) for the rows `rows` of `frame` (index labels).
-
-        Empty strings under the BTYD fallback. Compute them only for the rows that need
-        them: contributions cost about 0.5 ms per row.
-        """
-        subset = frame if rows is None else frame.loc[rows]
-        if self.fallback:
-            return explain(subset)
-        return explain(self.prepare(subset), self.value, self.churn, top_k=top_k)
 
 
 def fit_models(

@@ -94,9 +94,9 @@ def score_table(frame: pd.DataFrame, fitted: FittedModels, horizon: int,
     """(scores, prepared): one row per row of `frame` (same index), reasons still "".
 
     expected_value, churn_probability and value_at_risk come from `fitted`
-    (models.training.value_at_risk: churn x current spend run-rate); last_order_date / last_contact_date are the as-of date minus the days-since
-    features (NaT without them); versions and run id come from `stamp` (see
-    effective_stamp). `prepared` is the model input, for the reasons."""
+    (models.training.value_at_risk: churn x current spend run-rate); last_order_date /
+    last_contact_date are the as-of date minus the days-since features (NaT without them);
+    versions and run id come from `stamp` (see effective_stamp). `prepared` is the model input, for the reasons."""
     prepared = prepare_frame(frame, ModelConfig(btyd_features=fitted.btyd_features), horizon)
     scored = fitted.predict(prepared)
     as_of_day = pd.Timestamp(frame[AS_OF].iloc[0])
@@ -113,21 +113,27 @@ def score_table(frame: pd.DataFrame, fitted: FittedModels, horizon: int,
     return out, prepared
 
 
-def reason_rows(scores: pd.DataFrame, top_value: int, top_risk: int) -> pd.Index:
-    """Index of the rows that get reasons: the `top_value` largest expected values and the
-    `top_risk` largest values at risk (their union)."""
+def reason_rows(scores: pd.DataFrame, top_value: int | None, top_risk: int | None) -> pd.Index:
+    """Index of the rows that get reasons: every row when either cap is None (the default:
+    every account of the managers' lists, whatever its tier, has its "why"); else the
+    `top_value` largest expected values and the `top_risk` largest values at risk (their
+    union), a cap for very large customer bases."""
+    if top_value is None or top_risk is None:
+        return scores.index
     return scores["expected_value"].nlargest(top_value).index.union(
         scores["value_at_risk"].nlargest(top_risk).index)
 
 
 def add_reasons(scores: pd.DataFrame, prepared: pd.DataFrame, fitted: FittedModels,
                 rows: pd.Index, top_k: int) -> pd.DataFrame:
-    """`scores` with the "reasons" of `rows` filled in (models.reasons.explain, `top_k`
-    facts each); unchanged for the BTYD fallback or no rows."""
+    """`scores` with the "reasons" of `rows` filled in (models.reasons.explain, up to `top_k`
+    facts per section, the whole scored frame as the reference for "typical", the scores'
+    churn_probability deciding who gets a churn section); unchanged for the BTYD fallback or
+    no rows."""
     if fitted.fallback or not len(rows):
         return scores
     reasons = explain(prepared[fitted.features], fitted.value, fitted.churn, rows=rows,
-                      top_k=top_k)
+                      top_k=top_k, churn_probability=scores["churn_probability"])
     scores = scores.copy()
     scores.loc[rows, "reasons"] = reasons["reasons"]
     return scores

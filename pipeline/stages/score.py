@@ -17,8 +17,9 @@ Writes paths.scores_dir/scores.parquet and scores.csv: customer_id (as in the in
 horizon_days, expected_value (spend over the horizon), churn_probability (no order over the
 horizon), value_at_risk = churn_probability x the customer's current spend run-rate over the
 horizon (what losing the customer would cost; a ranking of who is worth saving), last_order_date,
-last_contact_date, value_model_version, churn_model_version, run_id, and reasons for the
-top accounts by expected value and by value at risk (score.reasons_top_*; "" otherwise).
+last_contact_date, value_model_version, churn_model_version, run_id, and reasons: for every
+customer by default, or for the top accounts by expected value and by value at risk when
+score.reasons_top_* are set ("" for the others).
 The table is built by pipeline.scoring.
 """
 

@@ -1,6 +1,7 @@
 """The feature catalogue covers exactly the features built, and renders values in words."""
 
 import math
+import re
 
 import pytest
 
@@ -35,33 +36,114 @@ def test_entries_are_complete():
 
 
 def test_describe_renders_values():
-    assert describe("txn_days_since_last_order", 142) == "no order for 142 days"
+    assert describe("txn_days_since_last_order", 142) == "last order 142 days ago"
     assert describe("txn_return_share", 0.125) == "12% of purchases returned"
     assert describe("txn_spend_90d", 12345.6) == "12,346 spent in the last 90 days"
     assert describe("ctc_has_manager", 1.0) == "a dedicated manager is in touch"
     assert describe("cust_region", "North") == "region North"
-    assert (
-        describe("txn_gap_mean_days", math.nan)
-        == "usual number of days between two order days: unknown"
-    )
+    # a missing value says what it means for that feature, else "not known"
+    assert describe("txn_gap_mean_days", math.nan) == "no repeat order yet"
+    assert describe("cust_size_employees", math.nan) == "number of employees: not known"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "text"),
+    [
+        # singular and plural follow the number shown
+        ("txn_days_since_last_order", 1, "last order 1 day ago"),
+        ("txn_days_since_last_order", 2, "last order 2 days ago"),
+        ("ctc_complaints_365d", 1, "1 complaint in the last 365 days"),
+        ("ctc_complaints_365d", 3, "3 complaints in the last 365 days"),
+        ("ctc_visit_90d", 1, "1 visit contact in the last 90 days"),
+        ("txn_orders", 1, "1 order so far"),
+        ("btyd_frequency", 1, "1 repeat order day"),
+        ("cust_size_employees", 1, "1 employee"),
+        ("btyd_T", 1, "first order 1 day ago"),
+        ("txn_order_days", 1, "ordered on a single day"),
+        ("txn_categories", 1, "buys from a single product category"),
+        # zero: today, or nothing
+        ("txn_days_since_last_order", 0, "last order today"),
+        ("ctc_days_since_last_contact", 0, "last contact today"),
+        ("txn_tenure_days", 0, "first purchase today"),
+        ("ctc_complaints_365d", 0, "no complaint in the last 365 days"),
+        ("txn_orders_90d", 0, "no order in the last 90 days"),
+        ("txn_spend_365d", 0, "nothing spent in the last 365 days"),
+        ("ctc_email_30d", 0, "no email contact in the last 30 days"),
+        # thousands separators on counts, days and amounts
+        ("cust_relationship_days", 3189, "customer for 3,189 days"),
+        ("txn_tenure_days", 1942, "buying from us for 1,942 days"),
+        ("txn_orders", 1234, "1,234 orders so far"),
+        ("cust_size_employees", 12000, "12,000 employees"),
+        ("txn_spend_total", 1234567.4, "1,234,567 spent so far"),
+        # returns larger than purchases
+        ("txn_spend_90d", -1500, "returns exceed purchases by 1,500 in the last 90 days"),
+        # missing = it never happened
+        ("ctc_days_since_last_contact", math.nan, "never contacted"),
+        ("ctc_days_since_manager_visit", math.nan, "never visited by a manager"),
+        ("ctc_order_conversion_365d", math.nan, "no contact in the last 365 days"),
+        ("txn_days_since_last_order", math.nan, "no order yet"),
+        ("btyd_T", None, "no order yet"),
+        # the overdue ratio in words
+        ("txn_overdue_ratio", 3.1, "three times its usual gap since the last order"),
+        ("txn_overdue_ratio", 1.0, "about its usual gap since the last order"),
+        ("txn_overdue_ratio", 12.4, "12 times its usual gap since the last order"),
+    ],
+)
+def test_describe_reads_like_a_sentence(name, value, text):
+    assert describe(name, value) == text
+
+
+@pytest.mark.parametrize("value", [0, 1, 2, 12345.0, -3.0, math.nan])
+def test_no_entry_renders_a_placeholder_a_bare_unknown_or_a_plural_one(value):
+    for name, entry in CATALOGUE.items():
+        if entry.categorical:
+            continue
+        text = describe(name, value)
+        assert "{" not in text and "unknown" not in text, (name, text)
+        assert not re.search(r"(?<![\d.,])1 (?:[a-z]+ )?[a-z]+s\b", text), (name, text)
+        if "{value:,.0f}" in entry.template and value == 12345.0:
+            assert "12,345" in text, (name, text)
+
+
+def test_one_fact_per_group_of_features_saying_the_same():
+    assert lookup("txn_tenure_days").fact == lookup("btyd_T").fact
+    assert lookup("txn_tenure_days").fact == lookup("cust_relationship_days").fact
+    assert lookup("txn_orders").fact == lookup("txn_order_days").fact == lookup(
+        "btyd_frequency").fact
+    assert lookup("txn_overdue_ratio").fact == lookup("txn_days_since_last_order").fact
+    assert lookup("txn_spend_90d").fact == lookup("txn_spend_365d").fact
+    # "nothing spent in the last 90 days" is what "last order 200 days ago" says
+    assert lookup("txn_spend_90d").zero_fact == lookup("txn_days_since_last_order").fact
+    assert lookup("txn_spend_90d").fact != lookup("txn_orders_90d").fact
+
+
+def test_the_good_side_of_features_whose_reading_is_obvious():
+    assert lookup("ctc_has_manager").better == "higher"
+    assert lookup("txn_spend_365d").better == "higher"
+    assert lookup("txn_days_since_last_order").better == "lower"
+    assert lookup("ctc_complaints_365d").better == "lower"
+    assert lookup("cust_region").better is None
 
 
 def test_describe_uses_the_row_for_context():
     row = {"txn_gap_mean_days": 47.0}
     assert (
         describe("txn_days_since_last_order", 142, row)
-        == "no order for 142 days, three times its usual gap"
+        == "last order 142 days ago, three times its usual gap"
     )
     assert (
         describe("txn_days_since_last_order", 100, row)
-        == "no order for 100 days, twice its usual gap"
+        == "last order 100 days ago, twice its usual gap"
     )
-    assert describe("txn_days_since_last_order", 50, row) == "no order for 50 days"
+    assert describe("txn_days_since_last_order", 50, row) == "last order 50 days ago"
 
 
 def test_lookup_handles_any_configured_window_and_channel():
     assert lookup("txn_orders_14d").description == "Orders in the last 14 days."
     assert describe("ctc_phone_60d", 3) == "3 phone contacts in the last 60 days"
+    assert describe("ctc_phone_60d", 1) == "1 phone contact in the last 60 days"
+    assert describe("ctc_phone_60d", 0) == "no phone contact in the last 60 days"
+    assert lookup("ctc_phone_60d").fact == "contacts_phone"
     with pytest.raises(KeyError, match="not in the feature catalogue"):
         lookup("no_such_feature")
 
@@ -87,5 +169,4 @@ def test_lookup_of_unconfigured_names_matches_the_catalogue_of_their_config():
     assert "ctc_order_conversion_180d" in resolved and "ctc_site_visit_45d" in resolved
     for name, expected in resolved.items():
         found = lookup(name)
-        assert (found.description, found.template, found.family) == (
-            expected.description, expected.template, expected.family), name
+        assert found == expected, name

@@ -1,8 +1,10 @@
+import numpy as np
+import pandas as pd
 import pytest
 
 from features.contract import CUTOFF, LABEL_CHURNED, LABEL_SPEND
 from models.churn import ChurnModel
-from models.reasons import explain, factors, phrase
+from models.reasons import MIN_CHURN_PROBABILITY, explain, factors, phrase
 from models.training import model_features
 from models.value import ValueModel
 
@@ -20,7 +22,15 @@ def fitted(training_set):
 
 def test_phrase_uses_the_catalogue_with_context():
     text = phrase("txn_days_since_last_order", 142.0, {"txn_gap_mean_days": 47.0})
-    assert text == "no order for 142 days, three times its usual gap"
+    assert text == "last order 142 days ago, three times its usual gap"
+
+
+def test_phrase_of_model_side_features():
+    assert phrase("btyd_expected_spend", 1234.4) == (
+        "expected spend 1,234 by the BG/NBD + Gamma-Gamma model")
+    assert phrase("btyd_expected_spend", 0.2) == (
+        "no spend expected by the BG/NBD + Gamma-Gamma model")
+    assert phrase("btyd_expected_orders", 0.01) == "no order expected by the BG/NBD model"
 
 
 def test_phrase_falls_back_to_the_name():
@@ -56,3 +66,150 @@ def test_explain_without_models_gives_empty_reasons(fitted):
     _, _, X = fitted
     out = explain(X.head(2))
     assert (out["reasons"] == "").all()
+
+
+def test_explain_keeps_the_rules_on_real_models(fitted):
+    value, churn, X = fitted
+    out = explain(X, value, churn, rows=X.index[:300])
+    p = pd.Series(churn.predict_proba(X.loc[out.index])[:, 1], index=out.index)
+    assert (out.loc[p < MIN_CHURN_PROBABILITY, "churn_up"] == "").all()
+    assert not out["churn_up"].str.contains("a dedicated manager is in touch").any()
+    assert not out["value_down"].str.contains("a dedicated manager is in touch").any()
+    assert not out["reasons"].str.contains("unknown|{", regex=True).any()
+
+
+# Hand-built: five customers (the reference for "typical") and stub models whose
+# contributions are set per customer, so every expected text is worked out by hand.
+X_HAND = pd.DataFrame(
+    {
+        "txn_days_since_last_order": [10.0, 400.0, 30.0, 60.0, 20.0],  # median 30
+        "txn_tenure_days": [2000.0, 300.0, 900.0, 1500.0, 100.0],  # median 900
+        "btyd_T": [1990.0, 290.0, 890.0, 1490.0, 95.0],
+        "ctc_has_manager": [1.0, 1.0, 0.0, 0.0, 0.0],  # 0 is typical
+        "txn_spend_365d": [50000.0, 0.0, 12000.0, 8000.0, 3000.0],  # median 8,000
+        "ctc_complaints_365d": [0.0, 3.0, 0.0, 1.0, 0.0],  # 0 is typical
+        "cust_region": pd.Categorical(["north", "south", "north", "east", "west"]),
+    },
+    index=["a", "b", "c", "d", "e"],
+)
+
+
+class _Stub:
+    """A model whose contributions (and churn probability) are given per customer."""
+
+    def __init__(self, contributions: dict[str, dict[str, float]], proba=None):
+        table = pd.DataFrame(0.0, index=X_HAND.index, columns=X_HAND.columns)
+        for row, values in contributions.items():
+            for name, c in values.items():
+                table.loc[row, name] = c
+        self.table, self.proba = table.assign(bias=0.0), proba
+
+    def contributions(self, X):
+        return self.table.loc[X.index]
+
+    def predict_proba(self, X):
+        p = np.array([self.proba[i] for i in X.index])
+        return np.column_stack([1 - p, p])
+
+
+VALUE = _Stub({
+    # a: more spend, long tenure (btyd_T is the same fact), recent order; its manager's
+    # contribution down and the complaints' up read the wrong way round; 0.1 is below 10%
+    # of its largest contribution (1.2)
+    "a": {"txn_spend_365d": 1.2, "txn_tenure_days": 0.4, "btyd_T": 0.35,
+          "txn_days_since_last_order": 0.3, "ctc_has_manager": -0.2,
+          "ctc_complaints_365d": 0.1, "cust_region": 0.03},
+    "b": {"txn_days_since_last_order": -1.0, "txn_spend_365d": -0.8, "txn_tenure_days": -0.3,
+          "cust_region": -0.2, "ctc_has_manager": -0.25, "ctc_complaints_365d": -0.02},
+})
+CHURN = _Stub({
+    "a": {"ctc_has_manager": 0.5, "txn_days_since_last_order": 0.2},
+    # b: nothing spent in 365 days is what "last order 400 days ago" says; tenure is the
+    # fact of btyd_T; its manager raising the risk reads the wrong way round
+    "b": {"txn_days_since_last_order": 1.5, "ctc_has_manager": 0.6, "txn_spend_365d": 0.5,
+          "ctc_complaints_365d": 0.4, "btyd_T": 0.3, "txn_tenure_days": 0.2},
+    "c": {"ctc_has_manager": 0.6, "txn_spend_365d": 0.02},
+}, proba={"a": 0.004, "b": 0.8, "c": 0.3, "d": 0.1, "e": 0.1})
+
+
+def test_explain_shows_material_facts_that_read_the_right_way_once():
+    out = explain(X_HAND, VALUE, CHURN, rows=["a"], churn_probability=pd.Series({"a": 0.004}))
+    assert out.loc["a", "reasons"] == (
+        "Value up: 50,000 spent in the last 365 days; buying from us for 2,000 days; "
+        "last order 10 days ago.")
+
+
+def test_explain_serves_the_churn_section_first_and_each_fact_once():
+    p = pd.Series(CHURN.proba)
+    out = explain(X_HAND, VALUE, CHURN, churn_probability=p)
+    assert out.loc["b", "churn_up"] == (
+        "last order 400 days ago; 3 complaints in the last 365 days; first order 290 days ago")
+    assert out.loc["b", "value_down"] == "region south"
+    assert out.loc["b", "reasons"] == (
+        "Value down: region south. Churn risk up: last order 400 days ago; 3 complaints in "
+        "the last 365 days; first order 290 days ago.")
+
+
+def test_no_churn_section_below_the_threshold():
+    out = explain(X_HAND, VALUE, CHURN, rows=["b"], churn_probability=pd.Series({"b": 0.05}))
+    assert out.loc["b", "churn_up"] == ""
+    assert out.loc["b", "reasons"] == (
+        "Value down: last order 400 days ago; buying from us for 300 days; region south.")
+    # without probabilities given, the churn model's decide
+    assert explain(X_HAND, VALUE, CHURN, rows=["a"]).loc["a", "churn_up"] == ""
+    assert explain(X_HAND, VALUE, CHURN, rows=["b"]).loc["b", "churn_up"] != ""
+
+
+def test_a_binary_feature_is_a_reason_only_on_its_bad_side():
+    out = explain(X_HAND, None, CHURN, rows=["c", "a"], churn_probability=pd.Series(CHURN.proba))
+    assert out.loc["c", "reasons"] == "Churn risk up: no dedicated manager in touch."
+    assert out.loc["a", "reasons"] == ""  # p = 0.4%: no churn section at all
+
+
+def test_the_thresholds_are_parameters():
+    out = explain(X_HAND, VALUE, CHURN, rows=["a"], churn_probability=pd.Series({"a": 0.004}),
+                  min_churn_probability=0.0, min_share=0.0, min_contribution=0.01)
+    assert out.loc["a", "value_up"] == (
+        "50,000 spent in the last 365 days; buying from us for 2,000 days; "
+        "last order 10 days ago")
+    assert out.loc["a", "churn_up"] == ""  # its manager still reads the wrong way round
+    # 0.1 from no complaints is under 10% of a's largest contribution (1.2): not material
+    out = explain(X_HAND, VALUE, None, rows=["a"], top_k=5)
+    assert out.loc["a", "value_up"].endswith("last order 10 days ago")
+    out = explain(X_HAND, VALUE, None, rows=["a"], top_k=5, min_share=0.0)
+    assert out.loc["a", "value_up"].endswith("last order 10 days ago; no complaint in the "
+                                             "last 365 days")
+
+
+def test_a_missing_value_is_the_bad_side_when_it_means_never_and_no_reason_when_unknown():
+    X = pd.DataFrame({"ctc_days_since_last_contact": [5.0, 50.0, np.nan],
+                      "cust_size_employees": [10.0, 20.0, np.nan]}, index=["x", "y", "z"])
+
+    class Model:
+        def __init__(self, contributions):
+            self.frame = pd.DataFrame(contributions, index=X.index).assign(bias=0.0)
+
+        def contributions(self, rows):
+            return self.frame.loc[rows.index]
+
+    value = Model({"ctc_days_since_last_contact": [0.0, 0.0, 0.5],
+                   "cust_size_employees": [0.0, 0.0, 0.4]})
+    churn = Model({"ctc_days_since_last_contact": [0.0, 0.0, 0.5],
+                   "cust_size_employees": [0.0, 0.0, 0.4]})
+    out = explain(X, value, churn, rows=["z"], churn_probability=pd.Series({"z": 0.5}))
+    # never contacted pushes value up: the wrong way round; employees not known: no reason
+    assert out.loc["z", "reasons"] == "Churn risk up: never contacted."
+
+
+def test_the_same_phrase_is_shown_once():
+    X = pd.DataFrame({"txn_gap_mean_days": [30.0, 40.0, np.nan],
+                      "btyd_frequency": [5.0, 8.0, 0.0]}, index=["x", "y", "z"])
+
+    class Churn:
+        def contributions(self, rows):
+            return pd.DataFrame({"txn_gap_mean_days": 0.6, "btyd_frequency": 0.5, "bias": 0.0},
+                                index=rows.index)
+
+    out = explain(X, None, Churn(), rows=["z"], churn_probability=pd.Series({"z": 0.9}))
+    # both read "no repeat order yet" (no gap without a repeat; no repeat order day)
+    assert out.loc["z", "reasons"] == "Churn risk up: no repeat order yet."

@@ -84,14 +84,6 @@ def test_fallback_predicts_with_btyd(training_set):
     assert scores["churn_probability"].between(0, 1).all()
 
 
-def test_reasons_for_the_asked_rows(training_set):
-    fitted = fit_models(training_set, _config(), 365)
-    scoring = _scoring(training_set)
-    rows = scoring.index[:3]
-    out = fitted.reasons(scoring, rows=rows, top_k=2)
-    assert out.index.equals(rows) and out["reasons"].str.len().gt(0).all()
-
-
 def test_sample_rows_caps_the_training_set(training_set):
     from models.training import sample_rows
 

@@ -152,3 +152,25 @@ def test_crm_rows_add_the_stamps_by_customer():
     crm = crm_rows(rows, tiers, ("customer_id", "tier", "run_id", "as_of"))
     assert crm.columns.tolist() == ["customer_id", "tier", "run_id", "as_of"]
     assert crm["run_id"].tolist() == ["r1", "r1"] and crm["as_of"].isna().all()
+
+
+def test_every_customer_keeps_its_own_reasons_in_every_output(tmp_path):
+    settings = make_settings(tmp_path, {"strategic": {"min_bar": 0.75, "keep_bar": 0.5}})
+    frame = scores()
+    frame["reasons"] = [f"Value up: reason of {c}." for c in frame["customer_id"]]
+    write_inputs(settings, frame)
+    tier.main(settings)
+    publish.main(settings)
+    out = settings.path(settings.pipeline.paths.publish_dir)
+    book = load_workbook(out / "key_accounts.xlsx")
+    why = HEADERS.index("Why")
+    seen = {}
+    for name in book.sheetnames[1:]:
+        for row in list(book[name].iter_rows(values_only=True))[1:]:
+            seen[row[1]] = row[why]
+    assert seen == {c: f"Value up: reason of {c}." for c in IDS}
+    rows = pd.read_parquet(out / "key_accounts.parquet")
+    assert (rows["reasons"] == "Value up: reason of " + rows["customer_id"] + ".").all()
+    html = (out / "key_accounts.html").read_text()
+    strategic = rows.loc[rows["tier"] == "strategic", "customer_id"]
+    assert len(strategic) and all(f"reason of {c}." in html for c in strategic)

@@ -39,13 +39,39 @@ def test_one_row_per_customer_known_at_the_latest_as_of(trained_project):
     assert csv["customer_id"].tolist() == scores["customer_id"].tolist()
 
 
-def test_reasons_only_for_top_value_and_top_risk_accounts(trained_project):
+def test_capped_reasons_only_for_top_value_and_top_risk_accounts(trained_project):
+    # tests/pipeline/conftest.py caps reasons at 10 + 10 accounts
     scores = _run(trained_project)
     explained = scores["reasons"] != ""
     wanted = set(scores.nlargest(10, "expected_value").index) | set(
         scores.nlargest(10, "value_at_risk").index)
     assert set(scores.index[explained]) == wanted
-    assert scores.loc[explained, "reasons"].str.contains("Value up:").all()
+    assert scores.loc[explained, "reasons"].str.contains("Value (?:up|down):").all()
+
+
+def test_by_default_every_account_of_the_lists_has_reasons(trained_project, tmp_path):
+    import shutil
+
+    import yaml
+
+    from pipeline.stages import tier
+
+    root = tmp_path / "p"
+    shutil.copytree(trained_project, root)
+    config = root / "configs" / "pipeline.yaml"
+    content = yaml.safe_load(config.read_text())
+    content["score"].pop("reasons_top_value")
+    content["score"].pop("reasons_top_risk")  # the defaults: no cap
+    config.write_text(yaml.safe_dump(content))
+    scores = _run(root)
+    assert (scores["reasons"] != "").all()
+    assert not scores["reasons"].str.contains("unknown|{|_", regex=True).any()
+    churn = scores["reasons"].str.contains("Churn risk up:")
+    assert not (churn & (scores["churn_probability"] < 0.1)).any()
+    tier.main(load_settings(root / "configs"))
+    tiers = pd.read_parquet(root / "data" / "tiers" / "tiers.parquet")
+    assert (tiers["tier"] == "strategic").any()
+    assert (tiers["reasons"].fillna("") != "").all()  # strategic, key, growth and the rest
 
 
 def test_a_past_as_of_rebuilds_features_at_that_date(trained_project, caplog):

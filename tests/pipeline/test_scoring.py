@@ -3,6 +3,7 @@ scores table, who gets reasons, the final shape."""
 
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -48,10 +49,35 @@ def test_score_table_takes_the_model_scores_and_computes_dates():
     assert (out["value_model_version"] == "3").all() and (out["reasons"] == "").all()
 
 
-def test_reason_rows_unite_top_value_and_top_risk():
+def test_reason_rows_are_every_row_unless_capped():
     out, _ = scoring.score_table(FRAME, _fitted(), 180, STAMP)
+    assert scoring.reason_rows(out, None, None).tolist() == [5, 6, 7]  # the default
+    assert scoring.reason_rows(out, None, 0).tolist() == [5, 6, 7]
     assert scoring.reason_rows(out, 1, 1).tolist() == [5, 6]  # top value 5, top risk 6
     assert scoring.reason_rows(out, 0, 0).tolist() == []
+
+
+class _Churn:
+    """A churn model: +1 log-odds from the days since the last order for every customer,
+    and a probability of 0.9 that the scores contradict."""
+
+    def contributions(self, X):
+        return pd.DataFrame({"txn_days_since_last_order": 1.0, "bias": 0.0}, index=X.index)
+
+    def predict_proba(self, X):
+        return np.column_stack([np.full(len(X), 0.1), np.full(len(X), 0.9)])
+
+
+def test_add_reasons_takes_the_churn_probability_of_the_scores():
+    out, prepared = scoring.score_table(FRAME, _fitted(), 180, STAMP)
+    out["churn_probability"] = [0.9, 0.8, 0.05]
+    fitted = SimpleNamespace(fallback=False, features=["txn_days_since_last_order"],
+                             value=None, churn=_Churn())
+    done = scoring.add_reasons(out, prepared, fitted, out.index, 3)
+    # 5: 1 day is on the good side of typical (1 and 10 days): no churn reason;
+    # 6: 10 days is on the bad side; 7: never ordered, but a 5% churn probability
+    assert done["reasons"].tolist() == ["", "Churn risk up: last order 10 days ago.", ""]
+    assert out["reasons"].tolist() == ["", "", ""]  # a copy
 
 
 def test_add_reasons_leaves_the_fallback_alone():

@@ -15,7 +15,7 @@ $(BIN)/keyaccounts: pyproject.toml constraints.txt
 
 install: $(BIN)/keyaccounts
 
-## Generate the demo data and run every stage with DVC (about 5 minutes).
+## Generate the demo data and run every stage with DVC (about 4 minutes with the install).
 demo: install
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
 

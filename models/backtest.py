@@ -248,10 +248,13 @@ def backtest(
     grades = _grades(summary, config, bt.baselines)
     value_names = [value_model_name(o) for o in bt.objectives]
     gate_metric = config.gate.value_metric
-    best = max(
-        bt.objectives,
-        key=lambda o: _direction(gate_metric) * summary.loc[value_model_name(o), gate_metric],
-    )
+    scored = {
+        o: _direction(gate_metric) * summary.loc[value_model_name(o), gate_metric]
+        for o in bt.objectives
+        if value_model_name(o) in summary.index
+        and pd.notna(summary.loc[value_model_name(o), gate_metric])
+    }  # NaN never wins (max over NaN keys depends on the order)
+    best = max(scored, key=scored.get) if scored else None
     oracle_share = {
         name: float(summary.loc[name, "top10_capture"] / summary.loc[ORACLE, "top10_capture"])
         if ORACLE in summary.index

@@ -133,16 +133,38 @@ def test_never_overwrites_files_it_did_not_write(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     raw.mkdir()
     (raw / "transactions.csv").write_text("customer_id,order_date,amount\nA,2024-01-01,1\n")
-    with pytest.raises(DataError, match=r"did not write \(transactions.csv\).*--skip-generate"):
+    with pytest.raises(DataError, match=r"did not write or that changed since \(transactions.csv\)"
+                                         r".*--skip-generate"):
         generate.main(settings, out_dir=tmp_path, n_customers=50, seed=1)
     assert (raw / "transactions.csv").read_text().startswith("customer_id,order_date")
     assert sorted(p.name for p in raw.iterdir()) == ["transactions.csv"]
 
 
-def test_regenerates_over_its_own_output(tmp_path: Path) -> None:
+def test_regenerates_over_its_own_output_but_not_over_a_copied_export(tmp_path: Path) -> None:
     settings = load_settings(REPO / "configs")
     generate.main(settings, out_dir=tmp_path, n_customers=50, seed=1)
     marker = json.loads((tmp_path / "raw" / generate.MARKER).read_text())
-    assert marker["seed"] == 1 and marker["n_customers"] == 50
+    assert marker["seed"] == 1 and sorted(marker["files"]) == sorted(generate.RAW_FILES)
+    assert all(len(digest) == 64 for digest in marker["files"].values())
     generate.main(settings, out_dir=tmp_path, n_customers=60, seed=2)  # no error: its own files
     assert json.loads((tmp_path / "raw" / generate.MARKER).read_text())["n_customers"] == 60
+    # a user's export copied over a generated table, or next to them, is never overwritten
+    own = pd.DataFrame({"customer_id": ["A"], "order_date": ["2024-01-01"], "amount": [1.0]})
+    own.to_parquet(tmp_path / "raw" / "transactions.parquet")
+    with pytest.raises(DataError, match=r"\(transactions.parquet\)"):
+        generate.main(settings, out_dir=tmp_path, n_customers=50, seed=1)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "raw" / "transactions.parquet"), own)
+
+
+def test_an_interrupted_or_pre_marker_run_still_counts_as_its_own(tmp_path: Path) -> None:
+    settings = load_settings(REPO / "configs")
+    generate.main(settings, out_dir=tmp_path, n_customers=50, seed=1)
+    marker = tmp_path / "raw" / generate.MARKER
+    marker.write_text(json.dumps({"files": dict.fromkeys(generate.RAW_FILES)}))  # interrupted
+    generate.main(settings, out_dir=tmp_path, n_customers=50, seed=1)
+    marker.unlink()  # a folder generated before the marker existed: the truth summary vouches
+    generate.main(settings, out_dir=tmp_path, n_customers=50, seed=1)
+    marker.unlink()
+    (tmp_path / "truth" / "generate_summary.json").unlink()
+    with pytest.raises(DataError, match="did not write"):
+        generate.main(settings, out_dir=tmp_path, n_customers=50, seed=1)

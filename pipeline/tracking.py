@@ -48,6 +48,7 @@ __all__ = [
     "GATE_VALUE_TAG",
     "GateDecision",
     "HORIZON_TAG",
+    "LAST_CUTOFF_TAG",
     "ServingModel",
     "backtest_folds",
     "champion_comparison",
@@ -73,6 +74,7 @@ GATE_METRIC_TAG = "gate_metric"
 GATE_VALUE_TAG = "gate_value"
 HORIZON_TAG = "horizon_days"
 FOLDS_TAG = "backtest_folds"
+LAST_CUTOFF_TAG = "last_train_cutoff"
 _REQUIREMENTS = ("lightgbm", "scikit-learn", "pandas", "numpy", "scipy", "skops")
 
 
@@ -388,9 +390,11 @@ def champion_score(name: str, alias: str, metric: str, horizon: int,
 
 
 def tag_version(name: str, version: str, metric: str, value: float, horizon: int,
-                folds: list[str]) -> None:
+                folds: list[str], last_train_cutoff=None) -> None:
     """Record on a registered version its backtest value of the gate metric and what makes
-    it comparable: the horizon and the evaluated fold cutoffs (see `backtest_folds`)."""
+    it comparable: the horizon and the evaluated fold cutoffs (see `backtest_folds`); and
+    the latest cutoff it was trained on (its labels end a horizon later), which tells a
+    scoring run when its scores are in-sample."""
     import mlflow
 
     client = mlflow.MlflowClient()
@@ -398,6 +402,9 @@ def tag_version(name: str, version: str, metric: str, value: float, horizon: int
     client.set_model_version_tag(name, version, GATE_VALUE_TAG, repr(float(value)))
     client.set_model_version_tag(name, version, HORIZON_TAG, str(int(horizon)))
     client.set_model_version_tag(name, version, FOLDS_TAG, ",".join(folds))
+    if last_train_cutoff is not None:
+        client.set_model_version_tag(name, version, LAST_CUTOFF_TAG,
+                                     f"{pd.Timestamp(last_train_cutoff):%Y-%m-%d}")
 
 
 def set_alias(name: str, version: str, alias: str) -> None:
@@ -459,7 +466,8 @@ def register_gated(kind: str, fitted, sample: pd.DataFrame, result, track, gate_
         name, track.champion_alias, metric, horizon, folds)
     decision = gate(metric, new, baseline_value, baseline, champion_value,
                     HIGHER_IS_BETTER.get(metric, True), gate_config.min_margin, not_compared)
-    tag_version(name, model_version, metric, new, horizon, folds)
+    tag_version(name, model_version, metric, new, horizon, folds,
+                max(fitted.train_cutoffs) if fitted.train_cutoffs else None)
     if decision.promote:
         set_alias(name, model_version, track.champion_alias)
     holder = model_version if decision.promote else champion_version
@@ -543,8 +551,11 @@ def load_champion(track, horizon: int):
         found[kind] = (serving.model, versions[kind])
     value, churn = found["value"][0], found["churn"][0]
     names = [str(n) for n in value.feature_names_in_]
+    last_cutoffs = [pd.Timestamp(v.tags[LAST_CUTOFF_TAG]) for v in versions.values()
+                    if (v.tags or {}).get(LAST_CUTOFF_TAG)]
     fitted = FittedModels(value, churn, names, value.objective, horizon,
-                          BTYD_EXPECTED_SPEND in names)
+                          BTYD_EXPECTED_SPEND in names,
+                          train_cutoffs=[max(last_cutoffs)] if last_cutoffs else [])
     stamp = {"value": found["value"][1].version, "churn": found["churn"][1].version,
              "run_id": found["value"][1].run_id}
     return fitted, stamp

@@ -190,7 +190,8 @@ def _register(tiny, new: float, folds: list[str], horizon: int, baseline: float 
     summary = pd.DataFrame({"normalized_gini": {"lgbm_tweedie": new, "last_period": baseline,
                                                 "rfm": baseline - 0.1}})
     result = BacktestResult(metrics, summary, pd.DataFrame(), "tweedie", {}, pd.DataFrame())
-    fitted = SimpleNamespace(value=model, objective="tweedie", features=list(X.columns))
+    fitted = SimpleNamespace(value=model, objective="tweedie", features=list(X.columns),
+                             train_cutoffs=[pd.Timestamp("2024-05-31")])
     with mlflow.start_run():
         return tracking.register_gated("value", fitted, X, result, TRACK, GateConfig(),
                                        ["last_period", "rfm"], horizon)
@@ -303,3 +304,17 @@ def test_load_champion_without_a_champion_is_one_clear_error(tmp_path):
     with pytest.raises(DataError, match=r"no version of tv holds the alias @champion at .*"
                                          r"set score.model_source: artifacts"):
         tracking.load_champion(TRACK, 180)
+
+
+def test_load_champion_knows_when_its_labels_end(champions):
+    # the version records its latest training cutoff; a score at an earlier date is in-sample
+    from pipeline import scoring
+
+    fitted, _ = tracking.load_champion(TRACK, 180)
+    assert fitted.train_cutoffs == []  # not recorded: nothing to warn about
+    for name in ("tv", "tc"):
+        champions.set_model_version_tag(name, "1", tracking.LAST_CUTOFF_TAG, "2025-06-30")
+    fitted, _ = tracking.load_champion(TRACK, 180)
+    assert fitted.train_cutoffs == [pd.Timestamp("2025-06-30")]
+    assert "in-sample" in scoring.in_sample_warning(fitted, pd.Timestamp("2025-09-30"), 180)
+    assert scoring.in_sample_warning(fitted, pd.Timestamp("2025-12-27"), 180) is None

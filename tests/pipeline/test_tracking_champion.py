@@ -27,6 +27,7 @@ def test_registered_versions_record_their_backtest(trained_project):
         for version in ("1", "2"):  # the second run met the first's backtest: compared
             tags = client.get_model_version(model["name"], version).tags
             assert tags["horizon_days"] == "180" and tags["backtest_folds"] == folds
+            assert tags["last_train_cutoff"] == info["train_cutoffs"][-1][:10]
         assert "not comparable" not in model["reason"] and "champion" in model["reason"]
 
 

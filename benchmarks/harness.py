@@ -43,6 +43,11 @@ def measure(fn: Callable[..., Any], *args: Any) -> dict[str, Any]:
             break
         except queues.Empty:
             if not process.is_alive():
+                try:  # it may have reported just before exiting
+                    result = queue.get(timeout=1)
+                    break
+                except queues.Empty:
+                    pass
                 result = {
                     "seconds": time.perf_counter() - started, "peak_mb": float("nan"),
                     "detail": None,

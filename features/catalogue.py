@@ -482,6 +482,8 @@ def _is_missing(value) -> bool:
 
 def _times(ratio: float) -> str:
     words = {1: "about", 2: "twice", 3: "three times", 4: "four times", 5: "five times"}
+    if ratio < 0.75:
+        return "well within its usual gap"
     rounded = round(ratio)
     if abs(ratio - rounded) < 0.25 and rounded in words:
         return f"{words[rounded]} its usual gap"

@@ -48,7 +48,7 @@ def plan_cutoffs(tables: Tables, config: FeaturesConfig) -> tuple[pd.Timestamp, 
     cutoffs = features.training_cutoffs(labels_end, config, min_date=first)
     if not cutoffs:
         raise DataError(
-            f"data from {first.date()} to {as_of.date()} is too short for a "
+            f"data from {first.date()} to {labels_end.date()} is too short for a "
             f"{config.horizon_days}-day label window; lower horizon_days in configs/features.yaml"
         )
     return as_of, cutoffs

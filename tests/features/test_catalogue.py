@@ -170,3 +170,8 @@ def test_lookup_of_unconfigured_names_matches_the_catalogue_of_their_config():
     for name, expected in resolved.items():
         found = lookup(name)
         assert found == expected, name
+
+
+def test_an_order_well_before_its_usual_gap_reads_as_such():
+    assert describe("txn_overdue_ratio", 0.02) == "well within its usual gap since the last order"
+    assert describe("txn_overdue_ratio", 2.1) == "twice its usual gap since the last order"

@@ -49,7 +49,8 @@ _DATE_HELP = (
 
 def _check_date_format(value: str | None) -> str | None:
     """Refuse a date_format pandas cannot use, or one that cannot yield a real date."""
-    if value is None or value == "ISO8601":  # "ISO8601": pandas' name for the default
+    # "ISO8601": pandas' name for the default; "mixed": pandas infers each value's format
+    if value is None or value in ("ISO8601", "mixed"):
         return value
     codes = re.findall(r"%(.?)", value)
     if "" in codes:
@@ -140,8 +141,9 @@ class DataConfig(StrictModel):
     gx_max_rows: int = Field(default=1_000_000, ge=1000)
     quarantine_csv: bool = True
     # Stop (naming the fix) when more than this share of a column's present values cannot be
-    # parsed, instead of quarantining them row by row; 1.0 never stops. See
-    # pipeline.validation.checks.SYSTEMATIC_MIN_COUNT for the minimum count.
+    # parsed, instead of quarantining them row by row; 1.0 never stops. Below this share a
+    # column also stops when >= 1% of its values fail and another format reads nearly all of
+    # them (pipeline.validation.checks.SYSTEMATIC_MIN_SHARE); SYSTEMATIC_MIN_COUNT: the minimum.
     max_unparseable_share: float = Field(default=0.5, gt=0, le=1)
 
     @model_validator(mode="after")

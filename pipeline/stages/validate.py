@@ -4,11 +4,11 @@ Reads every table named in configs/data.yaml (transactions required), refuses ba
 paths.quarantine_dir/<table>.parquet (+ .csv) with their reason, writes the accepted rows to
 paths.validated_dir/<table>.parquet, checks raw and accepted rows with Great Expectations and
 writes paths.reports_dir/validation/index.html and validation_summary.json. Stops with
-`DataError` on a missing or empty file or a missing column; before writing anything when most
-values of a column cannot be parsed (a wrong date_format or csv.decimal: the message names the
-fix); and, after writing the report and the quarantine but no validated data, when no
-transactions row was accepted or the accepted rows fail a blocking expectation (unless
-data.yaml fail_on_expectations is false). The work is in `pipeline.validation.run`.
+`DataError` on a missing or empty file or a missing column; and, after writing the report and
+the quarantine but no validated data (an earlier run's is removed), when a column's values
+fail to parse systematically (a wrong date_format, csv.decimal or csv.thousands: the message
+names the fix), when no transactions row was accepted, or when the accepted rows fail a
+blocking expectation (unless data.yaml fail_on_expectations is false). The work is in `pipeline.validation.run`.
 """
 
 import time

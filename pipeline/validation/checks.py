@@ -7,8 +7,9 @@ row keeps its original values as text, the reason, the column at fault and `sour
 `rows_in == rows_accepted + rows_quarantined` holds for every table.
 
 A column whose values mostly fail to parse (more than `CheckOptions.max_unparseable_share` of
-its present values, and at least `SYSTEMATIC_MIN_COUNT`) points at a wrong date_format or
-number format rather than at a few bad rows: the table result lists it in `parse_failures`,
+its present values, and at least `SYSTEMATIC_MIN_COUNT`), or whose failing values (at least 1%)
+are nearly all read by another format, points at a wrong date_format or number format rather
+than at a few bad rows: the table result lists it in `parse_failures`,
 with example values and the setting that would read them, and the caller stops the run.
 """
 
@@ -35,6 +36,8 @@ from pipeline.validation.parse import (
     parse_floats,
     parse_ids,
     parse_ints,
+    trailing_minus_reading,
+    whole_numbers,
 )
 from pipeline.validation.schema import TableSpec
 
@@ -44,7 +47,9 @@ __all__ = [
     "REASON",
     "REASONS",
     "SOURCE_ROW",
+    "SYSTEMATIC_EXPLAINED",
     "SYSTEMATIC_MIN_COUNT",
+    "SYSTEMATIC_MIN_SHARE",
     "CheckOptions",
     "ParseFailure",
     "TableResult",
@@ -76,6 +81,11 @@ REASONS: dict[str, str] = {
 # than CheckOptions.max_unparseable_share of them): a handful of bad values in a small file are
 # quarantined row by row like any defect, while any real export with a wrong format has more.
 SYSTEMATIC_MIN_COUNT = 5
+# ... or, below that share, when at least SYSTEMATIC_MIN_SHARE of the values fail and another
+# format reads at least SYSTEMATIC_EXPLAINED of the failing ones (a format mismatch, not
+# random defects; see _systematic).
+SYSTEMATIC_MIN_SHARE = 0.01
+SYSTEMATIC_EXPLAINED = 0.9
 _CANDIDATE_SAMPLE = 500  # distinct failing values tried against other formats
 _CODE = {name: i + 1 for i, name in enumerate(REASONS)}
 _NAME = np.array([""] + list(REASONS), dtype=object)
@@ -229,6 +239,26 @@ def _number_settings(table: str, pair: tuple, options: CheckOptions) -> str:
     return " and ".join(settings)
 
 
+def _number_look(pair: tuple, options: CheckOptions) -> str:
+    """What the values do differently from the configured separators, for the hint."""
+    decimal, thousands = pair
+    if decimal != options.decimal:
+        return "look like decimal-comma numbers" if decimal == "," else "use a decimal point"
+    if thousands is not None:
+        return f"use '{thousands}' between thousands"
+    return f"do not use '{options.thousands}' between thousands"
+
+
+def _reads(text: pd.Series, kind: str, date_format: str | None, pair: tuple, minimum) -> int:
+    """How many of `text` the date format or (decimal, thousands) pair reads."""
+    if kind == "date":
+        return int(pd.to_datetime(text, format=date_format, errors="coerce").notna().sum())
+    numbers, bad = parse_floats(text, *pair)
+    if kind != "float":
+        bad = whole_numbers(numbers, bad, minimum)[1]
+    return int((~bad).sum())
+
+
 def _systematic(
     spec: TableSpec,
     column: str,
@@ -236,18 +266,28 @@ def _systematic(
     failed_mask: pd.Series,
     options: CheckOptions,
 ) -> ParseFailure | None:
-    """A ParseFailure when most present values of `column` fail to parse, else None."""
+    """A ParseFailure when the failures of `column` point at a wrong setting, else None.
+
+    That is when more than max_unparseable_share of its present values fail, or when at least
+    SYSTEMATIC_MIN_SHARE of them fail and another format reads at least SYSTEMATIC_EXPLAINED of
+    the failing values: a format mismatch that hits only some values ("1,234.56" among
+    "999.50" without csv.thousands, SAP's trailing minus on negatives) is no random defect,
+    and quarantining it would silently drop a biased part of the data. Both need at least
+    SYSTEMATIC_MIN_COUNT failures; max_unparseable_share 1 never stops."""
     failed = int(failed_mask.sum())
-    if failed < SYSTEMATIC_MIN_COUNT:
+    share = options.max_unparseable_share
+    if failed < SYSTEMATIC_MIN_COUNT or share >= 1:
         return None
     present = int((~is_blank(values)).sum())
-    if failed <= options.max_unparseable_share * present:
+    mostly = failed > share * present
+    if not mostly and failed < SYSTEMATIC_MIN_SHARE * present:
         return None
     table, kind = spec.name, spec.columns[column]
     failing = values[failed_mask.to_numpy(dtype=bool)].astype("str")
     distinct = pd.unique(failing)
     examples = tuple(str(v)[:40] for v in distinct[:2])
     sample = [str(v) for v in distinct[:_CANDIDATE_SAMPLE]]
+    explained = int(np.ceil(SYSTEMATIC_EXPLAINED * len(sample)))
     where = "in configs/data.yaml"
     counts = failing.value_counts()
     token = str(counts.index[0]) if counts.iloc[0] * 2 >= failed else None
@@ -256,6 +296,24 @@ def _systematic(
         "leave such cells empty in the export"
     )
     mapping_hint = f"check that {table}.columns.{column} {where} names the right column"
+    minimum = {"count": 0, "positive": 1}.get(kind)
+
+    def mixed(candidate) -> str | None:
+        """When only some values fail: a note if `candidate` would not read the others."""
+        if mostly or kind == "date" and ptypes.is_numeric_dtype(values):
+            return None
+        passing = values[~failed_mask.to_numpy(dtype=bool) & ~is_blank(values).to_numpy()]
+        passing = pd.Series(pd.unique(passing.astype("str"))[:_CANDIDATE_SAMPLE], dtype="str")
+        fmt, pair = (candidate, None) if kind == "date" else (None, candidate)
+        if _reads(passing.str.strip(), kind, fmt, pair, minimum) >= SYSTEMATIC_EXPLAINED * len(
+            passing
+        ):
+            return None
+        return (
+            f", but the other {present - failed} values read with the current setting: the "
+            "export mixes formats; make it write one format throughout"
+        )
+
     if kind == "date":
         numeric = ptypes.is_numeric_dtype(values) and not ptypes.is_bool_dtype(values)
         if options.date_format:
@@ -266,6 +324,8 @@ def _systematic(
             problem = "are not ISO 8601 dates (no date_format is set)"
         formats, read = date_formats_reading(sample)
         formats = [f for f in formats if f != options.date_format]
+        if not mostly and not (formats and read >= explained):
+            return None
         if formats and read * 2 > len(sample):
             they = "they read" if read == len(sample) else "most of them read"
             if len(formats) == 1:
@@ -276,6 +336,9 @@ def _systematic(
                     f"{they} as {shown}: set {table}.date_format to the one your export uses "
                     f"(day or month first?) {where}"
                 )
+            if (note := mixed(formats[0])) is not None:
+                shown = " or ".join(f'"{f}"' for f in formats[:2])
+                fix = f"{they} as {shown}{note}"
         elif token is not None:
             fix = f"{missing_hint}; otherwise fix {table}.date_format {where}"
         else:
@@ -284,6 +347,8 @@ def _systematic(
                 f'"%Y%m%d"), or {mapping_hint}'
             )
     elif kind == "bool":
+        if not mostly:
+            return None
         problem = "are not true/false values (true/false, yes/no, y/n, t/f, 1/0)"
         fix = (
             missing_hint
@@ -294,29 +359,43 @@ def _systematic(
         separators = f"decimal '{options.decimal}'" + (
             f" and thousands '{options.thousands}'" if options.thousands else ""
         )
-        minimum = {"count": 0, "positive": 1}.get(kind)
         at_least = "" if minimum is None else f" >= {minimum}"
         what = "numbers" if kind == "float" else f"whole numbers{at_least}"
         problem = f"are not {what} written with {separators}"
+        whole = kind != "float"
         pairs, read = number_formats_reading(
-            sample, options.decimal, options.thousands, kind != "float", minimum
+            sample, options.decimal, options.thousands, whole, minimum
         )
-        if pairs and read * 2 > len(sample):
+        minus_pair, minus_read = trailing_minus_reading(
+            sample, options.decimal, options.thousands, whole, minimum
+        )
+        if not mostly and not (pairs and read >= explained) and minus_read < explained:
+            return None
+        if minus_read > read and minus_read * 2 > len(sample):
+            they = "they" if minus_read == len(sample) else "most of them"
+            fix = (
+                f"{they} write negative numbers with a trailing minus ('{sample[0]}'), which "
+                f"cannot be read: make the export write a leading minus ('-{sample[0][:-1]}')"
+            )
+            if minus_pair != (options.decimal, options.thousands):
+                fix += f" and set {_number_settings(table, minus_pair, options)} {where}"
+        elif pairs and read * 2 > len(sample):
             they = "they" if read == len(sample) else "most of them"
             first = pairs[0]
-            if first[0] == ",":
-                look = "look like decimal-comma numbers"
-            elif first[1] is not None:
-                look = f"use '{first[1]}' between thousands"
-            else:
-                look = "use a decimal point"
-            fix = f"{they} {look}: set {_number_settings(table, first, options)} {where}"
+            fix = (
+                f"{they} {_number_look(first, options)}: set "
+                f"{_number_settings(table, first, options)} {where}"
+            )
             other = next((p for p in pairs[1:] if p[0] != first[0]), None)
             if other is not None:
-                fix += (
-                    f" (or {_number_settings(table, other, options)} if '{other[1]}' "
-                    "separates thousands there)"
+                role = (
+                    f"'{other[1]}' separates thousands"
+                    if other[1] is not None
+                    else f"'{other[0]}' is the decimal separator"
                 )
+                fix += f" (or {_number_settings(table, other, options)} if {role} there)"
+            if (note := mixed(first)) is not None:
+                fix = f"{they} {_number_look(first, options)}{note}"
         elif token is not None:
             fix = missing_hint
         else:

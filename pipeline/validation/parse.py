@@ -20,6 +20,7 @@ __all__ = [
     "parse_floats",
     "parse_ids",
     "parse_ints",
+    "trailing_minus_reading",
     "whole_numbers",
 ]
 
@@ -253,4 +254,40 @@ def number_formats_reading(
             best, found = count, [pair]
         elif count == best and count:
             found.append(pair)
+    # A tie is no evidence for a thousands separator that occurs in none of the samples:
+    # "1234.56" reads with thousands "," as well as with none, and none is what to suggest.
+    def absent(pair: tuple[str, str | None]) -> bool:
+        return pair[1] is not None and not text.str.contains(pair[1], regex=False).any()
+
+    found.sort(key=absent)
+    return found, best
+
+
+_TRAILING_MINUS = r"\d[\d.,' ]*-"
+
+
+def trailing_minus_reading(
+    samples: list[str],
+    decimal: str,
+    thousands: str | None,
+    whole: bool = False,
+    minimum: int | None = None,
+) -> tuple[tuple[str, str | None] | None, int]:
+    """How many of `samples` are numbers with a trailing minus ("50,00-", as SAP writes
+    negatives), which no csv setting reads: the (decimal, thousands) pair, the configured one
+    first, that reads the most of them once the minus is moved to the front, and that count;
+    (None, 0) when none reads any."""
+    text = pd.Series(samples, dtype="str").str.strip()
+    trailing = text.str.fullmatch(_TRAILING_MINUS).fillna(False).astype(bool)
+    if not trailing.any():
+        return None, 0
+    moved = "-" + text[trailing].str[:-1]
+    best, found = 0, None
+    for pair in ((decimal, thousands), *_NUMBER_CANDIDATES):
+        numbers, bad = parse_floats(moved, *pair)
+        if whole:
+            bad = whole_numbers(numbers, bad, minimum)[1]
+        count = int((~bad).sum())
+        if count > best:
+            best, found = count, pair
     return found, best

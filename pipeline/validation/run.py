@@ -1,10 +1,12 @@
 """One validation run, table by table: read the configured sources, check the rows, run the
 expectations, summarise; then write the accepted rows, the quarantine and the report.
 
-Two stops besides the expectations: a column whose values mostly fail to parse (a wrong
-date_format or number format) stops `run_checks` before anything is written, naming the fix;
-a transactions table with no accepted row stops `write_outputs` after the quarantine and the
-report are written (whatever fail_on_expectations says), naming the main quarantine reasons.
+Two stops besides the expectations, both raised by `write_outputs` after the stale validated
+data of an earlier run is removed and the quarantine and the report (with the error) are
+written, but no validated data, whatever fail_on_expectations says: a column whose values fail
+to parse in a way that points at a wrong date_format or number format (found by `run_checks`,
+which then skips the expectations), naming the fix; and a transactions table with no accepted
+row, naming the main quarantine reasons.
 
 Used by `pipeline/stages/validate.py`; GX is imported only when `run_checks` runs.
 """
@@ -36,10 +38,12 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ValidationRun:
-    """The row-level `results` per table and the JSON-ready `summary` (see build_summary)."""
+    """The row-level `results` per table and the JSON-ready `summary` (see build_summary);
+    `stop`: the parse-failure message `write_outputs` raises after writing the report."""
 
     results: dict[str, TableResult]
     summary: dict
+    stop: str | None = None
 
 
 def check_options(config: DataConfig, source: SourceConfig, reference: date) -> CheckOptions:
@@ -75,14 +79,19 @@ def run_checks(
     """Row-level checks, then the Great Expectations suites on raw and accepted rows, then the
     summary (`started`: time.perf_counter() at the start of the run).
 
-    Raises DataError, before anything is written, when a column's values mostly fail to parse
-    (see `parse_failure_message`)."""
+    When a column's values fail to parse with a wrong setting (see `parse_failure_message`),
+    the expectations are skipped and the run carries the message in `stop` (and the summary in
+    `error`, with success false): `write_outputs` then removes the stale validated data,
+    writes the quarantine and the report and raises DataError."""
     os.environ["GX_ANALYTICS_ENABLED"] = "false"  # before GX is first imported: no network
     with step("validate: row-level checks"):
         options = {t: check_options(config, s, reference) for t, s in config.sources().items()}
         results = check_tables(raws, options)
     if message := parse_failure_message(results, files, config):
-        raise DataError(message)
+        summary = build_summary(
+            results, {}, files, str(reference), time.perf_counter() - started, config.gx_max_rows
+        )
+        return ValidationRun(results, {**summary, "success": False, "error": message}, message)
     with step("validate: Great Expectations suites"):
         from pipeline.validation.expectations import run_expectations
 
@@ -113,19 +122,22 @@ def write_outputs(
     `quarantine_csv`), the accepted rows (only when `write_validated`), the summary JSON and
     the HTML report.
 
-    When no transactions row was accepted, no validated data is written and, after the
-    quarantine and the report, DataError names the main quarantine reasons: an empty
-    transactions table is nothing the next stages could use, whatever fail_on_expectations
-    says."""
+    When the run carries a parse-failure `stop`, or no transactions row was accepted, no
+    validated data is written and, after the quarantine and the report, DataError says why
+    (the setting to fix, or the main quarantine reasons): that is nothing the next stages
+    could use, whatever fail_on_expectations says."""
     summary = run.summary
-    stop = None
-    if TRANSACTIONS in run.results and run.results[TRANSACTIONS].rows_accepted == 0:
+    stop = run.stop
+    if stop is not None:
+        write_validated = False
+    elif TRANSACTIONS in run.results and run.results[TRANSACTIONS].rows_accepted == 0:
         rows = quarantine_dir / f"{TRANSACTIONS}.{'csv' if quarantine_csv else 'parquet'}"
         stop = all_quarantined_message(summary, TRANSACTIONS, rows)
         summary = {**summary, "success": False, "error": stop}
         write_validated = False
     for folder in (validated_dir, quarantine_dir, report_dir):
-        folder.mkdir(parents=True, exist_ok=True)
+        if folder != validated_dir or write_validated:
+            folder.mkdir(parents=True, exist_ok=True)
     for table in TABLES:  # no stale file of an earlier run may survive
         for old in (
             validated_dir / f"{table}.parquet",
@@ -180,15 +192,18 @@ def _top_reasons(table: dict) -> str:
         {"reason": r, "column": ALL_COLUMNS, "rows": n}
         for r, n in sorted(table["reasons"].items(), key=lambda item: -item[1])
     ]
-    return ", ".join(
+    shown = ", ".join(
         f"{t['rows']} {t['reason']}" + ("" if t["column"] == ALL_COLUMNS else f" in {t['column']}")
         for t in found[:3]
     )
+    total = table.get("rows_quarantined", sum(table["reasons"].values()))
+    rest = total - sum(t["rows"] for t in found[:3])
+    return f"{shown}, {rest} more in other reasons" if rest > 0 else shown
 
 
 def all_quarantined_message(summary: dict, table: str, where: Path) -> str:
     """The one-line error when every row of `table` was quarantined: the file, the count, the
-    three main reasons with their columns, what the main reason means and `where` to look."""
+    three main reasons with their columns (and how many rows the others have), what the main reason means and `where` to look."""
     t = summary["tables"][table]
     main = max(t["reasons"], key=t["reasons"].get)
     skip = "" if table == TRANSACTIONS else f" (or set {table}: null in configs/data.yaml)"

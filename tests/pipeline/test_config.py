@@ -116,7 +116,8 @@ def test_unusable_date_format_names_file_key_and_what_is_allowed(
 
 
 @pytest.mark.parametrize(
-    "date_format", ["%d.%m.%Y", "%Y%m%d", "%d/%m/%y %H:%M", "%Y-%m-%dT%H:%M:%S%z", "ISO8601"]
+    "date_format", ["%d.%m.%Y", "%Y%m%d", "%d/%m/%y %H:%M", "%Y-%m-%dT%H:%M:%S%z", "ISO8601",
+                    "mixed"]
 )
 def test_usable_date_formats_load(config_dir: Path, date_format: str) -> None:
     _data_yaml(config_dir, {"date_format": date_format})

@@ -404,6 +404,36 @@ def test_decimal_commas_without_csv_decimal_stop_with_the_csv_decimal_hint(
 
 
 @pytest.mark.parametrize("fail_on_expectations", [True, False])
+def test_a_wrong_format_after_a_good_run_leaves_no_stale_validated_data(
+    tmp_path: Path, fail_on_expectations: bool
+) -> None:
+    """The next stage must not read the previous run's data: the stop removes it and the
+    summary and the report record the failure."""
+    config_dir = _erp_project(tmp_path)
+    validate.main(load_settings(config_dir))
+    validated = tmp_path / "data/validated"
+    assert (validated / "transactions.parquet").exists()
+    summary_file = tmp_path / "reports/validation/validation_summary.json"
+    assert json.loads(summary_file.read_text())["success"] is True
+
+    def wrong_decimal(data: dict) -> None:
+        data["transactions"]["csv"].pop("decimal")
+        data["fail_on_expectations"] = fail_on_expectations
+
+    _edit_data(config_dir, wrong_decimal)
+    with pytest.raises(DataError, match="csv.decimal") as error:
+        validate.main(load_settings(config_dir))
+    assert list(validated.glob("*.parquet")) == []
+    summary = json.loads(summary_file.read_text())
+    assert summary["success"] is False and summary["error"] == str(error.value)
+    assert summary["tables"]["transactions"]["rows_accepted"] == 0
+    html = (tmp_path / "reports/validation/index.html").read_text()
+    assert "FAILED" in html and "csv.decimal" in html
+    quarantine = pd.read_parquet(tmp_path / "data/quarantine/transactions.parquet")
+    assert len(quarantine) == 10 and set(quarantine["reason"]) >= {"bad_amount"}
+
+
+@pytest.mark.parametrize("fail_on_expectations", [True, False])
 def test_all_transactions_quarantined_stops_with_the_main_reasons(
     tmp_path: Path, fail_on_expectations: bool
 ) -> None:
@@ -422,7 +452,7 @@ def test_all_transactions_quarantined_stops_with_the_main_reasons(
     assert str(error.value) == (
         f"{tmp_path}/tests/fixtures/erp_transactions.csv: all 10 transactions rows were "
         "quarantined, none accepted (7 future_date in order_date, 1 null_id in customer_id, "
-        "1 bad_date in order_date); future_date: a date lies after the reference date "
+        "1 bad_date in order_date, 1 more in other reasons); future_date: a date lies after the reference date "
         f"(data.yaml reference_date, default today); see {quarantine} and fix "
         "configs/data.yaml or the export"
     )

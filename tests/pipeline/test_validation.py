@@ -466,7 +466,8 @@ def test_systematic_threshold(bad: int, total: int, share: float, stops: bool) -
     from pipeline.validation.checks import SYSTEMATIC_MIN_COUNT
 
     assert SYSTEMATIC_MIN_COUNT == 5
-    dates = ["31/01/2024"] * bad + ["2024-01-02"] * (total - bad)
+    # no other date format reads "31/31/2024": only the share decides (not a format mismatch)
+    dates = ["31/31/2024"] * bad + ["2024-01-02"] * (total - bad)
     options = CheckOptions(reference_date=REF, max_unparseable_share=share)
     raw = _many(total, order_date=dates)
     result = check_table(raw, SPECS["transactions"], options)
@@ -479,6 +480,96 @@ def test_a_few_bad_values_in_a_real_sized_table_are_only_quarantined() -> None:
     raw = _many(100, amount=[f"{i}.5" for i in range(90)] + ["12,5 EUR"] * 10)
     result = check_table(raw, SPECS["transactions"], OPTIONS)
     assert result.parse_failures == [] and result.reasons == {"bad_amount": 10}
+
+
+def test_max_unparseable_share_one_never_stops_even_on_a_format_mismatch() -> None:
+    dates = ["31/01/2024"] * 10
+    options = CheckOptions(reference_date=REF, max_unparseable_share=1.0)
+    assert check_table(_many(10, order_date=dates), SPECS["transactions"], options).parse_failures == []
+
+
+def test_thousands_commas_on_large_amounts_only_stop_with_the_thousands_hint() -> None:
+    """A US export without csv.thousands: only amounts >= 1,000 fail (a minority, but the
+    biggest orders); quarantining them would silently drop most of the revenue."""
+    amounts = ["999.50"] * 90 + [f"{1 + i},234.56" for i in range(10)]
+    result = check_table(_many(100, amount=amounts), SPECS["transactions"], OPTIONS)
+    failure = _failure(result, "amount")
+    assert (failure.failed, failure.present) == (10, 100)
+    assert failure.fix == (
+        "they use ',' between thousands: set transactions.csv.thousands: \",\" in "
+        "configs/data.yaml"
+    )
+    fixed = CheckOptions(reference_date=REF, thousands=",")
+    assert check_table(_many(100, amount=amounts), SPECS["transactions"], fixed).reasons == {}
+
+
+def test_trailing_minus_negatives_stop_saying_they_must_be_converted() -> None:
+    amounts = ["50,00"] * 90 + [f"{i},50-" for i in range(10)]
+    options = CheckOptions(reference_date=REF, decimal=",")
+    failure = _failure(check_table(_many(100, amount=amounts), SPECS["transactions"], options),
+                       "amount")
+    assert failure.failed == 10
+    assert failure.fix == (
+        "they write negative numbers with a trailing minus ('0,50-'), which cannot be read: "
+        "make the export write a leading minus ('-0,50')"
+    )
+
+
+def test_a_minority_in_another_date_format_stops_as_mixed_formats() -> None:
+    dates = ["2024-01-02"] * 95 + ["31.01.2024"] * 5
+    failure = _failure(check_table(_many(100, order_date=dates), SPECS["transactions"], OPTIONS),
+                       "order_date")
+    assert failure.fix == (
+        'they read as "%d.%m.%Y", but the other 95 values read with the current setting: '
+        "the export mixes formats; make it write one format throughout"
+    )
+
+
+@pytest.mark.parametrize("share", [0.01, 0.02])
+def test_random_garbage_at_one_or_two_percent_is_only_quarantined(share: float) -> None:
+    """The generator's --defects faults (pipeline.synthetic.defects) read in no format: they
+    are quarantined row by row, even though there are more than SYSTEMATIC_MIN_COUNT."""
+    from pipeline.synthetic.defects import _BAD_AMOUNTS, _BAD_DATES
+
+    n = 2000
+    bad = int(n * share)
+    amounts = [f"{10 + i % 900}.5" for i in range(n - bad)] + [
+        _BAD_AMOUNTS[i % len(_BAD_AMOUNTS)] for i in range(bad)
+    ]
+    dates = [_BAD_DATES[i % len(_BAD_DATES)] for i in range(bad)] + [
+        f"2024-01-{1 + i % 28:02d}" for i in range(n - bad)
+    ]
+    raw = _many(n, amount=amounts, order_date=dates)
+    result = check_table(raw, SPECS["transactions"], OPTIONS)
+    assert result.parse_failures == []
+    assert result.reasons == {"bad_amount": bad, "bad_date": bad}
+
+
+def test_tied_number_formats_prefer_a_thousands_separator_that_occurs() -> None:
+    """With decimal "," configured, "1234.56" reads with thousands "," as well as with none:
+    the hint must not invent a thousands separator, nor call them decimal-comma numbers."""
+    options = CheckOptions(reference_date=REF, decimal=",")
+    amounts = ["1234.56", "2345.5", "3.25", "4.5", "5.75", "6.0"]
+    failure = _failure(check_table(_many(6, amount=amounts), SPECS["transactions"], options),
+                       "amount")
+    assert failure.fix == (
+        'they use a decimal point: set transactions.csv.decimal: "." in configs/data.yaml'
+    )
+    options = CheckOptions(reference_date=REF, decimal=",", thousands=".")
+    failure = _failure(check_table(_many(6, amount=amounts), SPECS["transactions"], options),
+                       "amount")
+    assert failure.fix == (
+        'they use a decimal point: set transactions.csv.decimal: "." and '
+        "transactions.csv.thousands: null in configs/data.yaml"
+    )
+    options = CheckOptions(reference_date=REF, decimal=",")
+    amounts = ["1.234", "2.345", "3.456", "4.567", "5.678", "6.789"]
+    failure = _failure(check_table(_many(6, amount=amounts), SPECS["transactions"], options),
+                       "amount")
+    assert "decimal-comma" not in failure.fix and "'None'" not in failure.fix
+    assert failure.fix.startswith(
+        "they use '.' between thousands: set transactions.csv.thousands: \".\""
+    )
 
 
 def test_missing_values_do_not_count_as_unparseable() -> None:
@@ -575,3 +666,31 @@ def test_failure_message_explains_an_empty_table_by_its_quarantine_reasons():
     assert "expect_table_row_count_to_be_between" not in message
     # the other table's failure is still reported, with the usual advice
     assert "fails 1 expectation(s): transactions: expect_column_max_to_be_between" in message
+
+
+def test_all_quarantined_message_counts_the_reasons_it_does_not_name():
+    from pathlib import Path
+
+    from pipeline.validation.run import all_quarantined_message
+
+    summary = {
+        "tables": {
+            "transactions": {
+                "source": "t.csv", "rows_in": 20, "rows_accepted": 0, "rows_quarantined": 20,
+                "reasons": {"future_date": 10, "null_id": 4, "bad_date": 3, "bad_amount": 2,
+                            "duplicate_row": 1},
+                "top_reasons": [
+                    {"reason": "future_date", "column": "order_date", "rows": 10},
+                    {"reason": "null_id", "column": "customer_id", "rows": 4},
+                    {"reason": "bad_date", "column": "order_date", "rows": 3},
+                    {"reason": "bad_amount", "column": "amount", "rows": 2},
+                    {"reason": "duplicate_row", "column": "(all columns)", "rows": 1},
+                ],
+            }
+        }
+    }
+    message = all_quarantined_message(summary, "transactions", Path("q.csv"))
+    assert (
+        "(10 future_date in order_date, 4 null_id in customer_id, 3 bad_date in order_date, "
+        "3 more in other reasons); future_date:"
+    ) in message

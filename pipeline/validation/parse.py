@@ -231,6 +231,16 @@ def date_formats_reading(samples: list[str]) -> tuple[list[str], int]:
     return found, best
 
 
+def _count_read(text: pd.Series, pair: tuple[str, str | None], whole: bool,
+                minimum: int | None) -> int:
+    """How many of `text` read as numbers with (decimal, thousands) `pair` (as `whole`
+    numbers >= `minimum` if asked)."""
+    numbers, bad = parse_floats(text, *pair)
+    if whole:
+        bad = whole_numbers(numbers, bad, minimum)[1]
+    return int((~bad).sum())
+
+
 def number_formats_reading(
     samples: list[str],
     decimal: str,
@@ -246,10 +256,7 @@ def number_formats_reading(
     for pair in _NUMBER_CANDIDATES:
         if pair == (decimal, thousands):
             continue
-        numbers, bad = parse_floats(text, *pair)
-        if whole:
-            bad = whole_numbers(numbers, bad, minimum)[1]
-        count = int((~bad).sum())
+        count = _count_read(text, pair, whole, minimum)
         if count > best:
             best, found = count, [pair]
         elif count == best and count:
@@ -284,10 +291,7 @@ def trailing_minus_reading(
     moved = "-" + text[trailing].str[:-1]
     best, found = 0, None
     for pair in ((decimal, thousands), *_NUMBER_CANDIDATES):
-        numbers, bad = parse_floats(moved, *pair)
-        if whole:
-            bad = whole_numbers(numbers, bad, minimum)[1]
-        count = int((~bad).sum())
+        count = _count_read(moved, pair, whole, minimum)
         if count > best:
             best, found = count, pair
     return found, best

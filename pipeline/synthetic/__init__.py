@@ -7,7 +7,8 @@ lower it and lift purchasing for a few weeks (see `process` for the exact model)
 belong to regions and carry a limited number of strategic accounts.
 
 Modules: `population` (who), `process` (the weekly step), `history` (a chunk's tables),
-`truth` (Monte Carlo ground truth), `defects` (export faults), `writer` (chunked Parquet).
+`truth` (Monte Carlo ground truth), `defects` (export faults), `writer` (chunked Parquet),
+`marker` (which raw files generate wrote, so it never overwrites an export).
 """
 
 from pipeline.synthetic.defects import DEFECT_KINDS, inject

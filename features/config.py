@@ -29,6 +29,8 @@ class FeaturesConfig(BaseModel):
     order_outcome: values of the contacts table that the contact features count.
     manager_lookback_days / contact_lookback_days: look-backs of "has a manager" and of
     complaints and conversion. size_bands: employee band edges. float_dtype: of the features.
+    min_customers: the features stage stops when fewer customers have an order (a positive
+    amount) on or before the last training cutoff: too few to train the models on.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -48,6 +50,7 @@ class FeaturesConfig(BaseModel):
     contact_lookback_days: int = Field(365, gt=0)
     size_bands: tuple[int, ...] = (10, 50, 250, 1000)
     float_dtype: Literal["float64", "float32"] = "float64"
+    min_customers: int = Field(50, ge=1)
 
     @field_validator("windows_days", "size_bands")
     @classmethod

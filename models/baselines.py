@@ -16,6 +16,12 @@ the churn score is a probability (Brier and calibration error need one).
   summaries (frequency, recency, T, monetary; no labels): expected spend over H, and
   P(no purchase over H) as churn.
 
+The BTYD predictions are also features of the LightGBM models. `add_btyd` fits them per cutoff
+(the training rows and the backtest: each cutoff's population at that cutoff);
+`BTYDTransformer` is the same step fitted once and then applied with its stored parameters,
+which is what the final models carry (models.training.FittedModels, the registered serving
+models): a row's BTYD columns then depend on that row alone, not on the batch it comes in.
+
 Frames with several cutoffs (a `cutoff` or `as_of` column) are scored cutoff by cutoff
 where a baseline ranks within a cutoff (rfm quintiles) or fits per cutoff (btyd).
 """
@@ -24,7 +30,7 @@ import re
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from features.contract import AS_OF, CUTOFF, LABEL_CHURNED, LABEL_SPEND
@@ -33,6 +39,8 @@ __all__ = [
     "BASELINES",
     "AvgSpendRetentionBaseline",
     "BTYDBaseline",
+    "BTYDTransformer",
+    "BTYD_OUTPUTS",
     "LastPeriodBaseline",
     "RFMBaseline",
     "add_btyd",
@@ -85,6 +93,9 @@ BTYD_SUMMARY = ("btyd_frequency", "btyd_recency", "btyd_T", "btyd_monetary")
 # columns models.btyd.add_btyd_features adds (expected spend over H, P(no purchase over H))
 BTYD_EXPECTED_SPEND = "btyd_expected_spend"
 BTYD_PROB_NO_PURCHASE = "btyd_prob_no_purchase"
+# every column the BTYD step adds (models.btyd.OUTPUT_COLUMNS)
+BTYD_OUTPUTS = ("btyd_prob_alive", "btyd_expected_orders", BTYD_EXPECTED_SPEND,
+                BTYD_PROB_NO_PURCHASE)
 
 
 def add_btyd(frame: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
@@ -100,6 +111,67 @@ def add_btyd(frame: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
     if column is None:
         raise ValueError(f"the BTYD models need a {CUTOFF!r} or {AS_OF!r} column to fit per date")
     return add_btyd_features(frame, horizon_days, cutoff_col=column)
+
+
+class BTYDTransformer(TransformerMixin, BaseEstimator):
+    """The BTYD feature step, fitted once: BG/NBD + Gamma-Gamma on the summaries of the
+    customers of ONE date, then applied to any rows with those parameters (no refit).
+
+    `fit(frame)` takes a features frame at one cutoff or as-of (the btyd_* summary columns;
+    no labels) and fits models.btyd.BTYDFeatures; `transform(frame)` returns a new frame with
+    the BTYD_OUTPUTS columns (re)computed from each row's own summaries and the stored
+    parameters, so a customer gets the same values alone or inside any batch.
+
+    Parameters
+    ----------
+    horizon_days : the horizon of the expected orders / spend and of P(no purchase).
+
+    Attributes
+    ----------
+    params_ : {"bgnbd": {r, alpha, a, b} or None, "gamma_gamma": {p, q, v} or None,
+              "mean_order_value": float, "n_customers": int, "fitted_on": date or None}
+        None for a model that was not fitted (no usable customer; fewer than 10 repeat
+        buyers for Gamma-Gamma, whose spend per order is then `mean_order_value`).
+    features_ : the fitted models.btyd.BTYDFeatures.
+    """
+
+    def __init__(self, horizon_days: int = 365):
+        self.horizon_days = horizon_days
+
+    def fit(self, frame: pd.DataFrame, y=None):
+        """Fit on the customers of `frame`, which must hold a single date (if it has a
+        cutoff or as-of column): the population the parameters describe."""
+        _require(frame, BTYD_SUMMARY, "the BTYD models")
+        from models.btyd import BTYDFeatures
+
+        column = _time_column(frame)
+        dates = pd.Series(frame[column].unique()).dropna() if column else pd.Series([])
+        if len(dates) > 1:
+            raise ValueError(
+                f"BTYDTransformer fits on the customers of one date; the frame has {len(dates)} "
+                f"values of {column!r}: pass the rows of one cutoff"
+            )
+        self.features_ = BTYDFeatures(horizon_days=self.horizon_days).fit(frame)
+        bg, gg = self.features_.bgnbd_, self.features_.gamma_gamma_
+        self.params_ = {
+            "bgnbd": dict(bg.params_) if bg is not None else None,
+            "gamma_gamma": dict(gg.params_) if gg is not None else None,
+            "mean_order_value": float(self.features_.mean_order_value_),
+            "n_customers": int(self.features_.n_customers_),
+            "fitted_on": f"{pd.Timestamp(dates.iloc[0]):%Y-%m-%d}" if len(dates) else None,
+        }
+        return self
+
+    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A new frame: `frame` with the BTYD_OUTPUTS columns from the stored parameters
+        (replacing any it already has). Never mutates `frame`."""
+        check_is_fitted(self, "params_")
+        _require(frame, BTYD_SUMMARY, "the BTYD models")
+        out = self.features_.transform(frame)
+        return frame.assign(**{c: out[c].to_numpy() for c in BTYD_OUTPUTS})
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        return np.array(BTYD_OUTPUTS, dtype=object)
 
 
 def btyd_predictions(frame: pd.DataFrame, horizon_days: int) -> pd.DataFrame:

@@ -32,6 +32,7 @@ import pandas as pd
 
 from features.contract import (
     ACTIVE,
+    AS_OF,
     CAPACITY,
     CURRENT_MANAGER_ID,
     CURRENT_TIER,
@@ -278,8 +279,8 @@ def decide(
         frame[PREVIOUS_TIER] = frame[CUSTOMER_ID].map(
             previous.set_index(CUSTOMER_ID)[TIER]).fillna(frame[CURRENT_TIER])
         reference = previous[[CUSTOMER_ID, REGION, TIER]]
-        run = previous["run_id"].iloc[0] if "run_id" in previous else "unknown"
-        basis = f"the previous run ({run})"
+        basis = (f"the previous run (as of {pd.Timestamp(previous[AS_OF].iloc[0]):%Y-%m-%d})"
+                 if AS_OF in previous and len(previous) else "the previous run")
     else:
         frame[PREVIOUS_TIER] = frame[CURRENT_TIER]
         reference = frame.loc[frame[CURRENT_TIER].notna(), [CUSTOMER_ID, REGION, CURRENT_TIER]]

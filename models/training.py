@@ -7,8 +7,16 @@ truncated labels: it returns `FittedModels` with `fallback=True` and a message s
 and `predict` then uses BG/NBD + Gamma-Gamma fitted at the scoring date on the customers'
 own summaries, which need no labels.
 
-With `config.btyd_features` the BTYD predictions (fitted per cutoff) are added as features
-before training and before scoring (`prepare_frame`), so the model sees them as well.
+With `config.btyd_features` the BTYD predictions are features too. The training rows get
+them fitted per cutoff (`prepare_frame`: each cutoff's population at that cutoff, as the
+backtest does). The fitted models carry one `BTYDTransformer` fitted at training time
+(`FittedModels.btyd`; `fit_models` says on which customers, and why) and score every row with
+those stored parameters, so a customer's scores do not depend on the other rows of the batch
+and the registered models need nothing but a features frame's rows.
+
+What a model takes from a features frame is declared here once: `input_columns` (the
+features stage's columns minus ids, dates and labels: the registered models' input schema)
+and `model_features` (the columns the estimators see once the BTYD step has run).
 """
 
 from dataclasses import dataclass, field
@@ -17,14 +25,23 @@ import numpy as np
 import pandas as pd
 
 from features.contract import AS_OF, CUSTOMER_ID, CUTOFF, HORIZON_DAYS, LABEL_CHURNED, LABEL_SPEND
-from models.baselines import add_btyd, btyd_predictions, spend_window
+from models.baselines import (
+    BTYD_OUTPUTS,
+    BTYDTransformer,
+    add_btyd,
+    btyd_predictions,
+    spend_window,
+)
 from models.churn import ChurnModel
 from models.config import ModelConfig
 from models.value import ValueModel
 
 __all__ = [
     "FittedModels",
+    "ModelInput",
+    "fit_btyd",
     "fit_models",
+    "input_columns",
     "labelled_cutoffs",
     "make_churn_model",
     "make_value_model",
@@ -52,6 +69,13 @@ def model_features(frame: pd.DataFrame) -> list[str]:
     ]
 
 
+def input_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns a fitted model takes from a features frame as the features stage writes it
+    (training_set.parquet or scoring_frame.parquet): its model features before the BTYD step,
+    i.e. every numeric or categorical column but ids, dates, labels and BTYD outputs."""
+    return [c for c in model_features(frame) if c not in BTYD_OUTPUTS]
+
+
 def make_value_model(config: ModelConfig, objective: str | None = None) -> ValueModel:
     """An unfitted ValueModel with the configured parameters."""
     return ValueModel(
@@ -75,6 +99,15 @@ def make_churn_model(config: ModelConfig) -> ChurnModel:
 def prepare_frame(frame: pd.DataFrame, config: ModelConfig, horizon_days: int) -> pd.DataFrame:
     """The frame the models see: with the BTYD features added per cutoff when configured."""
     return add_btyd(frame, horizon_days) if config.btyd_features else frame
+
+
+def fit_btyd(frame: pd.DataFrame, horizon_days: int) -> BTYDTransformer:
+    """The BTYD step fitted on the customers of `frame`, which holds one date (its latest
+    `cutoff` or `as_of` when it holds several)."""
+    column = CUTOFF if CUTOFF in frame.columns else AS_OF if AS_OF in frame.columns else None
+    if column is not None and frame[column].nunique() > 1:
+        frame = frame[frame[column] == frame[column].max()]
+    return BTYDTransformer(horizon_days=horizon_days).fit(frame)
 
 
 def labelled_cutoffs(
@@ -103,13 +136,39 @@ def sample_rows(frame: pd.DataFrame, max_rows: int | None, random_state: int) ->
     return frame.iloc[keep]
 
 
+@dataclass(frozen=True)
+class ModelInput:
+    """What one fitted model takes from a features frame: the BTYD step it was trained with
+    (None: no BTYD features) and the columns it sees after it, in order."""
+
+    features: list[str]
+    btyd: BTYDTransformer | None = None
+
+    def augment(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """`frame` with the BTYD columns of this input's stored parameters (as is without)."""
+        return frame if self.btyd is None else self.btyd.transform(frame)
+
+    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model input of a features frame: BTYD columns added, `features` selected."""
+        return self.augment(frame)[self.features]
+
+    def same_as(self, other: "ModelInput") -> bool:
+        """Whether both inputs prepare a frame identically (same columns, same parameters)."""
+        mine = None if self.btyd is None else self.btyd.params_
+        theirs = None if other.btyd is None else other.btyd.params_
+        return list(self.features) == list(other.features) and mine == theirs
+
+
 @dataclass
 class FittedModels:
     """The fitted value and churn models and what they need to score.
 
     `value` and `churn` are None when `fallback` is True (too short a history): `predict`
-    then uses BG/NBD + Gamma-Gamma. `features` lists the columns the models expect after
-    `prepare_frame` (the registered models' input schema).
+    then uses BG/NBD + Gamma-Gamma fitted on the scored rows. `features` lists the columns
+    the models expect after the BTYD step; `btyd` is that step, fitted at training time (None
+    without `btyd_features`). `churn_input` is the churn model's own input when it differs
+    from the value model's (a churn champion registered by another run than the value
+    champion, see pipeline.tracking.load_champion); None when both share one.
     """
 
     value: ValueModel | None
@@ -121,14 +180,35 @@ class FittedModels:
     train_cutoffs: list[pd.Timestamp] = field(default_factory=list)
     fallback: bool = False
     message: str = ""
+    btyd: BTYDTransformer | None = None
+    churn_input: ModelInput | None = None
 
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def model_input(self, kind: str = "value") -> ModelInput:
+        """The input of the "value" or "churn" model.
+
+        Raises ValueError for models saved with BTYD features but without their fitted
+        BTYD step (trained before the step was stored with them): re-train them."""
+        if kind == "churn" and self.churn_input is not None:
+            return self.churn_input
+        if self.btyd_features and self.btyd is None and not self.fallback:
+            raise ValueError(
+                "these fitted models use BTYD features but carry no fitted BTYD step (saved "
+                "before it was stored with the models): re-run `keyaccounts train`"
+            )
+        return ModelInput(list(self.features), self.btyd if self.btyd_features else None)
+
+    def predict(self, frame: pd.DataFrame, augmented: pd.DataFrame | None = None) -> pd.DataFrame:
         """See `predict`."""
-        return predict(self, frame)
+        return predict(self, frame, augmented)
 
-    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The model input of a features frame: BTYD features added, `features` selected."""
-        return prepare_frame(frame, _config_of(self), self.horizon_days)[self.features]
+    def augment(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """`frame` with the value model's BTYD columns from the stored parameters."""
+        return frame if self.fallback else self.model_input("value").augment(frame)
+
+    def prepare(self, frame: pd.DataFrame, kind: str = "value") -> pd.DataFrame:
+        """The input of the `kind` model for a features frame: the BTYD columns from the
+        stored parameters (never refitted on `frame`), `features` selected."""
+        return self.model_input(kind).prepare(frame)
 
 
 def fit_models(
@@ -137,6 +217,7 @@ def fit_models(
     horizon_days: int,
     end_of_data=None,
     objective: str | None = None,
+    population: pd.DataFrame | None = None,
 ) -> FittedModels:
     """Fit the value model (objective: `objective` or `config.value_objective`) and the churn
     model on the latest `config.train_window_cutoffs` fully labelled cutoffs (sampled down
@@ -145,6 +226,17 @@ def fit_models(
     `end_of_data`, when given, drops cutoffs whose label window runs past it (their labels
     are truncated). Fewer than `config.min_train_cutoffs` usable cutoffs -> a BTYD fallback
     with `fallback=True` and the reason in `message`; nothing is trained.
+
+    With `config.btyd_features` the training rows get the BTYD columns fitted per cutoff, and
+    the returned models carry a BTYD step (`FittedModels.btyd`) fitted on `population`: the
+    features frame of the customers at the end of the data (the scoring frame), or, without
+    it, the rows of the latest cutoff of `training_set`. The end of the data is the better
+    choice: each training row's BTYD columns were fitted on its own date's population, so the
+    consistent parameters for scoring are those of the population at the scoring date, and
+    the latest population the train stage sees is the one at the end of the data (the latest
+    training cutoff is at least a horizon older, since its labels must be complete). It
+    uses no labels, and scoring that frame then gives exactly the values a per-date fit
+    would, with the parameters fixed for any other batch.
     """
     objective = objective or config.value_objective
     cutoffs = labelled_cutoffs(training_set, horizon_days, end_of_data)
@@ -182,8 +274,15 @@ def fit_models(
         f"{len(train):,} rows (of {rows_available:,}), {len(features)} features, "
         f"value objective {objective}"
     )
+    btyd = None
+    if config.btyd_features:
+        source = population if population is not None else training_set
+        btyd = fit_btyd(source, horizon_days)
+        message += f", BTYD step fitted on {btyd.params_['n_customers']:,} customers" + (
+            f" at {btyd.params_['fitted_on']}" if btyd.params_["fitted_on"] else "")
     return FittedModels(
-        value, churn, features, objective, horizon_days, config.btyd_features, used, False, message
+        value, churn, features, objective, horizon_days, config.btyd_features, used, False,
+        message, btyd=btyd,
     )
 
 
@@ -204,18 +303,25 @@ def value_at_risk(
     return churn * current * horizon_days / w
 
 
-def predict(fitted: FittedModels, frame: pd.DataFrame) -> pd.DataFrame:
+def predict(
+    fitted: FittedModels, frame: pd.DataFrame, augmented: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Scores of every row of a features frame (with `as_of` or `cutoff`).
 
     Returns, on the frame's index: customer_id, expected_value (spend over the horizon),
     churn_probability (no order over the horizon), and value_at_risk (see `value_at_risk`).
+    Each row's scores depend on that row alone (the BTYD step uses its stored parameters),
+    except for the BTYD fallback, fitted on `frame`'s rows at its date. `augmented` is
+    `fitted.augment(frame)` when the caller has it already (the BTYD step then runs once).
     """
     if fitted.fallback:
         btyd = btyd_predictions(frame, fitted.horizon_days)
         value, churn = btyd["expected_spend"].to_numpy(), btyd["prob_no_purchase"].to_numpy()
     else:
-        X = fitted.prepare(frame)
-        value = fitted.value.predict(X)
+        augmented = fitted.augment(frame) if augmented is None else augmented
+        value = fitted.value.predict(augmented[fitted.features])
+        X = (augmented[fitted.features] if fitted.churn_input is None
+             else fitted.churn_input.prepare(augmented))
         churn = fitted.churn.predict_proba(X)[:, 1]
     return pd.DataFrame(
         {
@@ -226,7 +332,3 @@ def predict(fitted: FittedModels, frame: pd.DataFrame) -> pd.DataFrame:
         },
         index=frame.index,
     )
-
-
-def _config_of(fitted: FittedModels) -> ModelConfig:
-    return ModelConfig(btyd_features=fitted.btyd_features)

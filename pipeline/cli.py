@@ -18,14 +18,15 @@ from pipeline.errors import KeyAccountsError
 
 __all__ = ["app", "main", "STAGES"]
 
-STAGES = ("generate", "validate", "features", "train", "evaluate", "score", "tier", "publish")
+STAGES = ("generate", "validate", "features", "train", "evaluate", "score", "guard", "tier",
+          "publish")
 
 app = typer.Typer(
     name="keyaccounts",
     help=(
         "Score customers on future value and churn risk and decide which accounts get a "
         "dedicated customer manager. Stages run in the order: generate (demo data only), "
-        "validate, features, train, evaluate, score, tier, publish; `run` does them all."
+        "validate, features, train, evaluate, score, guard, tier, publish; `run` does them all."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -121,15 +122,61 @@ def score(
 ) -> None:
     """Score every customer known at the as-of date: expected value, churn probability,
     value at risk and the reasons behind them."""
-    day = None
-    if as_of:
-        try:
-            day = date.fromisoformat(as_of)
-        except ValueError as error:
-            raise typer.BadParameter(
-                f"{as_of!r} is not a date: write it as YYYY-MM-DD (e.g. 2026-06-30)",
-                param_hint="--as-of") from error
-    _run_stage("score", as_of=day)
+    _run_stage("score", as_of=_day(as_of))
+
+
+def _day(as_of: str | None) -> date | None:
+    """The --as-of option as a date; a usage error naming the format otherwise."""
+    if not as_of:
+        return None
+    try:
+        return date.fromisoformat(as_of)
+    except ValueError as error:
+        raise typer.BadParameter(
+            f"{as_of!r} is not a date: write it as YYYY-MM-DD (e.g. 2026-06-30)",
+            param_hint="--as-of") from error
+
+
+@app.command()
+def job(
+    as_of: Annotated[
+        str | None, typer.Option(help="Score as of this date (YYYY-MM-DD); default: today.")
+    ] = None,
+    value_version: Annotated[
+        str | None, typer.Option(help="Registered version of the value model (default: the "
+                                 "@champion alias).")] = None,
+    churn_version: Annotated[
+        str | None, typer.Option(help="Registered version of the churn model (default: the "
+                                 "@champion alias).")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Run every step on copies under "
+                           "reports/dry-run/; write nothing to the CRM or the lists.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Publish even when the drift guard refuses.")
+    ] = False,
+    skip_validate: Annotated[
+        bool, typer.Option("--skip-validate", help="Use the validated tables as they are.")
+    ] = False,
+) -> None:
+    """The scheduled scoring job: validate the exports, score with the registry's champions,
+    check drift, tier and publish to the lists and the CRM tables. Exit codes: 0 ok, 2 usage,
+    3 config, 4 data, 5 drift refused, 6 no champion, 7 CRM unavailable, 1 a bug."""
+    _run_stage("job", as_of=_day(as_of), value_version=value_version,
+               churn_version=churn_version, dry_run=dry_run, force=force,
+               skip_validate=skip_validate)
+
+
+@app.command()
+def guard(
+    force: Annotated[
+        bool, typer.Option("--force", help="Continue even when the drift limits are exceeded "
+                           "(the report records it as forced).")
+    ] = False,
+) -> None:
+    """Compare the scored population's features and scores with the training reference (PSI);
+    write reports/drift/drift.html and drift.json; stop with exit code 5 when the drift
+    exceeds the limits of configs/pipeline.yaml guard:, unless --force."""
+    _run_stage("guard", force=force)
 
 
 @app.command()
@@ -154,7 +201,7 @@ def run(
                      "configs/data.yaml (generate never overwrites files it did not write)."),
     ] = False,
 ) -> None:
-    """Run every stage in order (generate, validate, features, train, evaluate, score, tier,
+    """Run every stage in order (generate, validate, features, train, evaluate, score, guard, tier,
     publish)."""
     for name in STAGES:
         if name == "generate" and skip_generate:
@@ -164,7 +211,9 @@ def run(
 
 
 def main() -> None:
-    """Console entry point: user errors become one line on stderr and exit code 1."""
+    """Console entry point: user errors become one line on stderr and the error's exit code
+    (pipeline.errors: 3 config, 4 data, 5 drift refused, 6 no champion, 7 CRM unavailable);
+    a bug is 1, a usage error 2, an interrupt 130."""
     args = sys.argv[1:]
     debug = "--debug" in args
     if debug:  # a global option, accepted anywhere: `keyaccounts validate --debug` too
@@ -175,7 +224,7 @@ def main() -> None:
         if debug:
             raise
         typer.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)

@@ -2,18 +2,28 @@
 catalogue and the summary out. The features themselves are built by the pure `features`
 package."""
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
 import features
 from features.config import FeaturesConfig
-from features.contract import CONTACTS, CUSTOMERS, MANAGERS, ORDER_DATE, TRANSACTIONS, Tables
+from features.contract import (
+    AMOUNT,
+    CONTACTS,
+    CUSTOMER_ID,
+    CUSTOMERS,
+    MANAGERS,
+    ORDER_DATE,
+    TRANSACTIONS,
+    Tables,
+)
 from pipeline.errors import DataError
 from pipeline.progress import logger
+from pipeline.storage import StagedFiles, write_json, write_table, write_text
 
-__all__ = ["load_tables", "plan_cutoffs", "features_summary", "write_outputs"]
+__all__ = ["load_tables", "plan_cutoffs", "require_customers", "features_summary",
+           "write_outputs"]
 
 
 def load_tables(validated_dir: Path) -> Tables:
@@ -54,6 +64,25 @@ def plan_cutoffs(tables: Tables, config: FeaturesConfig) -> tuple[pd.Timestamp, 
     return as_of, cutoffs
 
 
+def require_customers(tables: Tables, cutoffs: list, config: FeaturesConfig) -> int:
+    """The number of customers with an order (a positive amount) on or before the last
+    training cutoff, the customers the models can learn from; `DataError` naming the count
+    and the minimum when it is below config.min_customers."""
+    tx = tables.transactions
+    last = cutoffs[-1]
+    bought = (tx[ORDER_DATE] <= last) & (tx[AMOUNT] > 0)
+    count = int(tx.loc[bought, CUSTOMER_ID].nunique())
+    if count < config.min_customers:
+        raise DataError(
+            f"only {count} customers have an order (a positive amount) on or before the last "
+            f"training cutoff {last.date()}, fewer than min_customers {config.min_customers}: "
+            "too few to train the models on; export more customers or a longer history, or "
+            "lower min_customers in configs/features.yaml (models fitted on so few customers "
+            "are unreliable)"
+        )
+    return count
+
+
 def features_summary(training: pd.DataFrame, scoring: pd.DataFrame, cutoffs,
                      as_of: pd.Timestamp) -> dict:
     """The JSON-ready features_summary.json: row counts, cutoffs, as-of and feature names."""
@@ -71,9 +100,11 @@ def features_summary(training: pd.DataFrame, scoring: pd.DataFrame, cutoffs,
 def write_outputs(out_dir: Path, training: pd.DataFrame, scoring: pd.DataFrame,
                   catalogue: str, summary: dict) -> None:
     """Write training_set.parquet, scoring_frame.parquet, feature_catalogue.md and
-    features_summary.json to `out_dir`."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    training.to_parquet(out_dir / "training_set.parquet", index=False)
-    scoring.to_parquet(out_dir / "scoring_frame.parquet", index=False)
-    (out_dir / "feature_catalogue.md").write_text(catalogue)
-    (out_dir / "features_summary.json").write_text(json.dumps(summary, indent=2))
+    features_summary.json to `out_dir`: to temporaries first, then renamed into place
+    together (`storage.StagedFiles`)."""
+    with StagedFiles() as staged:
+        write_table(training, staged.path(out_dir / "training_set.parquet"))
+        write_table(scoring, staged.path(out_dir / "scoring_frame.parquet"))
+        write_text(catalogue, staged.path(out_dir / "feature_catalogue.md"))
+        write_json(summary, staged.path(out_dir / "features_summary.json"))
+        staged.commit()

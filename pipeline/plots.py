@@ -15,6 +15,7 @@ import pandas as pd
 
 from features.contract import LABEL_CHURNED, LABEL_SPEND
 from models.backtest import value_model_name
+from pipeline.storage import atomic_path
 
 __all__ = [
     "calibration_table",
@@ -123,9 +124,10 @@ def _figure(title: str):
 
 
 def _save(figure, path: Path) -> Path:
+    """Save `figure` atomically; the temporary keeps the suffix that picks the format."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=100)
     return path
 
 

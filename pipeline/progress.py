@@ -16,7 +16,7 @@ logger = logging.getLogger("keyaccounts")
 def configure_logging(verbose: bool = False) -> None:
     """Send keyaccounts' messages to stderr; called by the CLI, never at import."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S"))
     logger.handlers[:] = [handler]
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
     logger.propagate = False

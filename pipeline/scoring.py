@@ -2,6 +2,12 @@
 
 No file or MLflow I/O: the score stage reads the features and models, calls these and
 writes the result.
+
+A stamp says which models scored: {"value": version, "value_run_id": run, "churn": version,
+"churn_run_id": run} (`make_stamp`); each model has its own version and run, since the value
+and churn champions can come from different training runs. The scores table carries them as
+VALUE_VERSION, VALUE_RUN_ID, CHURN_VERSION and CHURN_RUN_ID (STAMP_COLUMNS), the names every
+later stage imports from here.
 """
 
 import math
@@ -9,40 +15,58 @@ import math
 import pandas as pd
 
 from features.contract import AS_OF, CUSTOMER_ID, HORIZON_DAYS
-from models.config import ModelConfig
 from models.metrics import HIGHER_IS_BETTER
 from models.reasons import explain
-from models.training import FittedModels, prepare_frame
+from models.training import FittedModels
 from pipeline.errors import DataError
 
 __all__ = [
+    "CHURN_RUN_ID",
+    "CHURN_VERSION",
     "COLUMNS",
     "FALLBACK_VERSION",
+    "STAMP_COLUMNS",
+    "VALUE_RUN_ID",
+    "VALUE_VERSION",
     "add_reasons",
     "artifact_stamp",
     "baseline_warnings",
     "effective_stamp",
     "finish",
     "in_sample_warning",
+    "make_stamp",
     "reason_rows",
     "score_table",
 ]
 
+VALUE_VERSION, VALUE_RUN_ID = "value_model_version", "value_run_id"
+CHURN_VERSION, CHURN_RUN_ID = "churn_model_version", "churn_run_id"
+# stamp key -> scores column
+STAMP_COLUMNS = {"value": VALUE_VERSION, "value_run_id": VALUE_RUN_ID,
+                 "churn": CHURN_VERSION, "churn_run_id": CHURN_RUN_ID}
 COLUMNS = [CUSTOMER_ID, AS_OF, HORIZON_DAYS, "expected_value", "churn_probability", "value_at_risk",
-           "last_order_date", "last_contact_date", "value_model_version", "churn_model_version",
-           "run_id", "reasons"]
+           "last_order_date", "last_contact_date", VALUE_VERSION, VALUE_RUN_ID, CHURN_VERSION,
+           CHURN_RUN_ID, "reasons"]
 FALLBACK_VERSION = "btyd-fallback"
 # scores column -> feature holding the days since that event at the as-of date
 _SINCE = (("last_order_date", "txn_days_since_last_order"),
           ("last_contact_date", "ctc_days_since_last_contact"))
 
 
+def make_stamp(value_version, value_run_id, churn_version, churn_run_id) -> dict:
+    """The stamp of the models that score: each model's version and run id (as strings)."""
+    return {"value": str(value_version), "value_run_id": str(value_run_id),
+            "churn": str(churn_version), "churn_run_id": str(churn_run_id)}
+
+
 def artifact_stamp(info: dict) -> dict:
-    """{"value", "churn", "run_id"} from the train stage's model_info.json: the registered
-    version of each model ("unregistered" when it was not registered) and the run id."""
+    """The stamp (see `make_stamp`) of the train stage's models from its model_info.json: the
+    registered version of each model ("unregistered" when it was not registered); both were
+    trained in the one run of model_info.json, so both run ids are that run's."""
     models = info.get("models", {})
-    return {kind: models.get(kind, {}).get("version", "unregistered")
-            for kind in ("value", "churn")} | {"run_id": info["run_id"]}
+    value, churn = (models.get(kind, {}).get("version", "unregistered")
+                    for kind in ("value", "churn"))
+    return make_stamp(value, info["run_id"], churn, info["run_id"])
 
 
 def baseline_warnings(info: dict) -> list[str]:
@@ -66,7 +90,8 @@ def baseline_warnings(info: dict) -> list[str]:
 
 
 def effective_stamp(fitted: FittedModels, stamp: dict) -> dict:
-    """`stamp` with both versions set to FALLBACK_VERSION when `fitted` is the BTYD fallback."""
+    """`stamp` with both versions set to FALLBACK_VERSION when `fitted` is the BTYD fallback
+    (the run ids stay: the run that found the history too short)."""
     if fitted.fallback:
         return {**stamp, "value": FALLBACK_VERSION, "churn": FALLBACK_VERSION}
     return stamp
@@ -94,11 +119,13 @@ def score_table(frame: pd.DataFrame, fitted: FittedModels, horizon: int,
     """(scores, prepared): one row per row of `frame` (same index), reasons still "".
 
     expected_value, churn_probability and value_at_risk come from `fitted`
-    (models.training.value_at_risk: churn x current spend run-rate); last_order_date /
-    last_contact_date are the as-of date minus the days-since features (NaT without them);
-    versions and run id come from `stamp` (see effective_stamp). `prepared` is the model input, for the reasons."""
-    prepared = prepare_frame(frame, ModelConfig(btyd_features=fitted.btyd_features), horizon)
-    scored = fitted.predict(prepared)
+    (models.training.predict; value_at_risk: churn x current spend run-rate), each row's
+    from that row alone; last_order_date / last_contact_date are the as-of date minus the
+    days-since features (NaT without them); versions and run ids come from `stamp` (see
+    `make_stamp`, `effective_stamp`). `prepared` is `frame` with the BTYD columns of the
+    models' stored parameters (`fitted.augment`), for the reasons."""
+    prepared = fitted.augment(frame)
+    scored = fitted.predict(frame, augmented=prepared)
     as_of_day = pd.Timestamp(frame[AS_OF].iloc[0])
     out = pd.DataFrame({CUSTOMER_ID: frame[CUSTOMER_ID].astype("str"), AS_OF: as_of_day,
                         HORIZON_DAYS: horizon, "expected_value": scored["expected_value"],
@@ -107,9 +134,9 @@ def score_table(frame: pd.DataFrame, fitted: FittedModels, horizon: int,
     for column, days in _SINCE:
         since = frame[days] if days in frame else pd.Series(float("nan"), index=frame.index)
         out[column] = as_of_day - pd.to_timedelta(since, unit="D")
-    out["value_model_version"] = str(stamp["value"])
-    out["churn_model_version"] = str(stamp["churn"])
-    out["run_id"], out["reasons"] = str(stamp["run_id"]), ""
+    for key, column in STAMP_COLUMNS.items():
+        out[column] = str(stamp[key])
+    out["reasons"] = ""
     return out, prepared
 
 
@@ -129,13 +156,22 @@ def add_reasons(scores: pd.DataFrame, prepared: pd.DataFrame, fitted: FittedMode
     """`scores` with the "reasons" of `rows` filled in (models.reasons.explain, up to `top_k`
     facts per section, the whole scored frame as the reference for "typical", the scores'
     churn_probability deciding who gets a churn section); unchanged for the BTYD fallback or
-    no rows."""
+    no rows. `prepared` is score_table's. A churn model with an input of its own (a champion
+    of another run, see FittedModels.churn_input) is explained on that input, its section
+    appended to the value model's."""
     if fitted.fallback or not len(rows):
         return scores
-    reasons = explain(prepared[fitted.features], fitted.value, fitted.churn, rows=rows,
-                      top_k=top_k, churn_probability=scores["churn_probability"])
+    churn_p = scores["churn_probability"]
+    if fitted.churn_input is None:
+        reasons = explain(prepared[fitted.features], fitted.value, fitted.churn, rows=rows,
+                          top_k=top_k, churn_probability=churn_p)["reasons"]
+    else:
+        value = explain(prepared[fitted.features], fitted.value, None, rows=rows, top_k=top_k)
+        churn = explain(fitted.churn_input.prepare(prepared), None, fitted.churn, rows=rows,
+                        top_k=top_k, churn_probability=churn_p)
+        reasons = (value["reasons"] + " " + churn["reasons"]).str.strip()
     scores = scores.copy()
-    scores.loc[rows, "reasons"] = reasons["reasons"]
+    scores.loc[rows, "reasons"] = reasons
     return scores
 
 

@@ -1,4 +1,14 @@
-"""Reading and writing the stages' files: Parquet, CSV and JSON, creating folders as needed.
+"""Reading and writing the stages' files: Parquet, CSV, JSON and text, always atomically.
+
+Every file is first written to a hidden temporary in its own folder and then renamed onto its
+name (`atomic_path` for one file, `StagedFiles` for several put in place together), so a
+reader, or a run killed half-way, finds the complete old file or the complete new one, never
+a part of one. A killed run can leave a temporary behind; the next write into that folder
+removes it (`remove_stale_temporaries`).
+
+Text from the data is never executable in a CSV: `write_table` escapes formula-like text with
+`csv_safe`. The rule, `is_formula_like`, lives here once; the workbook writer
+(pipeline/publishing/excel.py) applies the same rule to its cells.
 
 The format follows the file suffix; a missing input raises `DataError` naming the file and the
 stage that writes it.
@@ -6,24 +16,255 @@ stage that writes it.
 
 import json
 import math
+import os
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipeline.errors import DataError
 
-__all__ = ["read_json", "read_table", "write_json", "write_table"]
+__all__ = [
+    "CSV_LINE_END", "FORMULA_PREFIXES", "StagedFiles", "atomic_path", "csv_safe", "is_formula_like",
+    "read_json", "read_table", "remove_stale_temporaries", "write_json", "write_table",
+    "write_text",
+]
+
+# text starting with one of these is read as a formula by spreadsheet programs (OWASP's list)
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+CSV_LINE_END = "\r\n"  # RFC 4180; with "\n", a value holding "\r" would be written unquoted
+
+# .<final name>.<pid>-<random>.tmp<final suffix>: hidden, names its writer, keeps the suffix
+_TEMPORARY = re.compile(r"^\..+\.(?P<pid>\d+)-[0-9a-f]{12}\.tmp(\.[^.]*)?$")
+_STALE_AFTER_SECONDS = 24 * 3600  # where a process cannot be asked whether it still runs
 
 
-def write_table(frame: pd.DataFrame, path: Path) -> Path:
-    """Write `frame` as Parquet or CSV (by suffix), without the index."""
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(6)}.tmp{path.suffix}")
+
+
+def _own_temporary(path: Path) -> bool:
+    """Whether `path` is a temporary that this process made (by `StagedFiles.path`)."""
+    match = _TEMPORARY.match(path.name)
+    return bool(match) and int(match["pid"]) == os.getpid()
+
+
+def _abandoned(path: Path, pid: int) -> bool:
+    """Whether the writer of the temporary `path` is gone (POSIX: no process `pid`;
+    elsewhere: the file is older than a day)."""
+    if pid == os.getpid():
+        return False
+    if os.name != "posix":
+        return time.time() - path.stat().st_mtime > _STALE_AFTER_SECONDS
+    try:
+        os.kill(pid, 0)  # signal 0 sends nothing: it only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists but belongs to someone else, or cannot tell: keep it
+        return False
+    return False
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporaries that killed runs left in `folder` (hidden `.<name>.<pid>-....tmp*`
+    files whose process is gone); those of running processes are kept. Returns the removed
+    paths. The writers of this module call it for the folder they write into."""
+    folder = Path(folder)
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return removed
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if not match or not entry.is_file(follow_symlinks=False):
+            continue
+        path = folder / entry.name
+        try:
+            if _abandoned(path, int(match["pid"])):
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:  # removed meanwhile by its writer or another cleaner
+            continue
+    return removed
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the renames in `folder` durable (POSIX only; a filesystem that refuses a folder
+    fsync keeps the rename all the same)."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _check_written(temporary: Path, final: Path) -> None:
+    if not temporary.is_file():
+        raise FileNotFoundError(f"{final}: nothing was written to its temporary {temporary.name}")
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path in `path`'s own folder to write to instead of `path`.
+
+    The temporary is hidden (`.<name>.<pid>-<random>.tmp<suffix>`) and keeps `path`'s suffix,
+    so writers that pick the format from the suffix still work. It is not created: the writer
+    creates it. When the block exits normally the temporary is fsynced and `os.replace()`d
+    onto `path` (then the folder is fsynced); on an exception it is removed and the old file at
+    `path` is untouched. Creates the parent folder and removes stale temporaries of killed
+    runs there. A `path` that already is a temporary of this process (from `StagedFiles.path`)
+    is yielded as it is: its `StagedFiles` puts it in place."""
     path = Path(path)
+    if _own_temporary(path):
+        yield path
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".csv":
-        frame.to_csv(path, index=False)
+    remove_stale_temporaries(path.parent)
+    temporary = _temporary(path)
+    try:
+        yield temporary
+        _check_written(temporary, path)
+        _fsync_file(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
+
+
+class StagedFiles:
+    """Several files written to temporaries, then put in place together by `commit()`.
+
+        with StagedFiles() as staged:
+            tmp = staged.path(final_path)   # temp path in final_path's folder; write there
+            ...
+            staged.commit()                 # fsync + os.replace each onto its final path, in order
+
+    Leaving the block without `commit()` (or with an exception) removes every temporary, and
+    the old files stay as they were. `commit()` first checks that every temporary was written
+    and fsyncs them all, so the renames follow one another with nothing slow in between.
+    The writers of this module (`write_table`, ...) write directly to a staged path."""
+
+    def __init__(self) -> None:
+        self._staged: dict[Path, Path] = {}  # final path -> its temporary, in order
+
+    def __enter__(self) -> "StagedFiles":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.discard()
+
+    def path(self, final: Path) -> Path:
+        """A temporary path in `final`'s folder (created, stale temporaries removed) that
+        `commit()` renames onto `final`."""
+        final = Path(final)
+        if final in self._staged:
+            raise ValueError(f"{final} is staged twice")
+        final.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(final.parent)
+        self._staged[final] = temporary = _temporary(final)
+        return temporary
+
+    @property
+    def finals(self) -> tuple[Path, ...]:
+        """The final paths staged and not yet put in place, in order."""
+        return tuple(self._staged)
+
+    def commit(self) -> list[Path]:
+        """Put every staged file in place, in the order staged; returns the final paths.
+        A temporary that was not written stops the commit before any rename."""
+        for final, temporary in self._staged.items():
+            _check_written(temporary, final)
+        for temporary in self._staged.values():
+            _fsync_file(temporary)
+        done = []
+        for final, temporary in list(self._staged.items()):
+            os.replace(temporary, final)
+            del self._staged[final]
+            done.append(final)
+        for folder in dict.fromkeys(final.parent for final in done):
+            _fsync_folder(folder)
+        return done
+
+    def discard(self) -> None:
+        """Remove the temporaries not yet put in place (what leaving the block does)."""
+        for temporary in self._staged.values():
+            temporary.unlink(missing_ok=True)
+        self._staged.clear()
+
+
+def is_formula_like(value: Any) -> bool:
+    """Whether `value` is text that a spreadsheet would run as a formula: it starts with
+    = + - @, a tab or a carriage return."""
+    return isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
+
+
+def _csv_safe_column(column: pd.Series) -> pd.Series | None:
+    """`column` with a leading ' before each formula-like text, or None when nothing changes.
+    Numbers, dates and missing values are left alone."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        column = column.astype(object)
+    if isinstance(column.dtype, pd.StringDtype):
+        mask = column.str.startswith(FORMULA_PREFIXES).fillna(False).to_numpy(dtype=bool)
+    elif column.dtype == object:
+        mask = np.fromiter(map(is_formula_like, column), dtype=bool, count=len(column))
     else:
-        frame.to_parquet(path, index=False)
+        return None
+    if not mask.any():
+        return None
+    values = column.to_numpy(dtype=object, copy=True)
+    values[mask] = ["'" + value for value in values[mask]]
+    return pd.Series(values, index=column.index, name=column.name, dtype=column.dtype)
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `frame` fit for a CSV that people open in a spreadsheet: every text value
+    that is formula-like (`is_formula_like`) gets a leading single quote (the usual rule:
+    `=1+2` is written `'=1+2`), in the text columns only (object, string or categorical);
+    numbers, dates and the column names are unchanged, and so is `frame`."""
+    out = frame.copy(deep=False)
+    for i in range(out.shape[1]):
+        escaped = _csv_safe_column(out.iloc[:, i])
+        if escaped is not None:
+            out.isetitem(i, escaped)
+    return out
+
+
+def write_table(frame: pd.DataFrame, path: Path, *, date_format: str | None = None) -> Path:
+    """Write `frame` atomically as Parquet or CSV (by suffix), without the index.
+
+    A CSV has formula-like text escaped (`csv_safe`), dates in `date_format` when given, and
+    CRLF line ends (RFC 4180): with those, a value holding a carriage return is quoted, where
+    with bare LF line ends it would split its row. Parquet keeps every value as it is."""
+    path = Path(path)
+    with atomic_path(path) as temporary:
+        if path.suffix == ".csv":
+            csv_safe(frame).to_csv(temporary, index=False, date_format=date_format,
+                                   lineterminator=CSV_LINE_END)
+        else:
+            frame.to_parquet(temporary, index=False)
     return path
 
 
@@ -53,12 +294,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def write_json(data: Any, path: Path) -> Path:
-    """Write `data` as indented JSON (numpy numbers, NaN and dates made JSON-safe)."""
+def write_text(text: str, path: Path) -> Path:
+    """Write `text` atomically as UTF-8."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_plain(data), indent=2) + "\n", encoding="utf-8")
+    with atomic_path(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
     return path
+
+
+def write_json(data: Any, path: Path) -> Path:
+    """Write `data` atomically as indented JSON (numpy numbers, NaN and dates made
+    JSON-safe)."""
+    return write_text(json.dumps(_plain(data), indent=2) + "\n", path)
 
 
 def read_json(path: Path, produced_by: str | None = None) -> Any:

@@ -4,7 +4,6 @@ previous run's tiers; write the tier outputs to paths.tiers_dir.
 The decisions themselves are pure (`models.tiering`); this module only knows file names.
 """
 
-import json
 import re
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pandas as pd
 from features.contract import AS_OF, CONTACT_DATE, CUSTOMER_ID, MANAGER_ID, ORDER_DATE, REGION
 from models import tiering
 from pipeline.errors import DataError
+from pipeline.storage import StagedFiles, write_json, write_table
 
 __all__ = [
     "LAST_ORDER", "LAST_CONTACT", "RUN_ID", "AS_OF", "REQUIRED",
@@ -21,6 +21,7 @@ __all__ = [
 ]
 
 LAST_ORDER, LAST_CONTACT, RUN_ID = "last_order_date", "last_contact_date", "run_id"
+HISTORY = "history"  # one file per as-of: tiers_<YYYY-MM-DD>.parquet
 REQUIRED = (CUSTOMER_ID, tiering.EXPECTED_VALUE, tiering.CHURN_PROBABILITY, tiering.VALUE_AT_RISK)
 
 
@@ -63,41 +64,52 @@ def add_last_dates(scores: pd.DataFrame, validated: Path) -> pd.DataFrame:
     return scores
 
 
+def _as_of_of(path: Path) -> pd.Timestamp | None:
+    """The as-of date in a history file name (tiers_<YYYY-MM-DD>[_<run>].parquet)."""
+    match = re.match(r"tiers_(\d{4}-\d{2}-\d{2})", path.name)
+    return pd.Timestamp(match.group(1)) if match else None
+
+
 def previous_tiers(tiers_dir: Path, scores: pd.DataFrame) -> pd.DataFrame | None:
-    """The last run's tiers; re-tiering the same scores (same run_id and as_of) compares with
-    the run before it (previous_tiers.parquet). None on the first run."""
-    last = read_optional(tiers_dir / "tiers.parquet")
-    if last is None:
+    """The tiers of the latest earlier as-of: the history file (history/tiers_<as_of>.parquet)
+    whose as-of is the latest one strictly before the scores' as-of, so re-running an as-of
+    compares with the run before it, not with itself. None when there is none (the first run,
+    or only later as-ofs on record)."""
+    now = pd.Timestamp(pd.to_datetime(scores[AS_OF]).max()) if AS_OF in scores else None
+    candidates = [(when, path) for path in (tiers_dir / HISTORY).glob("tiers_*.parquet")
+                  if (when := _as_of_of(path)) is not None and (now is None or when < now)]
+    if not candidates:
         return None
-    same = all(c in last and c in scores for c in (RUN_ID, AS_OF)) and (
-        set(last[RUN_ID].astype(str)) == set(scores[RUN_ID].astype(str))
-        and set(pd.to_datetime(last[AS_OF])) == set(pd.to_datetime(scores[AS_OF])))
-    return read_optional(tiers_dir / "previous_tiers.parquet") if same else last
+    latest = max(when for when, _ in candidates)
+    path = max((p for when, p in candidates if when == latest), key=lambda p: p.stat().st_mtime)
+    previous = pd.read_parquet(path)
+    return previous if AS_OF in previous else previous.assign(**{AS_OF: latest})
 
 
 def history_stamp(tiers: pd.DataFrame) -> str:
-    """`<as_of day>_<run_id>` of `tiers` (the parts present), safe as a file name; 'run' when
-    neither column is there."""
-    stamp = re.sub(r"[^\w.-]", "-", "_".join(
-        str(tiers[c].iloc[0])[:10 if c == AS_OF else 40] for c in (AS_OF, RUN_ID) if c in tiers))
-    return stamp or "run"
+    """The as-of day of `tiers` (YYYY-MM-DD), the key of its history file; 'run' without one."""
+    if AS_OF not in tiers or tiers.empty:
+        return "run"
+    return f"{pd.Timestamp(tiers[AS_OF].iloc[0]):%Y-%m-%d}"
 
 
 def write_outputs(tiers_dir: Path, decision: tiering.TierDecision,
                   previous: pd.DataFrame | None, summary: dict) -> None:
     """Write tiers, previous tiers, history, movement, matrix, shortfall, books and the summary
-    JSON to `tiers_dir` (see pipeline/stages/tier.py for the list)."""
+    JSON to `tiers_dir` (see pipeline/stages/tier.py for the list): each to a temporary
+    first, then all renamed into place together (`storage.StagedFiles`), the summary last."""
     tiers = decision.tiers
-    tiers_dir.mkdir(parents=True, exist_ok=True)
-    if previous is not None:
-        previous.to_parquet(tiers_dir / "previous_tiers.parquet", index=False)
-    tiers.to_parquet(tiers_dir / "tiers.parquet", index=False)
-    history = tiers_dir / "history"
-    history.mkdir(exist_ok=True)
-    tiers[[CUSTOMER_ID, REGION, tiering.TIER, MANAGER_ID]].to_parquet(
-        history / f"tiers_{history_stamp(tiers)}.parquet", index=False)
-    decision.movement.to_parquet(tiers_dir / "movement.parquet", index=False)
-    decision.matrix.reset_index().to_parquet(tiers_dir / "movement_matrix.parquet", index=False)
-    decision.shortfall.to_parquet(tiers_dir / "shortfall.parquet", index=False)
-    decision.books.to_parquet(tiers_dir / "books.parquet", index=False)
-    (tiers_dir / "tier_summary.json").write_text(json.dumps(summary, indent=2))
+    kept = [c for c in (CUSTOMER_ID, REGION, tiering.TIER, MANAGER_ID, AS_OF) if c in tiers]
+    with StagedFiles() as staged:
+        if previous is not None:
+            write_table(previous, staged.path(tiers_dir / "previous_tiers.parquet"))
+        write_table(tiers, staged.path(tiers_dir / "tiers.parquet"))
+        write_table(tiers[kept], staged.path(
+            tiers_dir / HISTORY / f"tiers_{history_stamp(tiers)}.parquet"))
+        write_table(decision.movement, staged.path(tiers_dir / "movement.parquet"))
+        write_table(decision.matrix.reset_index(),
+                    staged.path(tiers_dir / "movement_matrix.parquet"))
+        write_table(decision.shortfall, staged.path(tiers_dir / "shortfall.parquet"))
+        write_table(decision.books, staged.path(tiers_dir / "books.parquet"))
+        write_json(summary, staged.path(tiers_dir / "tier_summary.json"))
+        staged.commit()

@@ -7,11 +7,17 @@ the same store wherever they run). Artifacts of a new experiment go to `<root>/m
 Models are logged with `mlflow.sklearn` in skops format (cloudpickle when skops refuses an
 attribute, e.g. the pandas Timestamps a ChurnModel keeps), with a signature, an input example
 and explicit pip requirements (no environment inference: logging stays fast and offline).
-LightGBM splits on pandas `category` columns, but an MLflow schema only knows strings, so
-the logged model is a `ServingModel`: it turns string columns back into the categories seen
-in training, then calls the fitted model; for the churn model `predict` returns
-P(no order over the horizon). So `mlflow.pyfunc.load_model("models:/customer-value@champion")
-.predict(frame)` works on a plain frame of the model's features.
+The logged model is a `ServingModel`, self-contained: it takes the raw feature columns of a
+features frame as the features stage writes them (models.training.input_columns: the columns
+of scoring_frame.parquet but ids and dates; categoricals as strings, since an MLflow schema
+only knows strings), turns strings back into the categories seen in training, adds the BTYD
+columns with the parameters fitted at training time (the model's BTYDTransformer, never
+refitted on the rows passed in) and calls the fitted model; for the churn model `predict`
+returns P(no order over the horizon). So `mlflow.pyfunc.load_model("models:/customer-value
+@champion").predict(serving_input(scoring_frame.iloc[:5]))` gives exactly the score stage's
+values for those five customers, alone or in any batch. `load_champion` rebuilds
+models.training.FittedModels from the two ServingModels (each with its own input when the
+champions come from different runs) and a stamp with each one's version and run id.
 
 The champion gate (`gate`) is a pure decision: the alias moves to a new version only when
 its backtest value of the gate metric beats the best baseline and the current champion's
@@ -66,6 +72,7 @@ __all__ = [
     "pip_requirements",
     "resolve_uri",
     "serving_example",
+    "serving_input",
     "set_alias",
     "tag_version",
 ]
@@ -75,6 +82,7 @@ GATE_VALUE_TAG = "gate_value"
 HORIZON_TAG = "horizon_days"
 FOLDS_TAG = "backtest_folds"
 LAST_CUTOFF_TAG = "last_train_cutoff"
+TRACKING_URI_ENV = "KEYACCOUNTS_TRACKING_URI"
 _REQUIREMENTS = ("lightgbm", "scikit-learn", "pandas", "numpy", "scipy", "skops")
 
 
@@ -100,7 +108,10 @@ def configure(tracking, root: Path) -> str:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     import mlflow
 
-    mlflow.set_tracking_uri(resolve_uri(tracking.tracking_uri, root))
+    # the environment's URI (it may hold a password) wins over the password-free config; not
+    # MLFLOW_TRACKING_URI, which set_tracking_uri itself writes for child processes
+    mlflow.set_tracking_uri(resolve_uri(os.environ.get(TRACKING_URI_ENV)
+                                        or tracking.tracking_uri, root))
     experiment = mlflow.get_experiment_by_name(tracking.experiment)
     if experiment is None:
         location = (Path(root) / "mlruns").resolve().as_uri()
@@ -164,31 +175,42 @@ def log_fold_metrics(metrics: pd.DataFrame, summary: pd.DataFrame | None = None)
 
 
 class ServingModel(BaseEstimator):
-    """A fitted value or churn model made servable from plain (string) columns.
+    """A fitted value or churn model made servable from a features frame's raw columns.
 
     Parameters
     ----------
     model : fitted estimator (e.g. ValueModel, ChurnModel); not refitted.
     output : "predict" (value: expected spend) or "proba" (churn: P(class 1)).
+    btyd : the fitted models.baselines.BTYDTransformer the model was trained with, or None
+        (no BTYD features); applied with its stored parameters, not refitted.
+    features : the columns `model` takes, in order, after the BTYD step (default: the
+        model's `feature_names_in_`, else the columns passed to `fit`).
 
     Attributes
     ----------
-    categories_ : dict of column -> list of categories, from the frame passed to `fit`.
-    feature_names_in_ : the columns, in order, the model expects.
+    feature_names_in_ : the input columns, in order: those of the frame passed to `fit`.
+    categories_ : dict of column -> list of categories, from that frame.
+    model_features_ : the columns the wrapped model sees (`features` resolved).
     """
 
-    def __init__(self, model=None, output: str = "predict"):
+    def __init__(self, model=None, output: str = "predict", btyd=None, features=None):
         self.model = model
         self.output = output
+        self.btyd = btyd
+        self.features = features
 
     def fit(self, X: pd.DataFrame, y=None):
-        """Record the categories of X's categorical columns; the model stays as fitted."""
+        """Record X's columns and the categories of its categorical columns; the model and the
+        BTYD step stay as fitted."""
         self.categories_ = {
             str(c): [str(v) for v in X[c].cat.categories]
             for c in X.columns
             if isinstance(X[c].dtype, pd.CategoricalDtype)
         }
         self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        names = self.features if self.features is not None else getattr(
+            self.model, "feature_names_in_", self.feature_names_in_)
+        self.model_features_ = [str(c) for c in names]
         return self
 
     def _frame(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -200,22 +222,39 @@ class ServingModel(BaseEstimator):
         }
         return X.assign(**casts) if casts else X
 
-    def predict(self, X) -> np.ndarray:
-        """Expected spend ("predict") or P(class 1) ("proba") of every row of X."""
+    def prepare(self, X) -> pd.DataFrame:
+        """The wrapped model's input for raw rows X: categoricals cast, BTYD columns from the
+        stored parameters, `model_features_` selected. Each row's depends on that row only."""
         check_is_fitted(self)
         X = self._frame(X)
+        btyd = getattr(self, "btyd", None)  # a model logged before the step was stored
+        if btyd is not None:
+            X = btyd.transform(X)
+        return X[getattr(self, "model_features_", list(self.feature_names_in_))]
+
+    def predict(self, X) -> np.ndarray:
+        """Expected spend ("predict") or P(class 1) ("proba") of every row of X."""
+        X = self.prepare(X)
         if self.output == "proba":
             return np.asarray(self.model.predict_proba(X)[:, 1], dtype=float)
         return np.asarray(self.model.predict(X), dtype=float)
 
 
+def serving_input(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> pd.DataFrame:
+    """What a caller sends a registered model: `columns` of a features frame (default: its
+    models.training.input_columns), categoricals as strings."""
+    from models.training import input_columns
+
+    out = frame[list(columns) if columns is not None else input_columns(frame)].copy()
+    for c in out.columns:
+        if isinstance(out[c].dtype, pd.CategoricalDtype):
+            out[c] = out[c].astype(object).where(out[c].notna(), None).astype("str")
+    return out
+
+
 def serving_example(X: pd.DataFrame, rows: int = 5) -> pd.DataFrame:
     """A few rows of X as MLflow sees them: categoricals as strings."""
-    example = X.head(rows).copy()
-    for c in example.columns:
-        if isinstance(example[c].dtype, pd.CategoricalDtype):
-            example[c] = example[c].astype(object).where(example[c].notna(), None).astype("str")
-    return example
+    return serving_input(X.head(rows), X.columns)
 
 
 def pip_requirements(packages: Iterable[str] = _REQUIREMENTS) -> list[str]:
@@ -229,16 +268,18 @@ def pip_requirements(packages: Iterable[str] = _REQUIREMENTS) -> list[str]:
     return pins
 
 
-def log_model(model, X: pd.DataFrame, name: str, output: str, registered_model_name: str | None):
-    """Log `model` (fitted) wrapped in a `ServingModel`, with signature, input example and
-    pip requirements; register it under `registered_model_name` when given. Returns
-    MLflow's ModelInfo (`.model_uri`, `.registered_model_version`)."""
+def log_model(model, X: pd.DataFrame, name: str, output: str, registered_model_name: str | None,
+              btyd=None, features: list[str] | None = None):
+    """Log `model` (fitted) wrapped in a `ServingModel` with its BTYD step `btyd` and its
+    `features` (see ServingModel), with signature, input example (from `X`, raw input
+    columns) and pip requirements; register it under `registered_model_name` when given.
+    Returns MLflow's ModelInfo (`.model_uri`, `.registered_model_version`)."""
     import mlflow
     from mlflow.exceptions import MlflowException
     from mlflow.models import infer_signature
     from skops.io import dumps, get_untrusted_types
 
-    serving = ServingModel(model, output).fit(X)
+    serving = ServingModel(model, output, btyd, features).fit(X)
     example = serving_example(X)
     arguments = dict(
         name=name,
@@ -444,7 +485,11 @@ def register_gated(kind: str, fitted, sample: pd.DataFrame, result, track, gate_
     backtest's fold cutoffs; `track.champion_alias` moves to it only when `gate` says so
     (against the best of `baselines` and the current champion, the latter only when its
     tags show the same backtest). The decision is tagged on the run as gate.<kind>. Returns
-    what model_info.json records about the model."""
+    what model_info.json records about the model.
+
+    `sample` holds raw input rows (models.training.input_columns of a features frame): the
+    logged ServingModel's signature, input example and categories; the model carries its
+    own BTYD step and feature list from `fitted` (FittedModels.model_input)."""
     import mlflow
 
     from models.backtest import CHURN_MODEL, value_model_name
@@ -457,7 +502,8 @@ def register_gated(kind: str, fitted, sample: pd.DataFrame, result, track, gate_
     else:
         name, model, output = track.churn_model_name, fitted.churn, "proba"
         row, metric = CHURN_MODEL, gate_config.churn_metric
-    info = log_model(model, sample[fitted.features], f"{kind}_model", output, name)
+    inputs = fitted.model_input(kind)
+    info = log_model(model, sample, f"{kind}_model", output, name, inputs.btyd, inputs.features)
     model_version = str(info.registered_model_version)
     new = float(result.summary.loc[row, metric]) if row in result.summary.index else float("nan")
     baseline, baseline_value = best_baseline(result, metric, baselines)
@@ -486,28 +532,55 @@ def register_models(fitted, training: pd.DataFrame, config, horizon: int, result
                     gate_config, baselines: Iterable[str]) -> dict:
     """Register and gate both models in the active run; {} (tagged "gate") on the fallback.
 
-    The input example / signature sample is the first 1,000 rows of the latest cutoff of
-    `training`, prepared with `config` like the models' training frame."""
+    The input example / signature sample is the raw input columns (models.training.
+    input_columns) of the first 1,000 rows of the latest cutoff of `training`: the registered
+    models prepare their input themselves. The BTYD step's parameters are also logged as
+    btyd_params.json. `config` is kept for the callers (the models carry what they need)."""
     import mlflow
 
     from features.contract import CUTOFF
-    from models.training import prepare_frame
+    from models.training import input_columns
 
     if fitted.fallback:
         mlflow.set_tag("gate", "not registered: " + fitted.message)
         logger.info("train: models not registered: %s", fitted.message)
         return {}
     latest = training[training[CUTOFF] == training[CUTOFF].max()]
-    sample = prepare_frame(latest.head(1000), config, horizon)
+    sample = latest.head(1000)[input_columns(latest)]
+    if fitted.btyd is not None:
+        mlflow.log_dict(fitted.btyd.params_, "btyd_params.json")
     return {kind: register_gated(kind, fitted, sample, result, track, gate_config, baselines,
                                  horizon)
             for kind in ("value", "churn")}
 
 
-def load_champion(track, horizon: int):
+def _model_input(serving, who: str):
+    """The models.training.ModelInput of a loaded ServingModel; DataError for one logged
+    before the BTYD step travelled with the model (it cannot score rows by itself)."""
+    from models.baselines import BTYD_OUTPUTS
+    from models.training import ModelInput
+    from pipeline.errors import DataError
+
+    features = [str(c) for c in getattr(serving, "model_features_", serving.feature_names_in_)]
+    btyd = getattr(serving, "btyd", None)
+    if btyd is None and any(c in BTYD_OUTPUTS for c in features):
+        raise DataError(
+            f"champion {who} uses BTYD features but was registered before its fitted BTYD "
+            "parameters were stored with it: train and promote a new version (keyaccounts "
+            "train), or set score.model_source: artifacts in configs/pipeline.yaml")
+    return ModelInput(features, btyd)
+
+
+def load_champion(track, horizon: int, value_version: str | None = None,
+                  churn_version: str | None = None):
     """The registry's champions (`track.champion_alias` of track.value_model_name and
-    track.churn_model_name) as models.training.FittedModels, with a stamp
-    {"value": version, "churn": version, "run_id": the value model's run}.
+    track.churn_model_name), or the registered versions `value_version` / `churn_version`
+    when given, as models.training.FittedModels, with a stamp (pipeline.scoring.make_stamp)
+    of each one's version and run id. No such version: `NoChampion` (exit code 6).
+
+    The FittedModels score exactly as the registered models do: each brings its fitted BTYD
+    step and feature list; when the churn champion's differ from the value champion's (it
+    was trained in another run), it keeps its own (FittedModels.churn_input).
 
     Raises DataError when a champion's `horizon_days` tag names another horizon than
     `horizon` (its predictions are over that other horizon); a champion without the tag
@@ -515,23 +588,33 @@ def load_champion(track, horizon: int):
     Call `configure` first."""
     import mlflow
 
-    from models.baselines import BTYD_EXPECTED_SPEND
     from models.training import FittedModels
     from pipeline.errors import DataError
+    from pipeline.scoring import make_stamp
 
     client, found = mlflow.MlflowClient(), {}
     kinds = (("value", track.value_model_name), ("churn", track.churn_model_name))
     from mlflow.exceptions import MlflowException
 
-    versions = {}
+    from pipeline.errors import NoChampion
+    from pipeline.secrets import redact_uri
+
+    versions, asked = {}, {"value": value_version, "churn": churn_version}
+    store = redact_uri(mlflow.get_tracking_uri())
     for kind, name in kinds:
         try:
-            versions[kind] = client.get_model_version_by_alias(name, track.champion_alias)
+            versions[kind] = (client.get_model_version(name, str(asked[kind])) if asked[kind]
+                              else client.get_model_version_by_alias(name, track.champion_alias))
         except MlflowException as error:
-            raise DataError(
+            if asked[kind]:
+                raise NoChampion(
+                    f"{name} has no version {asked[kind]} at {store}: pick one that `mlflow ui` "
+                    f"lists, or leave --{kind}-version out to use @{track.champion_alias}"
+                ) from error
+            raise NoChampion(
                 f"no version of {name} holds the alias @{track.champion_alias} at "
-                f"{mlflow.get_tracking_uri()}: train until a version beats the baselines, or "
-                "set score.model_source: artifacts in configs/pipeline.yaml"
+                f"{store}: train until a version beats the baselines (keyaccounts train), "
+                "or set score.model_source: artifacts in configs/pipeline.yaml"
             ) from error
     for kind, name in kinds:
         model_version = versions[kind]
@@ -548,14 +631,15 @@ def load_champion(track, horizon: int):
                 f"train and promote a champion at horizon {horizon} days")
     for kind, name in kinds:  # the very versions checked, should the alias move meanwhile
         serving = mlflow.sklearn.load_model(f"models:/{name}/{versions[kind].version}")
-        found[kind] = (serving.model, versions[kind])
-    value, churn = found["value"][0], found["churn"][0]
-    names = [str(n) for n in value.feature_names_in_]
+        found[kind] = (serving.model, _model_input(serving, f"{name} v{versions[kind].version}"))
+    (value, value_input), (churn, churn_input) = found["value"], found["churn"]
     last_cutoffs = [pd.Timestamp(v.tags[LAST_CUTOFF_TAG]) for v in versions.values()
                     if (v.tags or {}).get(LAST_CUTOFF_TAG)]
-    fitted = FittedModels(value, churn, names, value.objective, horizon,
-                          BTYD_EXPECTED_SPEND in names,
-                          train_cutoffs=[max(last_cutoffs)] if last_cutoffs else [])
-    stamp = {"value": found["value"][1].version, "churn": found["churn"][1].version,
-             "run_id": found["value"][1].run_id}
+    fitted = FittedModels(value, churn, value_input.features, value.objective, horizon,
+                          value_input.btyd is not None,
+                          train_cutoffs=[max(last_cutoffs)] if last_cutoffs else [],
+                          btyd=value_input.btyd,
+                          churn_input=None if churn_input.same_as(value_input) else churn_input)
+    stamp = make_stamp(versions["value"].version, versions["value"].run_id,
+                       versions["churn"].version, versions["churn"].run_id)
     return fitted, stamp

@@ -10,7 +10,14 @@ from pydantic import Field, field_validator, model_validator
 
 from pipeline.config.base import StrictModel
 
-__all__ = ["CONTRACT_COLUMNS", "DATE_CODES", "CsvOptions", "DataConfig", "SourceConfig"]
+__all__ = [
+    "CONTRACT_COLUMNS",
+    "DATE_CODES",
+    "MAX_ABS_AMOUNT",
+    "CsvOptions",
+    "DataConfig",
+    "SourceConfig",
+]
 
 # The contract columns a source may map, per table (features/contract.py names).
 CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -36,6 +43,9 @@ CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
     "managers": ("manager_id", "region", "capacity", "active"),
 }
 
+
+# The default of max_abs_amount: no real B2B order line is worth a trillion.
+MAX_ABS_AMOUNT = 1e12
 
 # The strptime codes a date_format may use (the letter after %): those pandas' parser accepts.
 DATE_CODES = frozenset("YymdbBjaAwuUWGVHIpMSfzZcxX%")
@@ -97,13 +107,17 @@ class CsvOptions(StrictModel):
 class SourceConfig(StrictModel):
     """One input table: its file, format, column map (contract name: your column name),
     date format (strptime codes, e.g. "%d.%m.%Y"; also applied to integer dates such as
-    20240131 with "%Y%m%d"; None = ISO 8601) and CSV options."""
+    20240131 with "%Y%m%d"; None = ISO 8601), CSV options and `dedupe`: "exact_rows"
+    quarantines an exact copy of an earlier row as duplicate_row, "none" keeps every row;
+    None = the table's default, exact_rows except for contacts, which have no id of their own
+    (two calls to a customer on one day are two contacts)."""
 
     path: Path
     format: Literal["auto", "csv", "parquet"] = "auto"
     columns: dict[str, str] = Field(default_factory=dict)
     date_format: str | None = None
     csv: CsvOptions = CsvOptions()
+    dedupe: Literal["exact_rows", "none"] | None = None
 
     @field_validator("date_format")
     @classmethod
@@ -145,6 +159,9 @@ class DataConfig(StrictModel):
     # column also stops when >= 1% of its values fail and another format reads nearly all of
     # them (pipeline.validation.checks.SYSTEMATIC_MIN_SHARE); SYSTEMATIC_MIN_COUNT: the minimum.
     max_unparseable_share: float = Field(default=0.5, gt=0, le=1)
+    # Quarantine an amount whose absolute value exceeds this (amount_out_of_range), as well as
+    # inf and 1e308: such values are export errors, and they overflow the sums of training.
+    max_abs_amount: float = Field(default=MAX_ABS_AMOUNT, gt=0)
 
     @model_validator(mode="after")
     def _columns_are_contract_names(self) -> "DataConfig":

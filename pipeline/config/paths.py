@@ -2,10 +2,12 @@
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from pipeline.config.base import StrictModel
+from pipeline.config.guard import GuardConfig
 
 __all__ = ["PathsConfig", "ScoreConfig", "TrackingConfig", "PipelineConfig"]
 
@@ -28,13 +30,27 @@ class PathsConfig(StrictModel):
 
 
 class TrackingConfig(StrictModel):
-    """MLflow tracking: a local SQLite store by default, any tracking URI by config."""
+    """MLflow tracking: a local SQLite store by default, any tracking URI by config.
+
+    `tracking_uri` must not hold a password (configs/ is committed and DVC copies params into
+    dvc.lock); the environment variable KEYACCOUNTS_TRACKING_URI, when set, replaces it (with
+    its password, if any), and MLflow's own MLFLOW_TRACKING_USERNAME / _PASSWORD work as usual.
+    The URI is never logged as a run parameter."""
 
     tracking_uri: str = "sqlite:///mlflow.db"
     experiment: str = "keyaccounts"
     value_model_name: str = "customer-value"
     churn_model_name: str = "churn-risk"
     champion_alias: str = "champion"
+
+    @field_validator("tracking_uri")
+    @classmethod
+    def _no_password(cls, uri: str) -> str:
+        if urlsplit(uri).password is not None:
+            raise ValueError("the URI holds a password, which would end up in git and "
+                             "dvc.lock: remove it and set the environment variable "
+                             "KEYACCOUNTS_TRACKING_URI instead")
+        return uri
 
 
 class ScoreConfig(StrictModel):
@@ -52,6 +68,8 @@ class ScoreConfig(StrictModel):
     """
 
     model_source: Literal["artifacts", "champion"] = "artifacts"
+    value_version: str | None = None  # with model_source champion: this registered version
+    churn_version: str | None = None  # instead of the alias (None = @champion_alias)
     reasons_top_value: int | None = Field(None, ge=0)
     reasons_top_risk: int | None = Field(None, ge=0)
 
@@ -62,3 +80,4 @@ class PipelineConfig(StrictModel):
     paths: PathsConfig = PathsConfig()
     tracking: TrackingConfig = TrackingConfig()
     score: ScoreConfig = ScoreConfig()
+    guard: GuardConfig = GuardConfig()

@@ -1,97 +1,381 @@
-"""Upsert the rows into a database table (SQLAlchemy): same customer_id replaced, re-runs
-idempotent, every row stamped with the model versions and run id it came from."""
+"""The CRM tables (SQLAlchemy 2; SQLite by default, PostgreSQL for real), written once per run.
 
-from collections.abc import Callable
-from pathlib import Path
+Three tables, declared once here (`CRM_SCHEMA`), created when missing:
 
+- `customer_scores`: the history, one row per (customer_id, as_of): scores, tier, rank, manager,
+  reasons, each model's version and run id, the scoring run id and the write time.
+- `current_scores`: the latest as-of per customer, the table the CRM reads. A customer absent
+  from the latest run keeps its last row with `active = false` and `inactive_since` = the as-of
+  that no longer scored it; it is not left looking current.
+- `scoring_runs`: the run log: run id, as-of, model versions, row counts, status (running,
+  succeeded, failed), started, finished and the message of a failure.
+
+`write_run` is all or nothing: the run log row is written "running" first (its own short
+transaction, so a killed run leaves a trace), then ONE transaction replaces the as-of's history
+rows, updates `current_scores` (only when the as-of is not older than the current state: an
+older as-of is history only) and marks the run "succeeded". A failure rolls all of it back and
+marks the run "failed". Concurrent runs are serialised: PostgreSQL takes a transaction-level
+advisory lock (waiting at most `lock_timeout_seconds`), SQLite an immediate write lock (the same
+wait); a lock still held after that, a dropped connection or a refused one are retried
+`retries` times and then raise `CrmUnavailable`, naming the database without its password.
+Bulk rows go through COPY on PostgreSQL (psycopg) and executemany elsewhere.
+"""
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from features.contract import CUSTOMER_ID
-from pipeline.errors import ConfigError, DataError
+from features.contract import AS_OF, CUSTOMER_ID, HORIZON_DAYS, MANAGER_ID, REGION
+from pipeline.errors import CrmUnavailable, DataError
+from pipeline.scoring import CHURN_RUN_ID, CHURN_VERSION, VALUE_RUN_ID, VALUE_VERSION
 
-__all__ = ["upsert_table", "database_url", "crm_rows", "publish_crm"]
+__all__ = [
+    "ACTIVE", "INACTIVE_SINCE", "SCORING_RUN_ID", "WRITTEN_AT", "SCORE_COLUMNS",
+    "CrmTables", "RunRecord", "WriteResult", "crm_frame", "make_engine", "new_run",
+    "read_table", "record_failed_run", "write_run",
+]
 
-_TYPES = {"b": sa.Boolean, "i": sa.BigInteger, "u": sa.BigInteger, "f": sa.Float,
-          "M": sa.DateTime}
+SCORING_RUN_ID, WRITTEN_AT = "scoring_run_id", "written_at"
+ACTIVE, INACTIVE_SINCE = "active", "inactive_since"
+_LOCK_KEY = 7_274_032_118  # the advisory lock every keyaccounts run takes on PostgreSQL
+
+# column -> SQL type of a scored row, in the order of the tables
+SCORE_COLUMNS: dict[str, sa.types.TypeEngine] = {
+    CUSTOMER_ID: sa.String(200), AS_OF: sa.Date(), HORIZON_DAYS: sa.Integer(),
+    "rank": sa.Integer(), "tier": sa.String(64), "previous_tier": sa.String(64),
+    "change": sa.String(32), REGION: sa.String(200), MANAGER_ID: sa.String(200),
+    "kept_manager": sa.Boolean(), "expected_value": sa.Float(), "churn_probability": sa.Float(),
+    "value_at_risk": sa.Float(), "retention_flag": sa.Boolean(), "last_order_date": sa.Date(),
+    "last_contact_date": sa.Date(), "reasons": sa.Text(), "tier_reason": sa.Text(),
+    VALUE_VERSION: sa.String(64), VALUE_RUN_ID: sa.String(64),
+    CHURN_VERSION: sa.String(64), CHURN_RUN_ID: sa.String(64),
+    SCORING_RUN_ID: sa.String(64), WRITTEN_AT: sa.DateTime(timezone=True),
+}
+_RUN_COLUMNS: dict[str, sa.types.TypeEngine] = {
+    SCORING_RUN_ID: sa.String(64), AS_OF: sa.Date(), HORIZON_DAYS: sa.Integer(),
+    VALUE_VERSION: sa.String(64), VALUE_RUN_ID: sa.String(64),
+    CHURN_VERSION: sa.String(64), CHURN_RUN_ID: sa.String(64),
+    "rows_scored": sa.Integer(), "rows_written": sa.Integer(), "current_updated": sa.Boolean(),
+    "customers_inactivated": sa.Integer(), "status": sa.String(16),
+    "started_at": sa.DateTime(timezone=True), "finished_at": sa.DateTime(timezone=True),
+    "message": sa.Text(),
+}
+_STAMPS = (VALUE_VERSION, VALUE_RUN_ID, CHURN_VERSION, CHURN_RUN_ID)
 
 
-def _table(name: str, frame: pd.DataFrame, key: str) -> sa.Table:
-    columns = [sa.Column(c, _TYPES.get(frame[c].dtype.kind, sa.String), primary_key=c == key)
-               for c in frame.columns]
-    return sa.Table(name, sa.MetaData(), *columns)
+@dataclass(frozen=True)
+class CrmTables:
+    """The three tables of one CRM database (names from configs/tiers.yaml publish.crm.tables)."""
+
+    metadata: sa.MetaData
+    scores: sa.Table
+    current: sa.Table
+    runs: sa.Table
+
+    @classmethod
+    def named(cls, scores: str, current: str, runs: str) -> "CrmTables":
+        """The CRM schema under these table names."""
+        metadata = sa.MetaData()
+
+        def columns(spec, keys):
+            return [sa.Column(name, kind, primary_key=name in keys, nullable=name not in keys)
+                    for name, kind in spec.items()]
+
+        scores_table = sa.Table(scores, metadata, *columns(SCORE_COLUMNS, {CUSTOMER_ID, AS_OF}))
+        current_table = sa.Table(
+            current, metadata, *columns(SCORE_COLUMNS, {CUSTOMER_ID}),
+            sa.Column(ACTIVE, sa.Boolean(), nullable=False),
+            sa.Column(INACTIVE_SINCE, sa.Date(), nullable=True))
+        runs_table = sa.Table(runs, metadata, *columns(_RUN_COLUMNS, {SCORING_RUN_ID}))
+        sa.Index(f"ix_{scores}_as_of", scores_table.c[AS_OF])
+        return cls(metadata, scores_table, current_table, runs_table)
 
 
-def upsert_table(frame: pd.DataFrame, url: str, table: str, key: str = CUSTOMER_ID,
-                 chunk: int = 5000) -> int:
-    """Replace the rows of `table` whose `key` is in `frame` by the rows of `frame`, in one
-    transaction (delete + insert, portable to any SQLAlchemy database); create the table
-    when it does not exist. Rows of other keys are left alone. Returns the rows written."""
-    engine = sa.create_engine(url)
-    target = _table(table, frame, key)
-    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+@dataclass
+class RunRecord:
+    """One scoring run as the run log records it."""
+
+    scoring_run_id: str
+    as_of: date
+    horizon_days: int
+    stamps: dict[str, str]
+    rows_scored: int
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What `write_run` did."""
+
+    rows_written: int
+    current_updated: bool
+    customers_inactivated: int
+    attempts: int
+
+
+def new_run(frame: pd.DataFrame, run_id: str | None = None,
+            started_at: datetime | None = None) -> RunRecord:
+    """The run record of the scored rows `frame` (one as-of, one horizon; stamps from its
+    model version and run id columns); a fresh run id unless given."""
+    as_ofs = pd.to_datetime(frame[AS_OF]).dt.normalize().unique()
+    if len(as_ofs) != 1:
+        raise DataError(f"the rows to publish hold {len(as_ofs)} as-of dates; one run is one "
+                        "as-of: re-run `keyaccounts score` and `keyaccounts tier`")
+    stamps = {c: str(frame[c].iloc[0]) if c in frame and len(frame) else "" for c in _STAMPS}
+    return RunRecord(run_id or uuid.uuid4().hex, pd.Timestamp(as_ofs[0]).date(),
+                     int(frame[HORIZON_DAYS].iloc[0]), stamps, len(frame),
+                     started_at or datetime.now(timezone.utc))
+
+
+def crm_frame(tiers: pd.DataFrame, run: RunRecord, written_at: datetime) -> pd.DataFrame:
+    """The rows of `customer_scores` for the tier stage's `tiers` (columns of SCORE_COLUMNS;
+    optional ones missing from `tiers` are null), stamped with the run id and write time."""
+    out = tiers.reindex(columns=list(SCORE_COLUMNS)).copy()
+    out[SCORING_RUN_ID], out[WRITTEN_AT] = run.scoring_run_id, written_at
+    out[CUSTOMER_ID] = tiers[CUSTOMER_ID].astype(str).to_numpy()
+    if out[CUSTOMER_ID].duplicated().any():
+        raise DataError("the rows to publish hold a customer twice: re-run `keyaccounts tier`")
+    return out
+
+
+def make_engine(url: str, lock_timeout_seconds: float) -> Engine:
+    """An engine whose transactions take the write lock when they begin (SQLite: BEGIN
+    IMMEDIATE, waiting up to the timeout; PostgreSQL: a lock_timeout for the advisory lock)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = sa.create_engine(url, connect_args={"timeout": lock_timeout_seconds})
+
+        @event.listens_for(engine, "connect")
+        def _no_implicit_begin(dbapi_connection, _record):  # pysqlite's own BEGIN is deferred
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(connection):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    args = {"connect_timeout": int(max(1, lock_timeout_seconds))}
+    if parsed.get_backend_name() == "postgresql":
+        args["options"] = f"-c lock_timeout={int(lock_timeout_seconds * 1000)}"
+    return sa.create_engine(url, connect_args=args, pool_pre_ping=True)
+
+
+def _column_values(series: pd.Series, kind: sa.types.TypeEngine,
+                   process: Callable[[object], object] | None = None) -> list:
+    """One column of a frame as plain Python values (None for missing) of what its SQL type
+    takes, then passed through `process` (a dialect's bind processor, e.g. SQLite's date ->
+    text) when given. Dates, times and flags hold few distinct values: each distinct one is
+    converted once and the column taken from those (a per-row conversion costs seconds on a
+    million rows)."""
+    missing = series.isna().to_numpy()
+    if isinstance(kind, (sa.Date, sa.DateTime, sa.Boolean)):
+        if isinstance(kind, sa.Date):
+            codes, uniques = pd.factorize(pd.to_datetime(series).dt.normalize())
+            distinct = [stamp.date() for stamp in uniques]
+        elif isinstance(kind, sa.DateTime):
+            codes, uniques = pd.factorize(pd.to_datetime(series, utc=True))
+            distinct = [stamp.to_pydatetime() for stamp in uniques]
+        else:
+            codes, uniques = pd.factorize(series)
+            distinct = [bool(flag) for flag in uniques]
+        if process is not None:
+            distinct = [process(value) for value in distinct]
+        values = np.array([*distinct, None], dtype=object)[codes]  # code -1 (missing): None
+    else:
+        if isinstance(kind, sa.Integer):
+            values = series.astype("Int64").to_numpy(dtype=object, na_value=None)
+        elif isinstance(kind, sa.Float):
+            values = series.astype(float).to_numpy().astype(object)
+        elif isinstance(series.dtype, pd.StringDtype):  # text already
+            values = series.to_numpy(dtype=object, na_value=None)
+        else:
+            values = series.astype(object).map(str, na_action="ignore").to_numpy()
+        if process is not None:
+            values = np.frompyfunc(process, 1, 1)(values)
+    if missing.any():
+        values = np.where(missing, None, values)
+    return values.tolist()
+
+
+def _python_columns(frame: pd.DataFrame, spec: dict[str, sa.types.TypeEngine],
+                    dialect: sa.Dialect | None = None) -> list[list]:
+    """The columns of `frame` as lists of plain Python values (None for missing), in the order
+    of `spec`, converted to what the column's SQL type takes; with `dialect`, to what its
+    driver takes (the type's bind processor applied, as SQLAlchemy would per row)."""
+    columns = []
+    for name, kind in spec.items():
+        process = None
+        if dialect is not None:
+            process = kind.dialect_impl(dialect).bind_processor(dialect)
+        columns.append(_column_values(frame[name], kind, process))
+    return columns
+
+
+def _bulk_insert(connection: Connection, table: sa.Table, frame: pd.DataFrame,
+                 chunk: int = 100_000) -> int:
+    """Insert every row of `frame` into `table`, in key order (index pages then fill
+    in order instead of at random) and converted `chunk` rows at a time (bounded memory):
+    COPY on PostgreSQL with psycopg; on SQLite the driver's executemany of tuples already
+    converted as SQLAlchemy's types store them (dates as text, flags as 0/1), which skips its
+    per-row parameter handling; elsewhere SQLAlchemy's executemany."""
+    spec = {c.name: c.type for c in table.columns}
+    keys = [c.name for c in table.primary_key.columns]  # customer_id first; one as-of a run
+    order = (frame[keys[0]].argsort(kind="stable").to_numpy() if keys
+             else np.arange(len(frame)))
+    dialect = connection.dialect
+    parts = (frame.iloc[order[start:start + chunk]] for start in range(0, len(frame), chunk))
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        cursor = connection.connection.driver_connection.cursor()
+        names = ", ".join(f'"{c}"' for c in spec)
+        with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for part in parts:
+                for row in zip(*_python_columns(part, spec)):
+                    copy.write_row(row)
+        return len(frame)
+    if dialect.name == "sqlite":
+        quote = dialect.identifier_preparer
+        statement = (f"INSERT INTO {quote.format_table(table)} "
+                     f"({', '.join(quote.quote(c) for c in spec)}) "
+                     f"VALUES ({', '.join('?' * len(spec))})")
+        for part in parts:
+            connection.exec_driver_sql(statement, list(zip(*_python_columns(part, spec, dialect))))
+        return len(frame)
+    names = list(spec)
+    for part in parts:
+        connection.execute(table.insert(),
+                           [dict(zip(names, r)) for r in zip(*_python_columns(part, spec))])
+    return len(frame)
+
+
+def _lock(connection: Connection) -> None:
+    """Serialise keyaccounts runs on this database (SQLite already holds its write lock)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+
+
+def _replace(connection: Connection, tables: CrmTables, frame: pd.DataFrame,
+             run: RunRecord) -> WriteResult:
+    """The run's writes inside one transaction (see the module docstring)."""
+    scores, current, runs = tables.scores, tables.current, tables.runs
+    _lock(connection)
+    connection.execute(scores.delete().where(scores.c[AS_OF] == run.as_of))
+    written = _bulk_insert(connection, scores, frame)
+    latest = connection.execute(sa.select(sa.func.max(current.c[AS_OF]))).scalar()
+    update_current = latest is None or pd.Timestamp(latest).date() <= run.as_of
+    inactivated = 0
+    if update_current:
+        this_run = sa.select(scores.c[CUSTOMER_ID]).where(scores.c[AS_OF] == run.as_of)
+        inactivated = connection.execute(
+            current.update()
+            .where(current.c[ACTIVE].is_(True), current.c[CUSTOMER_ID].not_in(this_run))
+            .values({ACTIVE: False, INACTIVE_SINCE: run.as_of})).rowcount
+        connection.execute(current.delete().where(current.c[CUSTOMER_ID].in_(this_run)))
+        names = list(SCORE_COLUMNS)
+        connection.execute(current.insert().from_select(
+            [*names, ACTIVE, INACTIVE_SINCE],
+            sa.select(*(scores.c[n] for n in names), sa.true(), sa.null())
+            .where(scores.c[AS_OF] == run.as_of)))
+    connection.execute(runs.update().where(runs.c[SCORING_RUN_ID] == run.scoring_run_id).values(
+        rows_written=written, current_updated=update_current,
+        customers_inactivated=inactivated, status="succeeded",
+        finished_at=datetime.now(timezone.utc), message=None))
+    return WriteResult(written, update_current, inactivated, 1)
+
+
+def _transient(error: SQLAlchemyError) -> bool:
+    """A locked database, a lock or connect timeout, a dropped or refused connection."""
+    return isinstance(error, OperationalError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def write_run(frame: pd.DataFrame, run: RunRecord, engine: Engine, tables: CrmTables,
+              retries: int = 3, retry_wait_seconds: float = 2.0, shown_url: str = "the CRM",
+              sleep: Callable[[float], None] = time.sleep) -> WriteResult:
+    """Write one scoring run: the run log row ("running"), then the history rows, the current
+    state and the run's "succeeded" in one transaction (see the module docstring). Transient
+    errors (locked, timed out, connection lost) are retried `retries` times with a growing wait;
+    then `CrmUnavailable`. Any failure leaves the tables as they were and the run "failed"."""
+    run_row = {SCORING_RUN_ID: run.scoring_run_id, AS_OF: run.as_of,
+               HORIZON_DAYS: run.horizon_days, **run.stamps, "rows_scored": run.rows_scored,
+               "status": "running", "started_at": run.started_at}
+    last: SQLAlchemyError | None = None
+    for attempt in range(1, retries + 2):
+        try:
+            with engine.begin() as connection:
+                _lock(connection)  # two first runs must not both create the tables
+                tables.metadata.create_all(connection, checkfirst=True)
+                connection.execute(tables.runs.delete().where(
+                    tables.runs.c[SCORING_RUN_ID] == run.scoring_run_id))
+                connection.execute(tables.runs.insert().values(run_row))
+            with engine.begin() as connection:
+                result = _replace(connection, tables, frame, run)
+            return WriteResult(result.rows_written, result.current_updated,
+                               result.customers_inactivated, attempt)
+        except SQLAlchemyError as error:
+            last = error
+            if not _transient(error) or attempt > retries:
+                break
+            sleep(retry_wait_seconds * attempt)
+        except BaseException as error:  # a bug or an interrupt: leave the run marked, re-raise
+            _mark_failed(engine, tables, run, f"{type(error).__name__}: {_first_line(error)}")
+            raise
+    assert last is not None
+    reason = _first_line(last)
+    _mark_failed(engine, tables, run, reason)
+    if _transient(last):
+        raise CrmUnavailable(
+            f"CRM database {shown_url} unavailable after {retries + 1} attempt(s): {reason}. "
+            "Nothing was written. If it is locked, another run is writing (wait and re-run); "
+            "otherwise check that the server is up and the URL in the environment is right"
+        ) from last
+    raise DataError(f"CRM database {shown_url}: {type(last).__name__}: {reason}; nothing was "
+                    "written. A table created by an older version may need migrating (see "
+                    "README 'The CRM tables')") from last
+
+
+def _mark_failed(engine: Engine, tables: CrmTables, run: RunRecord, message: str) -> None:
+    """Record the failure on the run's log row when the database can still be reached."""
     try:
         with engine.begin() as connection:
-            target.metadata.create_all(connection, checkfirst=True)
-            existing = sa.Table(table, sa.MetaData(), autoload_with=connection)
-            missing = [c for c in frame.columns if c not in existing.columns]
-            if missing:
-                shown = engine.url.render_as_string(hide_password=True)
-                raise ValueError(f"table {table!r} at {shown} lacks column(s) {missing}; "
-                                 "drop it or set publish.crm_table to a new name")
-            keys = frame[key].tolist()
-            for start in range(0, len(keys), chunk):
-                connection.execute(existing.delete().where(
-                    existing.c[key].in_(keys[start:start + chunk])))
-            for start in range(0, len(records), chunk):
-                connection.execute(existing.insert(), records[start:start + chunk])
-    finally:
-        engine.dispose()
-    return len(records)
+            connection.execute(tables.runs.update().where(
+                tables.runs.c[SCORING_RUN_ID] == run.scoring_run_id).values(
+                status="failed", finished_at=datetime.now(timezone.utc), message=message[:2000]))
+    except SQLAlchemyError:
+        pass  # the database is down: the error raised by write_run says so
 
 
-def database_url(configured: str | None, default: Path, resolve: Callable[[Path], Path]) -> str:
-    """The CRM URL `configured` (publish.crm_url): None means the SQLite file `default`; a
-    relative SQLite file is resolved by `resolve` (against the project root) and its folder
-    created. Raises sqlalchemy's ArgumentError when `configured` is not a URL."""
-    if configured is None:
-        return f"sqlite:///{default}"
-    url = make_url(configured)
-    if url.drivername.startswith("sqlite") and url.database and url.database != ":memory:":
-        database = resolve(Path(url.database))
-        database.parent.mkdir(parents=True, exist_ok=True)
-        return url.set(database=str(database)).render_as_string(hide_password=False)
-    return configured
+def record_failed_run(engine: Engine, tables: CrmTables, run_id: str, as_of: date,
+                      started_at: datetime, message: str) -> None:
+    """Log a run that failed before publishing (e.g. drift refused) as "failed" with its
+    message; the scores and current tables are not touched."""
+    with engine.begin() as connection:
+        _lock(connection)
+        tables.metadata.create_all(connection, checkfirst=True)
+        connection.execute(tables.runs.delete().where(tables.runs.c[SCORING_RUN_ID] == run_id))
+        connection.execute(tables.runs.insert().values({
+            SCORING_RUN_ID: run_id, AS_OF: as_of, "status": "failed", "started_at": started_at,
+            "finished_at": datetime.now(timezone.utc), "message": message[:2000]}))
 
 
-def crm_rows(rows: pd.DataFrame, tiers: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
-    """The published `rows` plus the stamp columns of `columns` (those not already in `rows`:
-    as_of, model versions, run id...) taken from `tiers` by customer_id (missing ones empty)."""
-    stamps = [c for c in columns if c not in rows.columns]
-    return rows.merge(tiers.reindex(columns=[CUSTOMER_ID, *stamps]), on=CUSTOMER_ID,
-                      how="left", validate="one_to_one")
+def read_table(engine: Engine, table: sa.Table,
+               order_by: Iterable[str] = (CUSTOMER_ID,)) -> pd.DataFrame:
+    """A CRM table as a frame (for tests, the benchmark and operators)."""
+    with engine.connect() as connection:
+        query = sa.select(table).order_by(*(table.c[c] for c in order_by))
+        return pd.DataFrame(connection.execute(query).mappings().all(),
+                            columns=[c.name for c in table.columns])
 
-
-def publish_crm(frame: pd.DataFrame, resolve_url: Callable[[], str], table: str) -> int:
-    """Upsert `frame` into `table` at the URL `resolve_url()` returns; a bad URL or database
-    error is a `ConfigError` naming publish.crm_url, a table that lacks columns a `DataError`.
-    Returns the rows written."""
-    try:
-        url = resolve_url()
-    except ArgumentError as error:
-        raise ConfigError(f"publish.crm_url in configs/tiers.yaml is not a database URL: "
-                          f"{error}; use e.g. sqlite:///data/publish/crm.db") from error
-    if url.startswith("sqlite:///"):
-        Path(make_url(url).database).parent.mkdir(parents=True, exist_ok=True)
-    try:
-        return upsert_table(frame, url, table)
-    except ValueError as error:
-        raise DataError(str(error)) from error
-    except SQLAlchemyError as error:
-        shown = make_url(url).render_as_string(hide_password=True)
-        raise ConfigError(
-            f"CRM table {table} at {shown}: {type(error).__name__}: "
-            f"{str(error).splitlines()[0]}; check publish.crm_url in configs/tiers.yaml"
-        ) from error

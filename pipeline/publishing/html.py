@@ -2,6 +2,8 @@
 
 Tier sizes and value, a gain chart (how much of the future value the strategic tier covers),
 the movement matrix, the capacity shortfall and the strategic accounts most at risk.
+Every value is escaped (Jinja autoescape); only the SVG charts built here are `Markup`, and
+the labels in them are escaped too.
 """
 
 from pathlib import Path
@@ -9,7 +11,10 @@ from pathlib import Path
 import jinja2
 import numpy as np
 import pandas as pd
-from markupsafe import Markup
+from markupsafe import Markup, escape
+
+from pipeline.scoring import CHURN_RUN_ID, CHURN_VERSION, VALUE_RUN_ID, VALUE_VERSION
+from pipeline.storage import atomic_path
 
 __all__ = ["gain_curve", "write_report"]
 
@@ -23,7 +28,7 @@ th,td{padding:.25em .6em;border:1px solid #ccc;text-align:right}
 td.t,th.t{text-align:left} .note{background:#fff6d5;padding:.4em .8em;border-left:4px solid #e0a800}
 </style></head><body>
 <h1>Key accounts as of {{ as_of }}</h1>
-<p>Run {{ run_id }} &middot; value model {{ value_version }} &middot; churn model {{ churn_version }}
+<p>Value model {{ value_version }} (run {{ value_run }}) &middot; churn model {{ churn_version }} (run {{ churn_run }})
 &middot; {{ n_customers }} customers scored &middot; movement compared with {{ basis }}.</p>
 {% for note in notes %}<p class="note">{{ note }}</p>{% endfor %}
 <h2>Tiers</h2>
@@ -97,7 +102,7 @@ def _bars_svg(labels: list[str], values: list[float]) -> str:
     for i, (label, value) in enumerate(zip(labels, values)):
         y = gap + i * (bar + gap)
         width = (w - left - 90) * value / top
-        parts.append(f'<text x="{left - 6}" y="{y + 16}" font-size="12" text-anchor="end">{label}</text>'
+        parts.append(f'<text x="{left - 6}" y="{y + 16}" font-size="12" text-anchor="end">{escape(label)}</text>'
                      f'<rect x="{left}" y="{y}" width="{width:.1f}" height="{bar}" fill="#1F4E78"/>'
                      f'<text x="{left + width + 4:.1f}" y="{y + 16}" font-size="12">{value:,.0f}</text>')
     return "".join(parts) + "</svg>"
@@ -105,7 +110,8 @@ def _bars_svg(labels: list[str], values: list[float]) -> str:
 
 def write_report(path: Path, tiers: pd.DataFrame, matrix: pd.DataFrame, shortfall: pd.DataFrame,
                  tier_names: tuple[str, ...], summary: dict, at_risk_rows: int) -> None:
-    """Render the report for `tiers` (the tier stage's rows) into one HTML file."""
+    """Render the report for `tiers` (the tier stage's rows) into one HTML file at `path`
+    (a temporary of `pipeline.storage.StagedFiles` as it is, any other path atomically)."""
     strategic = tier_names[0]
     total = float(tiers["expected_value"].clip(lower=0).sum()) or 1.0
     table = []
@@ -125,8 +131,9 @@ def write_report(path: Path, tiers: pd.DataFrame, matrix: pd.DataFrame, shortfal
     horizon = first("horizon_days")
     as_of = str(pd.Timestamp(tiers["as_of"].iloc[0]).date()) if "as_of" in tiers else "n/a"
     html = jinja2.Environment(autoescape=True).from_string(_TEMPLATE).render(
-        as_of=as_of, run_id=first("run_id"), value_version=first("value_model_version"),
-        churn_version=first("churn_model_version"), n_customers=f"{len(tiers):,}",
+        as_of=as_of, value_run=first(VALUE_RUN_ID), churn_run=first(CHURN_RUN_ID),
+        value_version=first(VALUE_VERSION),
+        churn_version=first(CHURN_VERSION), n_customers=f"{len(tiers):,}",
         basis=summary.get("movement_basis", "n/a"), notes=summary.get("notes", []),
         tiers=table, tier_chart=Markup(_bars_svg(
             [t["tier"] for t in table], [t["expected_value"] for t in table])),
@@ -138,5 +145,5 @@ def write_report(path: Path, tiers: pd.DataFrame, matrix: pd.DataFrame, shortfal
         moved=summary.get("moved", {}), shortfall=shortfall.to_dict("records"),
         at_risk=risky.to_dict("records"),
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html, encoding="utf-8")
+    with atomic_path(path) as temporary:
+        temporary.write_text(html, encoding="utf-8")

@@ -19,7 +19,7 @@ from pipeline.reporting import (
     plot_frames,
     report_markdown,
 )
-from pipeline.storage import read_json, read_table, write_json, write_table
+from pipeline.storage import read_json, read_table, write_json, write_table, write_text
 
 __all__ = ["main"]
 
@@ -40,6 +40,5 @@ def main(settings: Settings, **overrides) -> None:
     for name, frame in plot_frames(predictions).items():
         write_table(frame, plot_dir / f"{name}.csv")
     report = settings.path(paths.reports_dir) / "backtest" / "report.md"
-    report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text(report_markdown(summary, grades, info), encoding="utf-8")
+    write_text(report_markdown(summary, grades, info), report)
     logger.info("evaluate: %s, %s, %s", metrics, plot_dir, report)

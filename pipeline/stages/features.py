@@ -4,13 +4,21 @@ Reads paths.validated_dir/<table>.parquet (transactions required, the other tabl
 present), stacks features and labels over the training cutoffs, builds the scoring frame at
 the latest as-of (configs/features.yaml as_of, else the end of the data) and writes
 training_set.parquet, scoring_frame.parquet, feature_catalogue.md and features_summary.json
-to paths.features_dir. File I/O lives in `pipeline.features_io`, the features in `features`.
+to paths.features_dir. Stops with `DataError` when the data is too short for one label
+window, or when fewer than features.yaml min_customers customers have an order by the last
+training cutoff. File I/O lives in `pipeline.features_io`, the features in `features`.
 """
 
 import features
 from pipeline.config import Settings
 from pipeline.errors import DataError
-from pipeline.features_io import features_summary, load_tables, plan_cutoffs, write_outputs
+from pipeline.features_io import (
+    features_summary,
+    load_tables,
+    plan_cutoffs,
+    require_customers,
+    write_outputs,
+)
 from pipeline.progress import logger, step, track
 
 __all__ = ["main"]
@@ -24,6 +32,7 @@ def main(settings: Settings, **overrides) -> None:
     with step("features: reading validated tables"):
         tables = load_tables(settings.path(paths.validated_dir))
     as_of, cutoffs = plan_cutoffs(tables, config)
+    require_customers(tables, cutoffs, config)
     try:
         with step(
             f"features: {len(cutoffs)} training cutoffs and the scoring frame at {as_of.date()}"

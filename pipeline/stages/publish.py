@@ -1,55 +1,112 @@
 """`keyaccounts publish`: the tier stage's rows out to people, the CRM and machines.
 
 Reads paths.tiers_dir (tiers.parquet, movement.parquet, movement_matrix.parquet,
-shortfall.parquet, books.parquet, tier_summary.json) and writes to paths.publish_dir: the
-workbook (summary + a sheet per region or manager), the HTML report, Parquet and CSV of the
-same rows, and upserts the CRM table (publish.crm_url, default sqlite crm.db in publish_dir).
-The tables and writers live in `pipeline.publishing`.
+shortfall.parquet, books.parquet, tier_summary.json), checks the rows (`publishing.check_rows`)
+and writes to paths.publish_dir the workbook (summary + a sheet per region or manager), the
+HTML report, Parquet and CSV of the same rows, and the CRM tables (publish.crm: history,
+current state, run log; pipeline/publishing/crm.py).
+
+All or nothing: every file is first written to a temporary beside its final name, then the CRM
+transaction commits, then the files are renamed into place. A failure or a kill before the CRM
+commit leaves the old files and the old CRM; after it, each file is whole (old or new) and the
+next run re-publishes. The tables and writers live in `pipeline.publishing`.
 """
 
-from features.contract import AS_OF, HORIZON_DAYS
-from models.assignment import KEPT_MANAGER
+from datetime import datetime, timezone
+
 from pipeline import publishing
 from pipeline.config import Settings
 from pipeline.progress import logger, step
+from pipeline.publishing import crm
+from pipeline.secrets import resolve_database_url, shown_url
+from pipeline.storage import StagedFiles, write_table
 
-__all__ = ["main", "crm_url", "CRM_COLUMNS"]
-
-# the CRM table: the published rows plus the stamps of where they came from
-CRM_COLUMNS = (*publishing.COLUMNS, KEPT_MANAGER, AS_OF, HORIZON_DAYS,
-               "value_model_version", "churn_model_version", "run_id")
-
-
-def crm_url(settings: Settings, configured: str | None) -> str:
-    """The CRM URL `configured` (publish.crm_url); a relative SQLite file is resolved against
-    the project root, None means crm.db in paths.publish_dir."""
-    default = settings.path(settings.pipeline.paths.publish_dir) / "crm.db"
-    return publishing.database_url(configured, default, settings.path)
+__all__ = ["main", "crm_target", "record_failure"]
 
 
-def main(settings: Settings, **overrides) -> None:
-    """Write the workbook, the report, Parquet/CSV and the CRM table."""
+def crm_target(settings: Settings) -> str:
+    """The CRM database URL, password included (from the environment; never logged)."""
+    config = settings.tiers.publish.crm
+    configured = config.url or (
+        f"sqlite:///{settings.path(settings.pipeline.paths.publish_dir) / 'crm.db'}")
+    return resolve_database_url(configured, where="publish.crm.url in configs/tiers.yaml",
+                                url_env=config.url_env, password_env=config.password_env,
+                                password_file=config.password_file, resolve_path=settings.path)
+
+
+def main(settings: Settings, write_crm: bool = True, run_id: str | None = None,
+         started_at: datetime | None = None, **overrides) -> None:
+    """Write the workbook, the report, Parquet/CSV and the CRM tables (skipped with
+    `write_crm=False` or publish.crm.enabled false); `run_id`/`started_at` come from the job."""
     config = settings.tiers.model_copy(update=overrides) if overrides else settings.tiers
     paths, publish, names = settings.pipeline.paths, config.publish, config.policy.tier_names
     out = settings.path(paths.publish_dir)
-    with step("publish: reading tiers"):
+    with step("publish: reading and checking the tiers"):
         tier = publishing.read_tier_outputs(settings.path(paths.tiers_dir))
+        publishing.check_rows(tier.tiers, names)
     rows = publishing.manager_rows(tier.tiers)
-    out.mkdir(parents=True, exist_ok=True)
-    with step(f"publish: workbook of {len(rows):,} rows by {publish.sheets_by}"):
-        tables = publishing.summary_tables(tier.tiers, tier.movement, tier.matrix.reset_index(),
-                                           tier.books, tier.shortfall, names)
-        sheets = publishing.write_workbook(out / publish.workbook_name, rows, tables,
-                                           publish.sheets_by,
-                                           publishing.workbook_notes(tier.summary))
-    with step("publish: HTML report"):
-        publishing.write_report(out / publish.report_name, tier.tiers, tier.matrix,
-                                tier.shortfall, names, tier.summary, publish.at_risk_rows)
-    rows.to_parquet(out / f"{publish.rows_name}.parquet", index=False)
-    rows.to_csv(out / f"{publish.rows_name}.csv", index=False, date_format="%Y-%m-%d")
-    crm = publishing.crm_rows(rows, tier.tiers, CRM_COLUMNS)
-    with step(f"publish: upserting {len(crm):,} rows into the CRM table {publish.crm_table}"):
-        publishing.publish_crm(crm, lambda: crm_url(settings, publish.crm_url),
-                               publish.crm_table)
-    logger.info("publish: %d sheets (%s), report, rows and CRM table -> %s",
-                len(sheets), ", ".join(sheets[:6]), out)
+    run = crm.new_run(tier.tiers, run_id, started_at)
+    with StagedFiles() as staged:
+        with step(f"publish: workbook of {len(rows):,} rows by {publish.sheets_by}"):
+            tables = publishing.summary_tables(tier.tiers, tier.movement,
+                                               tier.matrix.reset_index(), tier.books,
+                                               tier.shortfall, names)
+            sheets = publishing.write_workbook(staged.path(out / publish.workbook_name), rows,
+                                               tables, publish.sheets_by,
+                                               publishing.workbook_notes(tier.summary))
+        with step("publish: HTML report, Parquet and CSV"):
+            publishing.write_report(staged.path(out / publish.report_name), tier.tiers,
+                                    tier.matrix, tier.shortfall, names, tier.summary,
+                                    publish.at_risk_rows)
+            rows.to_parquet(staged.path(out / f"{publish.rows_name}.parquet"), index=False)
+            write_table(rows, staged.path(out / f"{publish.rows_name}.csv"),
+                        date_format="%Y-%m-%d")  # formula-like text quoted (csv_safe)
+        if write_crm and publish.crm.enabled:
+            _write_crm(settings, tier.tiers, run)
+        staged.commit()
+    logger.info("publish: run %s as of %s: %d sheets (%s), report, rows -> %s",
+                run.scoring_run_id, run.as_of, len(sheets), ", ".join(sheets[:6]), out)
+
+
+def _tables(settings: Settings) -> crm.CrmTables:
+    names = settings.tiers.publish.crm.tables
+    return crm.CrmTables.named(names.scores, names.current, names.runs)
+
+
+def record_failure(settings: Settings, run_id: str, as_of, started_at: datetime,
+                   message: str) -> None:
+    """Best effort: log a job that failed before publishing in the CRM's run log (the CRM may
+    be what failed; then only the job's own log says so)."""
+    config = settings.tiers.publish.crm
+    if not config.enabled:
+        return
+    try:
+        url = crm_target(settings)
+        engine = crm.make_engine(url, config.lock_timeout_seconds)
+        try:
+            crm.record_failed_run(engine, _tables(settings), run_id, as_of, started_at, message)
+        finally:
+            engine.dispose()
+    except Exception as error:  # noqa: BLE001 - the job's own error is the one to report
+        logger.warning("job %s: could not record the failure in the CRM run log: %s", run_id,
+                       type(error).__name__)
+
+
+def _write_crm(settings: Settings, tiers, run: crm.RunRecord) -> None:
+    config = settings.tiers.publish.crm
+    url = crm_target(settings)
+    shown = shown_url(url)
+    frame = crm.crm_frame(tiers, run, datetime.now(timezone.utc))
+    tables = _tables(settings)
+    engine = crm.make_engine(url, config.lock_timeout_seconds)
+    try:
+        with step(f"publish: {len(frame):,} rows into the CRM at {shown}"):
+            result = crm.write_run(frame, run, engine, tables, config.retries,
+                                   config.retry_wait_seconds, shown)
+    finally:
+        engine.dispose()
+    state = (f"{config.tables.current} updated, {result.customers_inactivated:,} customers "
+             "marked inactive" if result.current_updated else
+             f"{config.tables.current} left as it was (it holds a later as-of)")
+    logger.info("publish: CRM %s: %s rows as of %s; %s", config.tables.scores,
+                f"{result.rows_written:,}", run.as_of, state)

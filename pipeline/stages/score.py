@@ -17,10 +17,13 @@ Writes paths.scores_dir/scores.parquet and scores.csv: customer_id (as in the in
 horizon_days, expected_value (spend over the horizon), churn_probability (no order over the
 horizon), value_at_risk = churn_probability x the customer's current spend run-rate over the
 horizon (what losing the customer would cost; a ranking of who is worth saving), last_order_date,
-last_contact_date, value_model_version, churn_model_version, run_id, and reasons: for every
-customer by default, or for the top accounts by expected value and by value at risk when
-score.reasons_top_* are set ("" for the others).
-The table is built by pipeline.scoring.
+last_contact_date, value_model_version, value_run_id, churn_model_version, churn_run_id (each
+model's own registered version and training run: the champions can come from different runs;
+pipeline.scoring.STAMP_COLUMNS), and reasons: for every customer by default, or for the top
+accounts by expected value and by value at risk when score.reasons_top_* are set ("" for the others). Also writes scored_frame.parquet, the
+features it scored (the drift guard compares them with the training reference).
+The table is built by pipeline.scoring. Both files are replaced together and atomically; in
+scores.csv, text that a spreadsheet would run as a formula has a leading ' (storage.csv_safe).
 """
 
 import joblib
@@ -29,23 +32,26 @@ import pandas as pd
 import features
 from features.contract import AS_OF
 from models.training import FittedModels
-from pipeline import scoring
+from pipeline import drift_io, scoring
 from pipeline.config import Settings
 from pipeline.errors import DataError
 from pipeline.features_io import load_tables
 from pipeline.progress import logger, step
 from pipeline.reporting import FITTED_MODELS, MODEL_INFO
-from pipeline.storage import read_json, read_table, write_table
+from pipeline.storage import StagedFiles, read_json, read_table, write_table
 
 __all__ = ["main", "load_champion"]
 
 
 def load_champion(settings: Settings, horizon: int) -> tuple[FittedModels, dict]:
-    """The registry's champions as FittedModels, with their versions and run id."""
+    """The registry's champions (or score.value_version / churn_version) as FittedModels,
+    with each one's version and run id."""
     from pipeline import tracking
 
+    score = settings.pipeline.score
     tracking.configure(settings.pipeline.tracking, settings.root)
-    return tracking.load_champion(settings.pipeline.tracking, horizon)
+    return tracking.load_champion(settings.pipeline.tracking, horizon, score.value_version,
+                                  score.churn_version)
 
 
 def _models(settings: Settings, horizon: int) -> tuple[FittedModels, dict]:
@@ -56,6 +62,10 @@ def _models(settings: Settings, horizon: int) -> tuple[FittedModels, dict]:
     if not (artifacts / FITTED_MODELS).exists():
         raise DataError(f"{artifacts / FITTED_MODELS} not found: run `keyaccounts train` first")
     fitted = joblib.load(artifacts / FITTED_MODELS)
+    try:
+        fitted.model_input("value")
+    except ValueError as error:
+        raise DataError(f"{artifacts / FITTED_MODELS}: {error}") from error
     if fitted.horizon_days != horizon:
         raise DataError(
             f"{artifacts / FITTED_MODELS} was trained at horizon {fitted.horizon_days} days but "
@@ -67,25 +77,34 @@ def _models(settings: Settings, horizon: int) -> tuple[FittedModels, dict]:
     return fitted, scoring.artifact_stamp(info)
 
 
-def _frame(settings: Settings, as_of) -> pd.DataFrame:
-    """The scoring frame, rebuilt from the validated tables when `as_of` asks another date."""
+def _frame(settings: Settings, as_of, rebuild: bool = False) -> pd.DataFrame:
+    """The features stage's scoring frame, or the features rebuilt from the validated tables
+    when `as_of` asks another date or `rebuild` is set (at the last order date when no date
+    is asked)."""
     paths = settings.pipeline.paths
-    frame = read_table(settings.path(paths.features_dir) / "scoring_frame.parquet", "features")
     wanted = as_of if as_of is not None else settings.features.as_of
-    if wanted is None or pd.Timestamp(wanted) == pd.Timestamp(frame[AS_OF].iloc[0]):
-        return frame
-    with step(f"score: rebuilding features at {pd.Timestamp(wanted).date()}"):
-        tables = load_tables(settings.path(paths.validated_dir))
-        if pd.Timestamp(wanted) < tables.transactions["order_date"].min():
-            raise DataError(f"as_of {wanted} is before the first order: nothing to score")
-        return features.build(tables, pd.Timestamp(wanted), settings.features)
+    if not rebuild:
+        frame = read_table(settings.path(paths.features_dir) / "scoring_frame.parquet",
+                           "features")
+        if wanted is None or pd.Timestamp(wanted) == pd.Timestamp(frame[AS_OF].iloc[0]):
+            return frame
+    tables = load_tables(settings.path(paths.validated_dir))
+    orders = tables.transactions["order_date"]
+    day = pd.Timestamp(wanted) if wanted is not None else pd.Timestamp(orders.max())
+    if day < orders.min():
+        raise DataError(f"as_of {day.date()} is before the first order ({orders.min().date()}): "
+                        "nothing to score")
+    with step(f"score: building features at {day.date()} from the validated tables"):
+        return features.build(tables, day, settings.features)
 
 
-def main(settings: Settings, as_of=None, **overrides) -> None:
-    """Score every customer known at the as-of date and write scores.parquet/.csv."""
+def main(settings: Settings, as_of=None, rebuild_features: bool = False, **overrides) -> None:
+    """Score every customer known at the as-of date and write scores.parquet/.csv;
+    `rebuild_features` builds the features from the validated tables even when the features
+    stage's frame has that as-of (the scheduled job: the exports may be newer)."""
     horizon, config = settings.features.horizon_days, settings.pipeline.score
-    frame = _frame(settings, as_of)
-    fitted, stamp = _models(settings, horizon)
+    fitted, stamp = _models(settings, horizon)  # first: a missing champion fails fast
+    frame = _frame(settings, as_of, rebuild_features)
     stamp = scoring.effective_stamp(fitted, stamp)
     if fitted.fallback:
         logger.info("score: %s", fitted.message)
@@ -100,7 +119,11 @@ def main(settings: Settings, as_of=None, **overrides) -> None:
             out = scoring.add_reasons(out, prepared, fitted, needs, settings.model.reasons.top_k)
     out = scoring.finish(out)
     scores_dir = settings.path(settings.pipeline.paths.scores_dir)
-    write_table(out, scores_dir / "scores.parquet")
-    write_table(out, scores_dir / "scores.csv")
-    logger.info("score: %d customers, value model %s, churn model %s, run %s -> %s", len(out),
-                stamp["value"], stamp["churn"], stamp["run_id"], scores_dir)
+    with StagedFiles() as staged:  # both files, or neither, are replaced
+        write_table(out, staged.path(scores_dir / "scores.parquet"))
+        write_table(out, staged.path(scores_dir / "scores.csv"))
+        write_table(frame, staged.path(scores_dir / drift_io.SCORED_FRAME))  # for the guard
+        staged.commit()
+    logger.info("score: %d customers, value model %s (run %s), churn model %s (run %s) -> %s",
+                len(out), stamp["value"], stamp["value_run_id"], stamp["churn"],
+                stamp["churn_run_id"], scores_dir)

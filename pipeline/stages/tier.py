@@ -2,12 +2,14 @@
 
 Reads paths.scores_dir/scores.parquet and, when present, the validated customers (region,
 current manager, current tier), managers (region, capacity, active), transactions and contacts
-(last order and contact dates, if the scores lack them). The tiers of the previous run are the
-previous tiers.parquet of paths.tiers_dir (kept by dvc: `persist: true`); without one, the
-customers' current_tier is the reference. Writes to paths.tiers_dir: tiers.parquet (one row per
+(last order and contact dates, if the scores lack them). Movement and hysteresis compare with
+the tiers of the latest EARLIER as-of (history/tiers_<as_of>.parquet in paths.tiers_dir, kept
+by dvc: `persist: true`), so re-running an as-of compares with the run before it; without one,
+the customers' current_tier is the reference. Writes to paths.tiers_dir: tiers.parquet (one row per
 scored customer), previous_tiers.parquet, movement.parquet, movement_matrix.parquet,
 shortfall.parquet, books.parquet, tier_summary.json (counts and notes) and
-history/tiers_<as_of>_<run_id>.parquet (customer, region, tier, manager of every run).
+history/tiers_<as_of>.parquet (customer, region, tier, manager of every as-of; a
+re-run of an as-of replaces its file).
 Reading and writing live in `pipeline.tiering_io`, the decisions in `models.tiering`.
 """
 

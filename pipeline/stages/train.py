@@ -4,8 +4,10 @@ Reads paths.features_dir/training_set.parquet (and, on generated data only, the 
 paths.truth_dir/ground_truth.parquet, used to score the "oracle" row of the backtest, never
 to train). Runs the rolling-origin backtest (models.backtest), fits the final models
 (models.training.fit_models) and writes to paths.artifacts_dir: fitted_models.joblib,
-backtest_{metrics,summary,grades,predictions}.parquet, features.json and model_info.json
-(run id, registered versions, gate decisions, library versions).
+backtest_{metrics,summary,grades,predictions}.parquet, features.json, model_info.json
+(run id, registered versions, gate decisions, library versions) and drift_reference.json (the
+bins of paths.features_dir/scoring_frame.parquet's features and of the final models' scores on
+it, for the drift guard; also logged to the MLflow run, pipeline.drift_io).
 
 The MLflow run logs every config section as params, the per-fold metrics (step = fold),
 plots, the feature catalogue and both models (registered as tracking.value_model_name and
@@ -25,11 +27,12 @@ import features
 from features.contract import CUTOFF
 from models.backtest import backtest, value_model_name
 from models.training import fit_models
-from pipeline import tracking
+from pipeline import drift_io, tracking
 from pipeline.config import Settings
 from pipeline.progress import logger, step
 from pipeline.reporting import FITTED_MODELS, MODEL_INFO, backtest_tables, model_info
-from pipeline.storage import read_table, write_json, write_table
+from pipeline.secrets import redact_uri
+from pipeline.storage import StagedFiles, read_table, write_json, write_table
 
 __all__ = ["main"]
 LIBRARIES = ("lightgbm", "scikit-learn", "pandas", "numpy", "mlflow")
@@ -66,27 +69,33 @@ def main(settings: Settings, **overrides) -> None:
                     config.value_objective,
                     f"{means.get(config.value_objective, float('nan')):.4f}")
     with step("train: final models"):
-        fitted = fit_models(training, config, horizon)
+        # the BTYD step the models carry is fitted on the customers at the end of the data
+        population = (read_table(settings.path(paths.features_dir) / "scoring_frame.parquet",
+                                 "features") if config.btyd_features else None)
+        fitted = fit_models(training, config, horizon, population=population)
     logger.info("train: %s", fitted.message)
 
-    out.mkdir(parents=True, exist_ok=True)
-    joblib.dump(fitted, out / FITTED_MODELS, compress=3)
-    for name, frame in backtest_tables(result).items():
-        write_table(frame, out / f"backtest_{name}.parquet")
-    write_json(fitted.features, out / "features.json")
-
-    with mlflow.start_run() as run, step("train: MLflow run " + run.info.run_id):
-        tracking.log_training_run(
-            result, fitted, {"features": settings.features, "model": config,
-                             "pipeline": settings.pipeline},
-            features.catalogue_markdown(settings.features))
-        registered = tracking.register_models(
-            fitted, training, config, horizon, result, settings.pipeline.tracking,
-            config.gate, config.backtest.baselines)
-    info = model_info(
-        run_id=run.info.run_id, tracking_uri=mlflow.get_tracking_uri(),
-        trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), horizon=horizon,
-        fitted=fitted, result=result, registered=registered,
-        versions={p: version(p) for p in LIBRARIES})
-    write_json(info, out / MODEL_INFO)
+    with StagedFiles() as staged:  # the artifacts are replaced together, after the MLflow run
+        joblib.dump(fitted, staged.path(out / FITTED_MODELS), compress=3)
+        for name, frame in backtest_tables(result).items():
+            write_table(frame, staged.path(out / f"backtest_{name}.parquet"))
+        write_json(fitted.features, staged.path(out / "features.json"))
+        reference = drift_io.build_reference(settings, fitted)  # the drift guard's baseline
+        with mlflow.start_run() as run, step("train: MLflow run " + run.info.run_id):
+            tracking.log_training_run(
+                result, fitted, {"features": settings.features, "model": config,
+                                 "pipeline": settings.pipeline.model_dump(
+                                     mode="json", exclude={"tracking": {"tracking_uri"}})},
+                features.catalogue_markdown(settings.features))
+            drift_io.save_reference(reference, out, run.info.run_id)
+            registered = tracking.register_models(
+                fitted, training, config, horizon, result, settings.pipeline.tracking,
+                config.gate, config.backtest.baselines)
+        info = model_info(
+            run_id=run.info.run_id, tracking_uri=redact_uri(mlflow.get_tracking_uri()),
+            trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            horizon=horizon, fitted=fitted, result=result, registered=registered,
+            versions={p: version(p) for p in LIBRARIES})
+        write_json(info, staged.path(out / MODEL_INFO))
+        staged.commit()
     logger.info("train: artifacts -> %s; MLflow run %s", out, run.info.run_id)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from features.contract import TABLES
 from pipeline.errors import DataError
+from pipeline.storage import write_text
 from pipeline.synthetic.writer import SUMMARY_FILE
 
 __all__ = ["MARKER", "RAW_FILES", "refuse_foreign_files", "write_marker"]
@@ -66,5 +67,4 @@ def write_marker(raw_dir: Path, config, provisional: bool = False) -> None:
     files = (dict.fromkeys(RAW_FILES) if provisional else
              {name: _digest(raw_dir / name) for name in RAW_FILES if (raw_dir / name).exists()})
     marker = {"seed": config.seed, "n_customers": config.n_customers, "files": files}
-    raw_dir.mkdir(parents=True, exist_ok=True)
-    (raw_dir / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
+    write_text(json.dumps(marker, indent=2), raw_dir / MARKER)

@@ -27,6 +27,7 @@ from features.contract import (
     TRANSACTIONS,
 )
 from pipeline.config.generate import GenerateConfig
+from pipeline.storage import StagedFiles, write_text
 from pipeline.synthetic.defects import inject
 from pipeline.synthetic.history import customer_ids, manager_ids, simulate_chunk
 from pipeline.synthetic.population import REGIONS, draw_managers, tier_thresholds
@@ -75,7 +76,9 @@ def write_dataset(config: GenerateConfig, raw_dir: Path, truth_dir: Path,
     """Simulate `config.n_customers` customers and write raw tables, truth and defect list.
 
     Returns a summary (rows per table, defects per kind, ground-truth precision) that is
-    also written to truth_dir/generate_summary.json.
+    also written to truth_dir/generate_summary.json. Every file is written to a temporary in
+    its folder and all are renamed into place at the end: a failed or killed run leaves the
+    files of the run before.
     """
     raw_dir.mkdir(parents=True, exist_ok=True)
     truth_dir.mkdir(parents=True, exist_ok=True)
@@ -86,73 +89,76 @@ def write_dataset(config: GenerateConfig, raw_dir: Path, truth_dir: Path,
     as_ofs = as_of_dates(config)
     weeks = {d: week_of(config, d) for d in as_ofs}
     n_chunks = -(-config.n_customers // config.chunk_size)
-    writers = {t: pq.ParquetWriter(raw_dir / f"{t}.parquet", schema[t])
-               for t in (TRANSACTIONS, CONTACTS, CUSTOMERS)}
-    writers["truth"] = pq.ParquetWriter(truth_dir / TRUTH_FILE, schema["truth"])
-    rows = {t: 0 for t in (TRANSACTIONS, CONTACTS, CUSTOMERS)}
-    truth_rows = orders = 0
-    load = np.zeros(len(managers.region), np.int64)
-    total = {d: 0.0 for d in as_ofs}
-    variance = {d: 0.0 for d in as_ofs}
-    defects = []
-    chunks = range(n_chunks)
-    try:
-        for k in progress(chunks, "generate: chunk", n_chunks) if progress else chunks:
-            first = k * config.chunk_size
-            n = min(config.chunk_size, config.n_customers - first)
-            result = simulate_chunk(config, k, first, n, thresholds, managers,
-                                    first_order=orders,
-                                    snapshot_weeks=tuple(weeks.values()))
-            orders += len(result.transactions)
-            load += np.bincount(result.population.manager[result.population.manager >= 0],
-                                minlength=len(load))
-            tables = {TRANSACTIONS: result.transactions, CONTACTS: result.contacts,
-                      CUSTOMERS: result.customers}
-            if with_defects:
-                rng = np.random.default_rng([config.seed, k, 2])
-                size = config.n_customers  # numbers no customer has:
-                unknown = customer_ids(rng.integers(size, 3 * size, 1000), size)
-                for t in (TRANSACTIONS, CONTACTS):
-                    tables[t], found = inject(tables[t], t, config.defect_rate, rng, unknown)
-                    found.insert(0, "table", t)
-                    found["row"] += rows[t]
-                    defects.append(found)
-            for t, frame in tables.items():
-                writers[t].write_table(_arrow(frame, schema[t]))
-                rows[t] += len(frame)
-            rng = np.random.default_rng([config.seed, k, 1])
-            ids = customer_ids(result.population.number, config.n_customers)
-            for d, w in weeks.items():
-                truth = truth_frame(rng, config, result.population, ids, result.snapshots[w], d,
-                                    config.truth_n_sims)
-                total[d] += truth["true_expected_spend"].sum()
-                variance[d] += (truth["true_expected_spend_se"] ** 2).sum()
-                writers["truth"].write_table(_arrow(truth, schema["truth"]))
-                truth_rows += len(truth)
-    finally:
-        for writer in writers.values():
-            writer.close()
-    mgr = pd.DataFrame({
-        MANAGER_ID: manager_ids(len(load)),
-        REGION: np.array(REGIONS, dtype=object)[managers.region],
-        # a random draw can hand a manager a few accounts more than planned: capacity covers it
-        CAPACITY: np.maximum(managers.capacity, load),
-        ACTIVE: managers.active,
-    })
-    pq.write_table(_arrow(mgr, schema[MANAGERS]), raw_dir / f"{MANAGERS}.parquet")
-    rows[MANAGERS] = len(mgr)
-    defect_frame = (pd.concat(defects, ignore_index=True) if defects
-                    else pd.DataFrame({"table": [], "row": [], "kind": []}))
-    pq.write_table(_arrow(defect_frame, schema["defects"]), truth_dir / DEFECTS_FILE)
-    rel_se = {str(d): float(np.sqrt(variance[d]) / total[d]) if total[d] else 0.0 for d in as_ofs}
-    summary = {
-        "seed": config.seed, "n_customers": config.n_customers, "rows": rows,
-        "truth_rows": truth_rows, "truth_as_of": [str(d) for d in as_ofs],
-        "truth_n_sims": config.truth_n_sims,
-        "truth_relative_se_of_total_max": max(rel_se.values(), default=0.0),
-        "truth_relative_se_of_total": rel_se,
-        "defects": {f"{t}.{kind}": int(v) for (t, kind), v
-                    in defect_frame.groupby(["table", "kind"]).size().items()},
-    }
-    (truth_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
+    with StagedFiles() as staged:  # every file, or none, replaced at the end
+        writers = {t: pq.ParquetWriter(staged.path(raw_dir / f"{t}.parquet"), schema[t])
+                   for t in (TRANSACTIONS, CONTACTS, CUSTOMERS)}
+        writers["truth"] = pq.ParquetWriter(staged.path(truth_dir / TRUTH_FILE), schema["truth"])
+        rows = {t: 0 for t in (TRANSACTIONS, CONTACTS, CUSTOMERS)}
+        truth_rows = orders = 0
+        load = np.zeros(len(managers.region), np.int64)
+        total = {d: 0.0 for d in as_ofs}
+        variance = {d: 0.0 for d in as_ofs}
+        defects = []
+        chunks = range(n_chunks)
+        try:
+            for k in progress(chunks, "generate: chunk", n_chunks) if progress else chunks:
+                first = k * config.chunk_size
+                n = min(config.chunk_size, config.n_customers - first)
+                result = simulate_chunk(config, k, first, n, thresholds, managers,
+                                        first_order=orders,
+                                        snapshot_weeks=tuple(weeks.values()))
+                orders += len(result.transactions)
+                load += np.bincount(result.population.manager[result.population.manager >= 0],
+                                    minlength=len(load))
+                tables = {TRANSACTIONS: result.transactions, CONTACTS: result.contacts,
+                          CUSTOMERS: result.customers}
+                if with_defects:
+                    rng = np.random.default_rng([config.seed, k, 2])
+                    size = config.n_customers  # numbers no customer has:
+                    unknown = customer_ids(rng.integers(size, 3 * size, 1000), size)
+                    for t in (TRANSACTIONS, CONTACTS):
+                        tables[t], found = inject(tables[t], t, config.defect_rate, rng, unknown)
+                        found.insert(0, "table", t)
+                        found["row"] += rows[t]
+                        defects.append(found)
+                for t, frame in tables.items():
+                    writers[t].write_table(_arrow(frame, schema[t]))
+                    rows[t] += len(frame)
+                rng = np.random.default_rng([config.seed, k, 1])
+                ids = customer_ids(result.population.number, config.n_customers)
+                for d, w in weeks.items():
+                    truth = truth_frame(rng, config, result.population, ids, result.snapshots[w], d,
+                                        config.truth_n_sims)
+                    total[d] += truth["true_expected_spend"].sum()
+                    variance[d] += (truth["true_expected_spend_se"] ** 2).sum()
+                    writers["truth"].write_table(_arrow(truth, schema["truth"]))
+                    truth_rows += len(truth)
+        finally:
+            for writer in writers.values():
+                writer.close()
+        mgr = pd.DataFrame({
+            MANAGER_ID: manager_ids(len(load)),
+            REGION: np.array(REGIONS, dtype=object)[managers.region],
+            # a random draw can hand a manager a few accounts more than planned: capacity covers it
+            CAPACITY: np.maximum(managers.capacity, load),
+            ACTIVE: managers.active,
+        })
+        pq.write_table(_arrow(mgr, schema[MANAGERS]), staged.path(raw_dir / f"{MANAGERS}.parquet"))
+        rows[MANAGERS] = len(mgr)
+        defect_frame = (pd.concat(defects, ignore_index=True) if defects
+                        else pd.DataFrame({"table": [], "row": [], "kind": []}))
+        pq.write_table(_arrow(defect_frame, schema["defects"]),
+                       staged.path(truth_dir / DEFECTS_FILE))
+        rel_se = {str(d): float(np.sqrt(variance[d]) / total[d]) if total[d] else 0.0 for d in as_ofs}
+        summary = {
+            "seed": config.seed, "n_customers": config.n_customers, "rows": rows,
+            "truth_rows": truth_rows, "truth_as_of": [str(d) for d in as_ofs],
+            "truth_n_sims": config.truth_n_sims,
+            "truth_relative_se_of_total_max": max(rel_se.values(), default=0.0),
+            "truth_relative_se_of_total": rel_se,
+            "defects": {f"{t}.{kind}": int(v) for (t, kind), v
+                        in defect_frame.groupby(["table", "kind"]).size().items()},
+        }
+        write_text(json.dumps(summary, indent=2), staged.path(truth_dir / SUMMARY_FILE))
+        staged.commit()
     return summary

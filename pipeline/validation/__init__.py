@@ -1,7 +1,8 @@
 """Validated ingestion: read the configured sources, parse them into contract types, refuse
 bad rows into quarantine with a reason, check the result with Great Expectations and report.
 
-`checks` and `parse` are pure (DataFrames in, DataFrames out); `sources` reads files;
+`checks`, `parse` and `ids` (ids that differ only by case or invisible characters, reported)
+are pure (DataFrames in, DataFrames out); `sources` reads files;
 `expectations` wraps GX (imported lazily: importing this package does not import GX);
 `report` renders the HTML page; `run` ties them together for the stage
 `pipeline/stages/validate.py` (read, check, summarise, write).
@@ -20,6 +21,7 @@ from pipeline.validation.checks import (
     check_table,
     check_tables,
 )
+from pipeline.validation.ids import id_collisions
 from pipeline.validation.report import build_summary, render_html
 from pipeline.validation.schema import CHECK_ORDER, SPECS, TableSpec
 from pipeline.validation.sources import read_source, source_format
@@ -40,6 +42,7 @@ __all__ = [
     "build_summary",
     "check_table",
     "check_tables",
+    "id_collisions",
     "read_source",
     "render_html",
     "source_format",

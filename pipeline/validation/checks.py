@@ -27,6 +27,7 @@ from features.contract import (
     CUSTOMERS,
     MANAGER_ID,
 )
+from pipeline.config.data import MAX_ABS_AMOUNT
 from pipeline.validation.parse import (
     date_formats_reading,
     is_blank,
@@ -68,11 +69,14 @@ REASONS: dict[str, str] = {
     "missing_value": "a required value is missing",
     "bad_date": "a date is missing (where required) or cannot be parsed with the date format",
     "bad_amount": "the amount is missing or not a number",
+    "amount_out_of_range": "the amount is infinite or its absolute value exceeds data.yaml "
+    "max_abs_amount",
     "bad_number": "a count is not a whole number, or is out of range (size >= 0, capacity >= 1)",
     "bad_bool": "not a true/false value",
     "date_out_of_range": "a date lies before data.yaml min_date",
     "future_date": "a date lies after the reference date (data.yaml reference_date, default today)",
-    "duplicate_row": "an exact copy of an earlier row (the first is kept)",
+    "duplicate_row": "an exact copy of an earlier row, ids compared after trimming (the first "
+    "is kept; contacts only with contacts.dedupe: exact_rows)",
     "duplicate_key": "the identifier repeats an earlier accepted row of a table keyed by it",
     "unknown_customer": "the customer_id is not in the accepted customers table",
     "unknown_manager": "the manager is not in the accepted managers table",
@@ -95,7 +99,8 @@ _MANAGER_REFERENCES = {CONTACTS: MANAGER_ID, CUSTOMERS: CURRENT_MANAGER_ID}
 
 @dataclass(frozen=True)
 class CheckOptions:
-    """How to parse and judge one table (from configs/data.yaml)."""
+    """How to parse and judge one table (from configs/data.yaml). `dedupe` None: the table's
+    default (`TableSpec.dedupe`)."""
 
     reference_date: pd.Timestamp
     min_date: pd.Timestamp = _DEFAULT_MIN_DATE
@@ -104,6 +109,8 @@ class CheckOptions:
     thousands: str | None = None
     on_unknown_manager: str = "warn"
     max_unparseable_share: float = 0.5
+    max_abs_amount: float = MAX_ABS_AMOUNT
+    dedupe: str | None = None
 
 
 @dataclass(frozen=True)
@@ -202,10 +209,15 @@ def _parse(raw: pd.DataFrame, spec: TableSpec, options: CheckOptions, verdicts: 
                 (column, (parsed > options.reference_date).fillna(False))
             )
         elif kind == "float":
-            parsed, bad = parse_floats(values, options.decimal, options.thousands)
+            amount = column == AMOUNT  # inf is an amount out of range, not unparseable
+            parsed, bad = parse_floats(values, options.decimal, options.thousands, amount)
             typed[column], unparsed[column] = parsed, bad
-            reason = "bad_amount" if column == AMOUNT else "bad_number"
+            reason = "bad_amount" if amount else "bad_number"
             problems[reason].append((column, bad | (parsed.isna() if required else False)))
+            if amount:
+                huge = np.abs(parsed.to_numpy(dtype="float64", na_value=np.nan))
+                with np.errstate(invalid="ignore"):
+                    problems["amount_out_of_range"].append((column, huge > options.max_abs_amount))
         elif kind in ("int", "count", "positive"):
             minimum = {"int": None, "count": 0, "positive": 1}[kind]
             parsed, bad = parse_ints(values, minimum, options.decimal, options.thousands)
@@ -420,7 +432,10 @@ def check_table(
     `known_customers` / `known_managers` are the accepted keys of the referenced tables (None
     when the table is absent: no referential check then). Unknown managers are refused or only
     counted as a warning, per `options.on_unknown_manager`. A column whose values mostly fail
-    to parse is listed in `parse_failures` (its rows are still quarantined here).
+    to parse is listed in `parse_failures` (its rows are still quarantined here). An exact copy
+    of an earlier row (ids compared after trimming) is a duplicate_row unless the table's
+    dedupe is "none" (contacts by default); an amount that is infinite or beyond
+    `options.max_abs_amount` is amount_out_of_range.
     """
     columns = [c for c in spec.columns if c in raw.columns]
     raw = raw[columns].reset_index(drop=True)
@@ -432,7 +447,10 @@ def check_table(
         if (found := _systematic(spec, column, raw[column], mask, options)) is not None
     ]
 
-    verdicts.refuse("duplicate_row", ALL_COLUMNS, raw.duplicated(keep="first").to_numpy())
+    if (options.dedupe or spec.dedupe) == "exact_rows":
+        # ids as trimmed: " C001 " repeats "C001"; every other value as written
+        trimmed = raw.assign(**{c: typed[c] for c in columns if spec.columns[c] == "id"})
+        verdicts.refuse("duplicate_row", ALL_COLUMNS, trimmed.duplicated(keep="first").to_numpy())
     key = typed[spec.key]
     if spec.unique:
         candidates = key[verdicts.open]

@@ -14,6 +14,7 @@ from datetime import date
 
 import pandas as pd
 
+from features.contract import AMOUNT
 from pipeline.validation.schema import TableSpec
 
 __all__ = ["ExpectationResult", "GxRunner", "reference_frame", "run_expectations"]
@@ -99,8 +100,10 @@ class GxRunner:
         frame: pd.DataFrame,
         min_date: date,
         reference_date: date,
+        max_abs_amount: float | None = None,
     ) -> list[tuple[object, bool]]:
-        """What the accepted rows must satisfy (each item: expectation, blocking)."""
+        """What the accepted rows must satisfy (each item: expectation, blocking); with
+        `max_abs_amount`, amounts lie within +-it and the largest is positive (a purchase)."""
         E = self._gx.expectations
         columns = list(frame.columns)
         items = [
@@ -119,6 +122,16 @@ class GxRunner:
             if kind in ("count", "positive") and frame[column].notna().any():
                 low = 0 if kind == "count" else 1
                 items.append((E.ExpectColumnMinToBeBetween(column=column, min_value=low), True))
+            if column == AMOUNT and max_abs_amount is not None and len(frame):
+                items += [
+                    (E.ExpectColumnMinToBeBetween(column=column, min_value=-max_abs_amount), True),
+                    (
+                        E.ExpectColumnMaxToBeBetween(
+                            column=column, min_value=0, strict_min=True, max_value=max_abs_amount
+                        ),
+                        True,
+                    ),
+                ]
         if spec.unique:
             items.append((E.ExpectColumnValuesToBeUnique(column=spec.key), True))
         return items
@@ -185,6 +198,7 @@ def run_expectations(
     reference_date: date,
     max_rows: int = 1_000_000,
     unknown_manager_blocks: bool = False,
+    max_abs_amount: float | None = None,
 ) -> dict[str, list[ExpectationResult]]:
     """Run the raw, the accepted and the reference suites of every checked table."""
     from features.contract import (
@@ -208,7 +222,7 @@ def run_expectations(
             table,
             "accepted",
             accepted,
-            runner.accepted_expectations(spec, accepted, min_date, reference_date),
+            runner.accepted_expectations(spec, accepted, min_date, reference_date, max_abs_amount),
         )
         references = []
         if customers is not None and table != CUSTOMERS and CUSTOMER_ID in accepted:

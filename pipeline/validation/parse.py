@@ -12,6 +12,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 __all__ = [
+    "ID_WHITESPACE",
     "date_formats_reading",
     "is_blank",
     "number_formats_reading",
@@ -24,6 +25,9 @@ __all__ = [
     "whole_numbers",
 ]
 
+# Trimmed from both ends of an identifier: ASCII whitespace only. Other Unicode spaces (no-break
+# space, ...) are invisible differences that are reported, not removed (pipeline.validation.ids).
+ID_WHITESPACE = " \t\n\r\f\v"
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
 # A time of day followed by a UTC offset ("10:00:00+01:00", "10:00Z"): the offset is dropped
@@ -93,11 +97,15 @@ def _integral_text(values: pd.Series) -> pd.Series:
 
 
 def parse_ids(values: pd.Series) -> pd.Series:
-    """Identifiers as strings, exactly as given; integer-typed ids lose no ".0" suffix.
+    """Identifiers as strings, kept exactly as given except for surrounding ASCII whitespace
+    (" C001 " is "C001"); integer-typed ids lose no ".0" suffix.
 
-    Blank strings become missing so that a null-id check sees them.
+    Leading zeros, case and every other character are kept: ids that differ only by case or
+    by an invisible character (zero-width space, BOM, no-break space) stay distinct and are
+    reported by `pipeline.validation.ids`. Blank strings become missing so that a null-id
+    check sees them.
     """
-    text = _integral_text(values)
+    text = _integral_text(values).str.strip(ID_WHITESPACE)
     return text.where(~is_blank(text)).astype("str")
 
 
@@ -149,9 +157,14 @@ def parse_dates(values: pd.Series, date_format: str | None) -> tuple[pd.Series, 
 
 
 def parse_floats(
-    values: pd.Series, decimal: str = ".", thousands: str | None = None
+    values: pd.Series,
+    decimal: str = ".",
+    thousands: str | None = None,
+    keep_infinite: bool = False,
 ) -> tuple[pd.Series, pd.Series]:
-    """Numbers as float64 and the mask of present values that are not finite numbers.
+    """Numbers as float64 and the mask of present values that are not finite numbers
+    (with `keep_infinite`, +-inf, written "inf" or too large for float64 like "1e309", is
+    returned as a number and not marked: the caller refuses it as out of range instead).
 
     Text is read with the `decimal` and `thousands` separators. A thousands separator must
     group digits by three ("1.234,50", not "12.34" with thousands "."), and with a decimal
@@ -175,7 +188,8 @@ def parse_floats(
             ambiguous |= text.str.contains(".", regex=False).fillna(False).to_numpy(dtype=bool)
             text = text.str.replace(decimal, ".", regex=False)
         parsed = pd.to_numeric(text, errors="coerce").astype("float64")
-    finite = np.isfinite(parsed.fillna(np.nan).to_numpy(dtype="float64", na_value=np.nan))
+    numbers = parsed.fillna(np.nan).to_numpy(dtype="float64", na_value=np.nan)
+    finite = np.isfinite(numbers) | (keep_infinite & np.isinf(numbers))
     bad = present & (~finite | ambiguous)
     return parsed.where(~bad), pd.Series(bad, index=values.index).astype(bool)
 

@@ -28,6 +28,36 @@ def _table(headers: list[str], rows: list[list[str]], numeric: set[int] = frozen
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _collisions_html(collisions: dict) -> list[str]:
+    """The ids that differ only by case or invisible characters, kept apart: one row per
+    group shown (invisible characters as escapes), with its rows per table."""
+    if not collisions:
+        return []
+    rows = [
+        [
+            escape(space),
+            escape(", ".join(group["kinds"])),
+            "<br>".join(escape(f"'{m['shown']}'") for m in group["ids"]),
+            "<br>".join(
+                escape(", ".join(f"{label}: {n:,}" for label, n in m["rows"].items()))
+                for m in group["ids"]
+            ),
+        ]
+        for space, c in collisions.items()
+        for group in c["examples"]
+    ]
+    counts = "; ".join(
+        f"{escape(space)}: {c['groups']:,} groups, {c['ids']:,} ids, {c['rows']:,} rows"
+        for space, c in collisions.items()
+    )
+    return [
+        "<h2>Ids that differ only by case or invisible characters</h2>",
+        f"<p class='warn'>Kept as separate ids, not merged ({counts}); the largest groups "
+        "follow. Fix the ids in the export to merge them.</p>",
+        _table(["id", "differ by", "ids as written", "rows"], rows),
+    ]
+
+
 def render_html(summary: dict) -> str:
     """One page: overall verdict, per-table counts, reasons, warnings and GX results."""
     verdict = "passed" if summary["success"] else "FAILED"
@@ -63,6 +93,7 @@ def render_html(summary: dict) -> str:
             numeric={2, 3, 4, 5},
         ),
     ]
+    parts += _collisions_html(summary.get("id_collisions") or {})
     for name, t in summary["tables"].items():
         parts.append(f"<h2>{escape(name)}</h2>")
         if t["reasons"]:
@@ -116,10 +147,12 @@ def build_summary(
     reference_date: str,
     seconds: float,
     gx_max_rows: int,
+    id_collisions: dict | None = None,
 ) -> dict:
     """The JSON-ready summary of a validation run; `success` is False when any blocking
     expectation failed on the accepted data. `top_reasons` are the five most frequent
-    (reason, column) pairs of each table's quarantine."""
+    (reason, column) pairs of each table's quarantine; `id_collisions` the ids that differ
+    only by case or invisible characters (`pipeline.validation.ids.id_collisions`)."""
     from pipeline.validation.checks import COLUMN, REASON, REASONS
 
     def top_reasons(quarantine) -> list[dict]:
@@ -134,6 +167,7 @@ def build_summary(
         "reference_date": str(reference_date),
         "seconds": round(seconds, 2),
         "reason_meanings": REASONS,
+        "id_collisions": id_collisions or {},
         "tables": {
             table: {
                 "source": str(files[table]),

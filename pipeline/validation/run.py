@@ -1,12 +1,14 @@
 """One validation run, table by table: read the configured sources, check the rows, run the
 expectations, summarise; then write the accepted rows, the quarantine and the report.
 
-Two stops besides the expectations, both raised by `write_outputs` after the stale validated
+Three stops besides the expectations, all raised by `write_outputs` after the stale validated
 data of an earlier run is removed and the quarantine and the report (with the error) are
 written, but no validated data, whatever fail_on_expectations says: a column whose values fail
 to parse in a way that points at a wrong date_format or number format (found by `run_checks`,
-which then skips the expectations), naming the fix; and a transactions table with no accepted
-row, naming the main quarantine reasons.
+which then skips the expectations), naming the fix; a transactions table whose accepted rows
+hold no positive amount (only returns), saying the purchases are missing; and a transactions
+table with no accepted row, naming the main quarantine reasons. Ids that collide only by case
+or invisible characters are logged and listed in the summary (`id_collisions`), not merged.
 
 Used by `pipeline/stages/validate.py`; GX is imported only when `run_checks` runs.
 """
@@ -21,11 +23,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.contract import TABLES, TRANSACTIONS
+from features.contract import AMOUNT, TABLES, TRANSACTIONS
 from pipeline.config.data import DataConfig, SourceConfig
 from pipeline.errors import DataError
 from pipeline.progress import logger, step
+from pipeline.storage import StagedFiles, write_table, write_text
 from pipeline.validation.checks import ALL_COLUMNS, REASONS, CheckOptions, TableResult, check_tables
+from pipeline.validation.ids import collision_warnings, id_collisions
 from pipeline.validation.report import build_summary, render_html
 from pipeline.validation.schema import SPECS
 from pipeline.validation.sources import read_source
@@ -33,13 +37,15 @@ from pipeline.validation.sources import read_source
 __all__ = [
     "ValidationRun", "check_options", "read_sources", "run_checks", "write_outputs",
     "log_results", "failure_message", "parse_failure_message", "all_quarantined_message",
+    "no_purchases_message",
 ]
 
 
 @dataclass(frozen=True)
 class ValidationRun:
     """The row-level `results` per table and the JSON-ready `summary` (see build_summary);
-    `stop`: the parse-failure message `write_outputs` raises after writing the report."""
+    `stop`: the parse-failure or no-purchases message `write_outputs` raises after writing
+    the report."""
 
     results: dict[str, TableResult]
     summary: dict
@@ -56,6 +62,8 @@ def check_options(config: DataConfig, source: SourceConfig, reference: date) -> 
         thousands=source.csv.thousands,
         on_unknown_manager=config.on_unknown_manager,
         max_unparseable_share=config.max_unparseable_share,
+        max_abs_amount=config.max_abs_amount,
+        dedupe=source.dedupe,
     )
 
 
@@ -87,9 +95,13 @@ def run_checks(
     with step("validate: row-level checks"):
         options = {t: check_options(config, s, reference) for t, s in config.sources().items()}
         results = check_tables(raws, options)
+        collisions = id_collisions(results)
+    for line in collision_warnings(collisions):
+        logger.warning("validate: %s", line)
     if message := parse_failure_message(results, files, config):
         summary = build_summary(
-            results, {}, files, str(reference), time.perf_counter() - started, config.gx_max_rows
+            results, {}, files, str(reference), time.perf_counter() - started, config.gx_max_rows,
+            collisions,
         )
         return ValidationRun(results, {**summary, "success": False, "error": message}, message)
     with step("validate: Great Expectations suites"):
@@ -102,6 +114,7 @@ def run_checks(
             reference,
             config.gx_max_rows,
             unknown_manager_blocks=config.on_unknown_manager == "quarantine",
+            max_abs_amount=config.max_abs_amount,
         )
     summary = build_summary(
         results,
@@ -110,7 +123,10 @@ def run_checks(
         str(reference),
         time.perf_counter() - started,
         config.gx_max_rows,
+        collisions,
     )
+    if message := no_purchases_message(results, files, config):
+        return ValidationRun(results, {**summary, "success": False, "error": message}, message)
     return ValidationRun(results, summary)
 
 
@@ -118,9 +134,10 @@ def write_outputs(
     run: ValidationRun, validated_dir: Path, quarantine_dir: Path, report_dir: Path,
     write_validated: bool, quarantine_csv: bool,
 ) -> None:
-    """Remove the outputs of an earlier run, then write the quarantine (Parquet, + CSV when
+    """Write the quarantine (Parquet, + CSV when
     `quarantine_csv`), the accepted rows (only when `write_validated`), the summary JSON and
-    the HTML report.
+    the HTML report, all renamed into place together (storage.StagedFiles), then remove what
+    an earlier run wrote that this one did not (e.g. validated data after a stop).
 
     When the run carries a parse-failure `stop`, or no transactions row was accepted, no
     validated data is written and, after the quarantine and the report, DataError says why
@@ -138,22 +155,26 @@ def write_outputs(
     for folder in (validated_dir, quarantine_dir, report_dir):
         if folder != validated_dir or write_validated:
             folder.mkdir(parents=True, exist_ok=True)
-    for table in TABLES:  # no stale file of an earlier run may survive
-        for old in (
-            validated_dir / f"{table}.parquet",
-            quarantine_dir / f"{table}.parquet",
-            quarantine_dir / f"{table}.csv",
-        ):
-            old.unlink(missing_ok=True)
-    with step("validate: writing outputs"):
+    with step("validate: writing outputs"), StagedFiles() as staged:
+        written = set()
         for table, result in run.results.items():
+            targets = [(result.quarantine, quarantine_dir / f"{table}.parquet")]
             if write_validated:
-                result.accepted.to_parquet(validated_dir / f"{table}.parquet", index=False)
-            result.quarantine.to_parquet(quarantine_dir / f"{table}.parquet", index=False)
-            if quarantine_csv:
-                result.quarantine.to_csv(quarantine_dir / f"{table}.csv", index=False)
-        (report_dir / "validation_summary.json").write_text(json.dumps(summary, indent=2))
-        (report_dir / "index.html").write_text(render_html(summary), encoding="utf-8")
+                targets.append((result.accepted, validated_dir / f"{table}.parquet"))
+            if quarantine_csv:  # formula-like text escaped (storage.csv_safe)
+                targets.append((result.quarantine, quarantine_dir / f"{table}.csv"))
+            for frame, path in targets:
+                write_table(frame, staged.path(path))
+                written.add(path)
+        write_text(json.dumps(summary, indent=2),
+                   staged.path(report_dir / "validation_summary.json"))
+        write_text(render_html(summary), staged.path(report_dir / "index.html"))
+        staged.commit()  # the new files whole in place first, then the earlier run's others go
+    for table in TABLES:  # no stale file of an earlier run may survive
+        for old in (validated_dir / f"{table}.parquet", quarantine_dir / f"{table}.parquet",
+                    quarantine_dir / f"{table}.csv"):
+            if old not in written:
+                old.unlink(missing_ok=True)
     if stop is not None:
         log_results(run.results)
         raise DataError(stop)
@@ -185,6 +206,29 @@ def parse_failure_message(
         for table, result in results.items()
         for failure in result.parse_failures
     ) or None
+
+
+def no_purchases_message(
+    results: dict[str, TableResult], files: dict[str, Path], config: DataConfig
+) -> str | None:
+    """The one-line error when transactions rows were accepted but none has a positive
+    amount (all returns or zero): nothing to learn spend from. None otherwise (and when no
+    row was accepted at all: `all_quarantined_message` says why)."""
+    result = results.get(TRANSACTIONS)
+    if result is None or result.rows_accepted == 0:
+        return None
+    amounts = result.accepted[AMOUNT]
+    if (amounts > 0).any():
+        return None
+    source = config.transactions.columns.get(AMOUNT, AMOUNT)
+    named = f" (source column '{source}')" if source != AMOUNT else ""
+    return (
+        f"{files[TRANSACTIONS]}: no accepted transactions row has a positive amount "
+        f"({int((amounts < 0).sum())} returns, {int((amounts == 0).sum())} zero of "
+        f"{result.rows_accepted} rows in column {AMOUNT}{named}): the purchases are missing; "
+        "export the sales as well as the returns (a negative amount is a return), or check "
+        f"that transactions.columns.{AMOUNT} in configs/data.yaml names the sales amount"
+    )
 
 
 def _top_reasons(table: dict) -> str:

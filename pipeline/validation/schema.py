@@ -43,7 +43,10 @@ class TableSpec:
 
     `key` is the identifier whose null value makes a row unusable ("null_id"); `unique` says
     the key must not repeat (customers, managers); `required` columns must exist in the
-    source; `not_null` columns must hold a value in every accepted row.
+    source; `not_null` columns must hold a value in every accepted row. `dedupe` is the
+    default of data.yaml `<table>.dedupe`: "exact_rows" refuses an exact copy of an earlier
+    row as duplicate_row, "none" keeps it (contacts have no id of their own, so two calls to
+    one customer on one day over one channel are two identical, genuine rows).
     """
 
     name: str
@@ -52,6 +55,7 @@ class TableSpec:
     key: str
     unique: bool = False
     not_null: tuple[str, ...] = ()
+    dedupe: str = "exact_rows"
 
     def dates(self) -> list[str]:
         """The date columns, in contract order."""
@@ -86,6 +90,7 @@ SPECS: dict[str, TableSpec] = {
         required=(CUSTOMER_ID, CONTACT_DATE, CHANNEL),
         key=CUSTOMER_ID,
         not_null=(CUSTOMER_ID, CONTACT_DATE, CHANNEL),
+        dedupe="none",
     ),
     CUSTOMERS: TableSpec(
         CUSTOMERS,

@@ -1,7 +1,9 @@
 """Read one configured source file into a frame with contract column names, values as read.
 
 The only file reading of validation. A missing file, an unreadable file, a missing required
-column or a file with no rows raises `DataError` naming the file, the column and the fix.
+column, a column the map reads that the header holds twice (pandas would silently read the
+first and rename the second "amount.1") or a file with no rows raises `DataError` naming the
+file, the column and the fix.
 CSV columns are all read as text (identifiers keep their leading zeros); Parquet columns keep
 their stored types, which the parsers accept as well as text.
 """
@@ -37,12 +39,38 @@ def source_format(path: Path, configured: str) -> str:
 
 
 def _header(path: Path, kind: str, source: SourceConfig) -> list[str]:
+    """The column names as stored, repeated names included: the Parquet schema, or the CSV
+    header line read as a data row (header=None), so pandas does not rename a repeated
+    "amount" to "amount.1"; the same tokenizer as the read (quoting, encoding, BOM)."""
     if kind == "parquet":
         return list(pq.read_schema(path).names)
     options = source.csv
-    return list(
-        pd.read_csv(path, sep=options.delimiter, encoding=options.encoding, nrows=0).columns
+    first = pd.read_csv(
+        path,
+        sep=options.delimiter,
+        encoding=options.encoding,
+        header=None,
+        nrows=1,
+        dtype=str,
+        keep_default_na=False,
     )
+    return [str(name) for name in first.iloc[0]]
+
+
+def _refuse_repeated(path: Path, table: str, present: list[str], wanted: dict[str, str]) -> None:
+    """DataError when a source column the map reads appears more than once in the header:
+    which of the two holds the values cannot be told. Repeats of unused columns are harmless."""
+    for column, name in wanted.items():
+        positions = [i + 1 for i, found in enumerate(present) if found == name]
+        if len(positions) > 1:
+            mapped = f" (read as {column})" if name != column else ""
+            shown = ", ".join(str(p) for p in positions)
+            raise DataError(
+                f"{path}: column '{name}'{mapped} appears {len(positions)} times in the header "
+                f"(columns {shown}); which one holds the {table} values cannot be told: rename "
+                f"or remove the extra column in the export, or map {table}.columns.{column} in "
+                "configs/data.yaml to a column that appears once"
+            )
 
 
 def _resolve_columns(
@@ -90,6 +118,7 @@ def read_source(path: Path, table: str, spec: TableSpec, source: SourceConfig) -
             f"set {table}.format / {table}.csv options in configs/data.yaml"
         ) from exc
     wanted = _resolve_columns(path, table, spec, source, present)
+    _refuse_repeated(path, table, present, wanted)
     # data.yaml may not map two contract columns to one source column (refused on load), but
     # a mapped column can also bear another contract column's own name (category: channel)
     names = list(dict.fromkeys(wanted.values()))

@@ -9,11 +9,14 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 import yaml
+from sqlalchemy.engine import make_url
 
 from pipeline.config import load_settings
 
@@ -29,25 +32,61 @@ def _edit_yaml(path: Path, **changes: object) -> None:
     path.write_text(yaml.safe_dump(content, sort_keys=False))
 
 
+def _crm_url() -> tuple[str, str]:
+    """(CRM URL with a password, the password): the CI PostgreSQL (KEYACCOUNTS_TEST_PG_URL,
+    required in CI), else a SQLite file and a password given through KEYACCOUNTS_CRM_PASSWORD
+    that a correct pipeline ignores (SQLite has none) and must never write anywhere."""
+    url = os.environ.get("KEYACCOUNTS_TEST_PG_URL")
+    if url:
+        return url, make_url(url).password
+    if os.environ.get("CI"):
+        pytest.fail("KEYACCOUNTS_TEST_PG_URL is not set: CI must start PostgreSQL (.ci/run)")
+    return "", "not-a-real-password-0451"
+
+
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Run `keyaccounts run` once in a temporary project folder; return its root."""
+def demo_run(tmp_path_factory: pytest.TempPathFactory):
+    """Run `keyaccounts run`, then the scheduled `keyaccounts job` with the champions, once in
+    a temporary project folder whose CRM needs a password; yield (root, password, output)."""
     root = tmp_path_factory.mktemp("demo")
     shutil.copytree(REPO / "configs", root / "configs")
     _edit_yaml(root / "configs" / "generate.yaml", n_customers=N_CUSTOMERS, defect_rate=0.002)
     tracking = yaml.safe_load((root / "configs" / "pipeline.yaml").read_text())["tracking"]
     tracking["tracking_uri"] = f"sqlite:///{root / 'mlflow.db'}"
     _edit_yaml(root / "configs" / "pipeline.yaml", tracking=tracking)
-    result = subprocess.run(
-        [sys.executable, "-c", "from pipeline.cli import main; main()", "run"],
-        cwd=root, capture_output=True, text=True, timeout=900,
-        env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DVC_NO_ANALYTICS": "1"},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return root
+    gate = yaml.safe_load((root / "configs" / "model.yaml").read_text())["gate"]
+    gate["min_margin"] = -1.0  # always promote: the job below scores with @champion
+    _edit_yaml(root / "configs" / "model.yaml", gate=gate)
+    suffix = uuid.uuid4().hex[:8]
+    tables = {"scores": f"scores_{suffix}", "current": f"current_{suffix}",
+              "runs": f"runs_{suffix}"}
+    publish = yaml.safe_load((root / "configs" / "tiers.yaml").read_text())["publish"]
+    publish["crm"]["tables"] = tables
+    _edit_yaml(root / "configs" / "tiers.yaml", publish=publish)
+    url, password = _crm_url()
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DVC_NO_ANALYTICS": "1",
+           "KEYACCOUNTS_CRM_PASSWORD": password}
+    env.pop("KEYACCOUNTS_CRM_URL", None)
+    if url:
+        env["KEYACCOUNTS_CRM_URL"] = url
+    output = ""
+    for args in (["run"], ["job", "--as-of", "2026-10-31", "--skip-validate"]):
+        result = subprocess.run(
+            [sys.executable, "-c", "from pipeline.cli import main; main()", *args],
+            cwd=root, capture_output=True, text=True, timeout=900, env=env)
+        output += result.stdout + result.stderr
+        assert result.returncode == 0, result.stderr[-3000:]
+    yield root, password, output, url or f"sqlite:///{root / 'data' / 'crm' / 'crm.db'}", tables
+    if url:
+        engine = sa.create_engine(url)
+        with engine.begin() as connection:
+            for name in tables.values():
+                connection.execute(sa.text(f'DROP TABLE IF EXISTS "{name}"'))
+        engine.dispose()
 
 
-def test_validation_counts_add_up_and_defects_are_quarantined(demo_run: Path) -> None:
+def test_validation_counts_add_up_and_defects_are_quarantined(demo_run) -> None:
+    demo_run = demo_run[0]
     settings = load_settings(demo_run / "configs")
     report = settings.path(settings.pipeline.paths.reports_dir) / "validation"
     summary = json.loads((report / "validation_summary.json").read_text())
@@ -59,7 +98,8 @@ def test_validation_counts_add_up_and_defects_are_quarantined(demo_run: Path) ->
     assert (report / "index.html").is_file()
 
 
-def test_backtest_scores_models_baselines_and_truth(demo_run: Path) -> None:
+def test_backtest_scores_models_baselines_and_truth(demo_run) -> None:
+    demo_run = demo_run[0]
     settings = load_settings(demo_run / "configs")
     metrics = json.loads(
         (settings.path(settings.pipeline.paths.metrics_dir) / "backtest.json").read_text()
@@ -72,7 +112,8 @@ def test_backtest_scores_models_baselines_and_truth(demo_run: Path) -> None:
     assert metrics["lgbm_churn"]["pr_auc"] > metrics["last_period"]["pr_auc"]
 
 
-def test_scores_have_one_row_per_customer_known_at_as_of(demo_run: Path) -> None:
+def test_scores_have_one_row_per_customer_known_at_as_of(demo_run) -> None:
+    demo_run = demo_run[0]
     settings = load_settings(demo_run / "configs")
     scores = pd.read_parquet(settings.path(settings.pipeline.paths.scores_dir) / "scores.parquet")
     assert scores["customer_id"].is_unique
@@ -88,7 +129,8 @@ def test_scores_have_one_row_per_customer_known_at_as_of(demo_run: Path) -> None
     assert scores["churn_probability"].between(0, 1).all()
 
 
-def test_publish_writes_workbook_and_report(demo_run: Path) -> None:
+def test_publish_writes_workbook_and_report(demo_run) -> None:
+    demo_run = demo_run[0]
     settings = load_settings(demo_run / "configs")
     publish_dir = settings.path(settings.pipeline.paths.publish_dir)
     from openpyxl import load_workbook
@@ -104,3 +146,31 @@ def test_publish_writes_workbook_and_report(demo_run: Path) -> None:
     ]
     assert sorted(listed) == sorted(scores["customer_id"])
     assert "<svg" in (publish_dir / "key_accounts.html").read_text()
+
+
+def test_the_password_never_reaches_a_file_the_log_or_mlflow(demo_run) -> None:
+    root, password, output, _, _ = demo_run
+    assert password and password not in output
+    secret = password.encode()
+    leaks = [str(path.relative_to(root)) for path in root.rglob("*")
+             if path.is_file() and secret in path.read_bytes()]
+    assert leaks == []  # every written file: data, reports, artifacts, mlflow.db, mlruns/
+
+
+def test_the_job_scores_with_the_champions_and_fills_the_crm_tables(demo_run) -> None:
+    root, _, output, url, tables = demo_run
+    settings = load_settings(root / "configs")
+    scores = pd.read_parquet(settings.path(settings.pipeline.paths.scores_dir) / "scores.parquet")
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        runs = pd.read_sql(sa.text(f'SELECT * FROM "{tables["runs"]}" ORDER BY started_at'),
+                           connection)
+        current = pd.read_sql(sa.text(f'SELECT * FROM "{tables["current"]}"'), connection)
+    engine.dispose()
+    assert list(runs["status"]) == ["succeeded", "succeeded"]  # the run's publish, the job's
+    assert runs["rows_written"].tolist() == [len(scores)] * 2
+    assert len(current) == len(scores) and current["active"].astype(bool).all()
+    assert set(current["value_model_version"]) == set(scores["value_model_version"])
+    for step in ("validate", "score", "guard", "tier", "publish"):
+        assert f"{step} done in" in output or step == "validate"
+    assert "job " in output and "published in" in output

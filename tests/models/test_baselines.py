@@ -89,3 +89,47 @@ def test_btyd_baseline_gives_spend_and_probability(training_set):
     assert (out["value"] >= 0).all()
     assert out["churn"].between(0, 1).all()
     assert out.index.equals(frame.index)
+
+
+def _at(training_set, which: int) -> pd.DataFrame:
+    cutoffs = sorted(training_set[CUTOFF].unique())
+    return training_set[training_set[CUTOFF] == cutoffs[which]]
+
+
+def test_btyd_transformer_stores_its_parameters_and_never_refits(training_set):
+    from models.baselines import BTYD_OUTPUTS, BTYDTransformer, add_btyd
+
+    latest = _at(training_set, -1)
+    step = BTYDTransformer(horizon_days=365).fit(latest)
+    params = step.params_
+    assert set(params["bgnbd"]) == {"r", "alpha", "a", "b"}
+    assert set(params["gamma_gamma"]) == {"p", "q", "v"}
+    assert params["n_customers"] == len(latest)
+    assert params["fitted_on"] == f"{pd.Timestamp(latest[CUTOFF].iloc[0]):%Y-%m-%d}"
+    # on the population it was fitted on: what the per-cutoff fit gives
+    whole = step.transform(latest)
+    expected = add_btyd(latest, 365)
+    np.testing.assert_array_equal(whole[list(BTYD_OUTPUTS)], expected[list(BTYD_OUTPUTS)])
+    assert not any(c in latest.columns for c in BTYD_OUTPUTS)  # input left alone
+    # five rows alone get the values they get inside the whole frame, not a refit on five
+    five = latest.iloc[[0, 7, 70, 150, 300]]
+    alone = step.transform(five)
+    np.testing.assert_array_equal(alone[list(BTYD_OUTPUTS)], whole.loc[five.index,
+                                                                       list(BTYD_OUTPUTS)])
+    refit = add_btyd(five, 365)["btyd_expected_spend"].to_numpy()
+    assert not np.allclose(refit, alone["btyd_expected_spend"].to_numpy())
+    # an older cutoff's rows are scored with the stored parameters too
+    older = _at(training_set, 0)
+    stale = older.assign(btyd_expected_spend=-1.0)  # replaced, not kept
+    np.testing.assert_array_equal(step.transform(stale)["btyd_expected_spend"],
+                                  step.transform(older)["btyd_expected_spend"])
+    assert step.params_ == params
+
+
+def test_btyd_transformer_fits_on_one_date_only(training_set):
+    from models.baselines import BTYDTransformer
+
+    with pytest.raises(ValueError, match="one date; the frame has 2 values of 'cutoff'"):
+        BTYDTransformer().fit(pd.concat([_at(training_set, 0), _at(training_set, 1)]))
+    with pytest.raises(ValueError, match="btyd_frequency"):
+        BTYDTransformer().fit(_tiny())

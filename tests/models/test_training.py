@@ -107,3 +107,53 @@ def test_value_at_risk_is_churn_times_the_current_spend_run_rate():
     # no spend window: the expected value stands in
     assert value_at_risk(churn, frame[[]], 365, [10, 20, 30, 40]).tolist() == pytest.approx(
         [5.0, 2.0, 27.0, 8.0])
+
+
+def _btyd_config():
+    return _config(btyd_features=True)
+
+
+def test_final_models_carry_a_btyd_step_and_score_each_row_alone(training_set):
+    from models.baselines import BTYD_OUTPUTS
+
+    population = _scoring(training_set)
+    fitted = fit_models(training_set, _btyd_config(), 365, population=population)
+    assert fitted.btyd is not None and fitted.btyd.params_["n_customers"] == len(population)
+    assert "BTYD step fitted on" in fitted.message
+    assert set(BTYD_OUTPUTS) <= set(fitted.features)
+    full = fitted.predict(population)
+    rows = population.iloc[[2, 40, 41, 200, 333]]
+    alone = fitted.predict(rows)
+    columns = ["expected_value", "churn_probability", "value_at_risk"]
+    np.testing.assert_array_equal(alone[columns], full.loc[rows.index, columns])
+    pd.testing.assert_frame_equal(fitted.prepare(rows), fitted.prepare(population).loc[rows.index])
+    # with the same rows inside another population, still the same scores
+    others = population.iloc[:10].assign(btyd_T=lambda f: f["btyd_T"] * 3)
+    mixed = fitted.predict(pd.concat([rows, others], ignore_index=True))
+    np.testing.assert_array_equal(mixed[columns].iloc[:5], alone[columns])
+
+
+def test_without_a_population_the_btyd_step_is_fitted_on_the_latest_cutoff(training_set):
+    from models.training import fit_btyd
+
+    fitted = fit_models(training_set, _btyd_config(), 365)
+    latest = training_set[CUTOFF].max()
+    assert fitted.btyd.params_["fitted_on"] == f"{latest:%Y-%m-%d}"
+    assert fitted.btyd.params_ == fit_btyd(training_set, 365).params_
+
+
+def test_models_saved_without_their_btyd_step_refuse_to_score(training_set):
+    fitted = fit_models(training_set, _btyd_config(), 365)
+    fitted.btyd = None  # as pickled before the step was stored
+    with pytest.raises(ValueError, match="carry no fitted BTYD step.*keyaccounts train"):
+        fitted.predict(_scoring(training_set))
+
+
+def test_input_columns_are_the_feature_columns_before_the_btyd_step(training_set):
+    from models.training import input_columns, prepare_frame
+
+    columns = input_columns(_scoring(training_set))
+    assert columns == [c for c in model_features(training_set)]
+    prepared = prepare_frame(training_set, _btyd_config(), 365)
+    assert input_columns(prepared) == columns
+    assert "btyd_frequency" in columns and "btyd_expected_spend" not in columns

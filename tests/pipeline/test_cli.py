@@ -28,7 +28,7 @@ def test_every_stage_has_help(stage: str) -> None:
 
 def test_config_error_is_one_line_without_traceback(tmp_path: Path) -> None:
     result = _keyaccounts("--config-dir", str(tmp_path / "missing"), "validate")
-    assert result.returncode == 1
+    assert result.returncode == 3  # ConfigError.exit_code
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
         f"error: {tmp_path / 'missing'}: configuration folder not found; pass --config-dir"
@@ -53,3 +53,21 @@ def test_unknown_option_is_a_usage_error() -> None:
     result = _keyaccounts("generate", "--bogus")
     assert result.returncode == 2
     assert "No such option" in result.stderr
+
+
+def test_the_job_without_a_champion_exits_6_naming_the_fix(tmp_path: Path) -> None:
+    import shutil
+
+    import yaml
+
+    shutil.copytree(REPO / "configs", tmp_path / "configs")
+    path = tmp_path / "configs" / "pipeline.yaml"
+    raw = yaml.safe_load(path.read_text())
+    raw["tracking"]["tracking_uri"] = f"sqlite:///{tmp_path / 'empty.db'}"
+    path.write_text(yaml.safe_dump(raw))
+    result = _keyaccounts("--config-dir", str(tmp_path / "configs"), "job", "--skip-validate",
+                          "--dry-run", cwd=tmp_path)
+    assert result.returncode == 6, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert "no version of customer-value holds the alias @champion" in result.stderr
+    assert "keyaccounts train" in result.stderr

@@ -17,7 +17,9 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 def settings_in(tmp_path: Path):
     settings = load_settings(CONFIGS)
-    features = settings.features.model_copy(update={"horizon_days": 30, "n_cutoffs": 3})
+    features = settings.features.model_copy(
+        update={"horizon_days": 30, "n_cutoffs": 3, "min_customers": 1}
+    )
     return dataclasses.replace(settings, root=tmp_path, features=features)
 
 
@@ -121,3 +123,26 @@ def test_an_as_of_after_the_last_order_ends_the_labels_at_the_last_order(tmp_pat
     assert summary["as_of"] == "2024-12-31"
     assert summary["cutoffs"][-1] == "2024-06-30"  # + 30 days <= 2024-08-01, the last order
     assert "as_of 2024-12-31 is 152 days after the last order (2024-08-01)" in caplog.text
+
+
+def test_too_few_customers_to_train_stops_naming_the_count_and_the_minimum(tmp_path):
+    settings = settings_in(tmp_path)
+    write(settings, {"transactions": transactions()})
+    settings = dataclasses.replace(
+        settings, features=settings.features.model_copy(update={"min_customers": 3})
+    )
+    with pytest.raises(DataError) as error:
+        stage.main(settings)
+    # three customers, but "C003" orders only after the last cutoff (2024-06-30)
+    assert str(error.value) == (
+        "only 2 customers have an order (a positive amount) on or before the last training "
+        "cutoff 2024-06-30, fewer than min_customers 3: too few to train the models on; export "
+        "more customers or a longer history, or lower min_customers in configs/features.yaml "
+        "(models fitted on so few customers are unreliable)"
+    )
+    assert not settings.path(settings.pipeline.paths.features_dir).exists()
+    settings = dataclasses.replace(
+        settings, features=settings.features.model_copy(update={"min_customers": 2})
+    )
+    stage.main(settings)  # two are enough when two are asked for
+    assert load_settings(CONFIGS).features.min_customers == 50

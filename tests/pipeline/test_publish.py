@@ -71,24 +71,45 @@ def test_report_rows_and_crm_upsert_is_idempotent(published):
     assert len(rows) == len(IDS) and list(rows["rank"]) == list(range(1, 13))
     assert len(pd.read_csv(out / "key_accounts.csv", dtype={"customer_id": str})) == len(IDS)
 
-    database = settings.root / "data" / "crm" / "crm.db"  # configs/tiers.yaml publish.crm_url
-    assert publish.crm_url(settings, settings.tiers.publish.crm_url) == f"sqlite:///{database}"
+    database = settings.root / "data" / "crm" / "crm.db"  # configs/tiers.yaml publish.crm.url
+    assert publish.crm_target(settings) == f"sqlite:///{database}"
 
-    def crm():
+    def crm(table="current_scores", order="customer_id"):
         with sqlite3.connect(database) as db:
-            return pd.read_sql("select * from key_accounts order by customer_id", db)
+            return pd.read_sql(f"select * from {table} order by {order}", db)
 
-    first = crm()
-    assert len(first) == 12 and set(first["run_id"]) == {"run-1"}
-    assert set(first["value_model_version"]) == {"3"}
+    first = crm().drop(columns=["scoring_run_id", "written_at"])
+    assert len(first) == 12 and set(first["value_run_id"]) == {"run-1"}
+    assert set(first["value_model_version"]) == {"3"} and first["active"].all()
     publish.main(settings)                                   # same run again: same table
-    pd.testing.assert_frame_equal(crm(), first)
-    write_inputs(settings, scores("run-2").iloc[:6])          # fewer customers, new run
+    pd.testing.assert_frame_equal(crm().drop(columns=["scoring_run_id", "written_at"]), first)
+    write_inputs(settings, scores("run-2", as_of="2024-07-31").iloc[:6])  # fewer customers
     tier.main(settings)
     publish.main(settings)
     table = crm()
-    assert len(table) == 12                                   # upsert: others left alone
-    assert list(table["run_id"]) == ["run-2"] * 6 + ["run-1"] * 6
+    assert len(table) == 12                        # the 6 absent ones kept, marked inactive
+    assert list(table["value_run_id"]) == ["run-2"] * 6 + ["run-1"] * 6
+    assert list(table["active"]) == [1] * 6 + [0] * 6
+    assert len(crm("customer_scores")) == 18
+    runs = crm("scoring_runs", "started_at")
+    assert list(runs["status"]) == ["succeeded"] * 3
+
+
+def test_a_crm_failure_leaves_the_old_files_and_the_old_crm(published, monkeypatch):
+    from pipeline.publishing import crm
+
+    settings, out = published
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    write_inputs(settings, scores("run-2", as_of="2024-07-31"))
+    tier.main(settings)
+
+    def down(*args, **kwargs):
+        raise crm.CrmUnavailable("CRM database x unavailable")
+
+    monkeypatch.setattr(crm, "write_run", down)
+    with pytest.raises(crm.CrmUnavailable):
+        publish.main(settings)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no temporaries left
 
 
 def test_cli_runs_tier_and_publish(tmp_path):
@@ -107,17 +128,36 @@ def test_cli_runs_tier_and_publish(tmp_path):
 
 @pytest.mark.parametrize(
     ("crm_url", "shown"),
-    [("not a url", "publish.crm_url"),
-     ("postgresql+nosuchdriver://user:secret@localhost/crm", r"\*\*\*.*crm_url")],
+    [("not a url", "KEYACCOUNTS_CRM_URL is not a database URL"),
+     ("postgresql+psycopg://user:secret@127.0.0.1:1/crm", r"\*\*\*.*unavailable")],
 )
-def test_bad_crm_url_is_a_config_error(tmp_path, crm_url, shown):
+def test_bad_crm_url_from_the_environment_is_a_clear_error(tmp_path, monkeypatch, crm_url,
+                                                         shown):
+    from pipeline.errors import CrmUnavailable
+
     settings = make_settings(tmp_path, {"strategic": {"min_bar": 0.75, "keep_bar": 0.5}})
     write_inputs(settings, scores())
     tier.main(settings)
-    bad = settings.tiers.publish.model_copy(update={"crm_url": crm_url})
-    with pytest.raises(ConfigError, match=shown) as error:
-        publish.main(settings, publish=bad)
+    monkeypatch.setenv("KEYACCOUNTS_CRM_URL", crm_url)
+    fast = settings.tiers.publish.crm.model_copy(update={"retries": 0,
+                                                         "lock_timeout_seconds": 1})
+    with pytest.raises((ConfigError, CrmUnavailable), match=shown) as error:
+        publish.main(settings, publish=settings.tiers.publish.model_copy(update={"crm": fast}))
     assert "secret" not in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_password_in_the_config_is_refused_on_load(tmp_path):
+    import yaml
+
+    from pipeline.config import load_settings
+
+    settings = make_settings(tmp_path)
+    path = settings.root / "configs" / "tiers.yaml"
+    raw = yaml.safe_load(path.read_text())
+    raw["publish"]["crm"]["url"] = "postgresql+psycopg://crm:hunter2@db/crm"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError, match="tiers.yaml.*crm.url.*password.*KEYACCOUNTS_CRM_URL"):
+        load_settings(settings.root / "configs")
 
 
 def test_summary_tables_total_per_tier_in_policy_order():
@@ -142,16 +182,6 @@ def test_summary_tables_total_per_tier_in_policy_order():
     assert len(tables) == 6
     assert workbook_notes({"movement_basis": "run x", "notes": ["n"]}) == [
         "Movement compared with run x.", "n"]
-
-
-def test_crm_rows_add_the_stamps_by_customer():
-    from pipeline.publishing import crm_rows
-
-    rows = pd.DataFrame({"customer_id": ["A", "B"], "tier": ["key", "growth"]})
-    tiers = pd.DataFrame({"customer_id": ["B", "A"], "run_id": ["r1", "r1"], "x": [1, 2]})
-    crm = crm_rows(rows, tiers, ("customer_id", "tier", "run_id", "as_of"))
-    assert crm.columns.tolist() == ["customer_id", "tier", "run_id", "as_of"]
-    assert crm["run_id"].tolist() == ["r1", "r1"] and crm["as_of"].isna().all()
 
 
 def test_every_customer_keeps_its_own_reasons_in_every_output(tmp_path):

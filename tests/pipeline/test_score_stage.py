@@ -20,8 +20,11 @@ def _known(root, as_of) -> set[str]:
     return set(tx.loc[tx["order_date"] <= as_of, "customer_id"])
 
 
-def test_one_row_per_customer_known_at_the_latest_as_of(trained_project):
-    scores = _run(trained_project)
+def test_one_row_per_customer_known_at_the_latest_as_of(trained_project, caplog):
+    import json
+
+    with caplog.at_level("INFO", logger="keyaccounts"):
+        scores = _run(trained_project)
     assert list(scores.columns) == scoring.COLUMNS
     as_of = scores["as_of"].iloc[0]
     assert scores["customer_id"].is_unique
@@ -33,7 +36,10 @@ def test_one_row_per_customer_known_at_the_latest_as_of(trained_project):
     assert scores["value_at_risk"].ge(0).all()
     assert scores["value_at_risk"].gt(0).any()  # current spend x churn risk (models.training)
     assert (scores["last_order_date"] <= as_of).all()
-    assert (scores["value_model_version"] == "2").all() and scores["run_id"].nunique() == 1
+    run = json.loads((trained_project / "artifacts" / "model_info.json").read_text())["run_id"]
+    assert (scores["value_model_version"] == "2").all() and (scores["value_run_id"] == run).all()
+    assert (scores["churn_model_version"] == "2").all() and (scores["churn_run_id"] == run).all()
+    assert f"value model 2 (run {run}), churn model 2 (run {run})" in caplog.text
     csv_path = trained_project / "data" / "scores" / "scores.csv"
     csv = pd.read_csv(csv_path, dtype={"customer_id": str})
     assert csv["customer_id"].tolist() == scores["customer_id"].tolist()
@@ -88,7 +94,10 @@ def test_a_past_as_of_rebuilds_features_at_that_date(trained_project, caplog):
 def test_champion_source_scores_with_the_registry_models(trained_project, tmp_path):
     import shutil
 
+    import mlflow
     import yaml
+
+    from pipeline import tracking
 
     root = tmp_path / "p"
     shutil.copytree(trained_project, root)
@@ -98,6 +107,13 @@ def test_champion_source_scores_with_the_registry_models(trained_project, tmp_pa
     config.write_text(yaml.safe_dump(content))
     scores = _run(root)
     assert (scores["value_model_version"] == "1").all()
+    settings = load_settings(root / "configs")
+    tracking.configure(settings.pipeline.tracking, settings.root)
+    client = mlflow.MlflowClient()
+    for kind, name in (("value", "customer-value"), ("churn", "churn-risk")):
+        champion = client.get_model_version_by_alias(name, "champion")
+        assert (scores[f"{kind}_model_version"] == str(champion.version)).all()
+        assert (scores[f"{kind}_run_id"] == champion.run_id).all()
     artifacts = _run(trained_project)  # same data, same models: champion v1 == this run's v2
     pd.testing.assert_series_equal(scores["expected_value"], artifacts["expected_value"])
 

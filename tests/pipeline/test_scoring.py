@@ -14,27 +14,37 @@ AS_OF = pd.Timestamp("2026-10-31")
 FRAME = pd.DataFrame({"customer_id": ["C001", "C002", "C003"], "as_of": AS_OF,
                       "txn_days_since_last_order": [1.0, 10.0, float("nan")]},
                      index=[5, 6, 7])
-STAMP = {"value": "3", "churn": "4", "run_id": "r1"}
+STAMP = scoring.make_stamp("3", "r1", "4", "r2")
 
 
 def _fitted(fallback=False):
-    def predict(frame):
+    def predict(frame, augmented=None):
         return pd.DataFrame({"expected_value": [100.0, 50.0, 10.0],
                              "churn_probability": [0.1, 0.8, 0.5],
                              "value_at_risk": [30.0, 40.0, 0.0]}, index=frame.index)
     return SimpleNamespace(fallback=fallback, btyd_features=False, predict=predict,
+                           augment=lambda frame: frame, churn_input=None,
                            features=["txn_days_since_last_order"], value=None, churn=None)
+
+
+def test_a_stamp_holds_each_models_version_and_run():
+    assert STAMP == {"value": "3", "value_run_id": "r1", "churn": "4", "churn_run_id": "r2"}
+    assert list(scoring.STAMP_COLUMNS) == list(STAMP)
+    assert set(scoring.STAMP_COLUMNS.values()) <= set(scoring.COLUMNS)
+    assert "run_id" not in scoring.COLUMNS
 
 
 def test_artifact_stamp_reads_registered_versions():
     info = {"run_id": "r9", "models": {"value": {"version": "7"}}}
-    assert scoring.artifact_stamp(info) == {"value": "7", "churn": "unregistered", "run_id": "r9"}
+    assert scoring.artifact_stamp(info) == {"value": "7", "value_run_id": "r9",
+                                            "churn": "unregistered", "churn_run_id": "r9"}
 
 
 def test_effective_stamp_marks_the_btyd_fallback():
     assert scoring.effective_stamp(_fitted(), STAMP) is STAMP
     assert scoring.effective_stamp(_fitted(fallback=True), STAMP) == {
-        "value": "btyd-fallback", "churn": "btyd-fallback", "run_id": "r1"}
+        "value": "btyd-fallback", "value_run_id": "r1", "churn": "btyd-fallback",
+        "churn_run_id": "r2"}
 
 
 def test_score_table_takes_the_model_scores_and_computes_dates():
@@ -47,6 +57,8 @@ def test_score_table_takes_the_model_scores_and_computes_dates():
     assert pd.isna(out["last_order_date"].iloc[2]) and out["last_contact_date"].isna().all()
     assert (out["horizon_days"] == 180).all() and (out["as_of"] == AS_OF).all()
     assert (out["value_model_version"] == "3").all() and (out["reasons"] == "").all()
+    assert (out["value_run_id"] == "r1").all() and (out["churn_model_version"] == "4").all()
+    assert (out["churn_run_id"] == "r2").all()
 
 
 def test_reason_rows_are_every_row_unless_capped():
@@ -72,7 +84,7 @@ def test_add_reasons_takes_the_churn_probability_of_the_scores():
     out, prepared = scoring.score_table(FRAME, _fitted(), 180, STAMP)
     out["churn_probability"] = [0.9, 0.8, 0.05]
     fitted = SimpleNamespace(fallback=False, features=["txn_days_since_last_order"],
-                             value=None, churn=_Churn())
+                             value=None, churn=_Churn(), churn_input=None)
     done = scoring.add_reasons(out, prepared, fitted, out.index, 3)
     # 5: 1 day is on the good side of typical (1 and 10 days): no churn reason;
     # 6: 10 days is on the bad side; 7: never ordered, but a 5% churn probability

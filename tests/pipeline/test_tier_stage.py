@@ -32,14 +32,16 @@ def make_settings(tmp_path: Path, policy: dict | None = None):
     return load_settings(config_dir)
 
 
-def scores(run_id: str = "run-1", values: list[float] | None = None) -> pd.DataFrame:
+def scores(run_id: str = "run-1", values: list[float] | None = None,
+           as_of: str = "2024-06-30") -> pd.DataFrame:
     values = values or [1200.0, 1100, 1000, 900, 800, 700, 600, 500, 400, 300, 200, 100]
     churn = [0.1, 0.7, 0.2, 0.1, 0.6, 0.1, 0.1, 0.1, 0.9, 0.1, 0.1, 0.1]
     frame = pd.DataFrame({
-        "customer_id": IDS, "as_of": pd.Timestamp("2024-06-30"), "horizon_days": 365,
+        "customer_id": IDS, "as_of": pd.Timestamp(as_of), "horizon_days": 365,
         "expected_value": values, "churn_probability": churn,
         "reasons": ["orders every month; spend up 20% on last year"] + [""] * 11,
-        "value_model_version": "3", "churn_model_version": "4", "run_id": run_id,
+        "value_model_version": "3", "churn_model_version": "4", "value_run_id": run_id,
+        "churn_run_id": run_id,
     })
     frame["value_at_risk"] = frame["expected_value"] * frame["churn_probability"]
     return frame
@@ -124,19 +126,36 @@ def test_hysteresis_and_movement_between_runs(tiered):
     # C004 (S) rises to rank 3, above the entry bar, but S's one slot stays with incumbent
     # C002: C004 goes to key (from growth: upgraded), reported as S's shortfall.
     values = [1200.0, 1100, 850, 1000, 800, 700, 600, 500, 400, 300, 200, 100]
-    write_inputs(tiered, scores("run-2", values))
+    write_inputs(tiered, scores("run-2", values, as_of="2024-09-30"))
     stage.main(tiered)
     tiers, summary = read_tiers(tiered)
     assert tiers.loc["C003", "tier"] == "strategic"
     assert tiers.loc["C003", "tier_reason"].startswith("kept strategic")
-    assert summary["movement_basis"].startswith("the previous run (run-1)")
+    assert summary["movement_basis"] == "the previous run (as of 2024-06-30)"
     assert tiers.loc["C003", "change"] == "kept"
     assert tiers.loc["C004", "tier"] == "key" and tiers.loc["C004", "change"] == "upgraded"
     assert summary["shortfall"] == {"N": 0, "S": 1}
-    # re-running the same scores compares with run-1 again: same movement, idempotent
+    # re-running the same as-of compares with the earlier as-of again, not with itself:
+    # same movement, idempotent
     again = dict(summary)
     stage.main(tiered)
     assert read_tiers(tiered)[1] == again
+    assert read_tiers(tiered)[0].loc["C004", "change"] == "upgraded"
+
+
+def test_rerunning_the_first_as_of_compares_with_the_customers_table(tiered):
+    first = read_tiers(tiered)[1]
+    stage.main(tiered)  # same as-of again: still measured against current_tier, not "kept"
+    assert read_tiers(tiered)[1]["movement_basis"] == first["movement_basis"]
+    assert read_tiers(tiered)[1]["moved"] == first["moved"]
+
+
+def test_an_older_as_of_compares_with_what_came_before_it(tiered):
+    write_inputs(tiered, scores("run-2", as_of="2024-09-30"))
+    stage.main(tiered)
+    write_inputs(tiered, scores("run-0", as_of="2024-03-31"))
+    stage.main(tiered)  # nothing on record before 2024-03-31
+    assert read_tiers(tiered)[1]["movement_basis"].startswith("the customers' current_tier")
 
 
 def test_transactions_only_user(tmp_path):
@@ -160,11 +179,13 @@ def test_missing_scores_is_a_clear_error(tmp_path):
 
 
 def test_history_keeps_every_run(tiered):
-    write_inputs(tiered, scores("run-2"))
+    write_inputs(tiered, scores("run-2"))       # the same as-of again replaces its file
+    stage.main(tiered)
+    write_inputs(tiered, scores("run-3", as_of="2024-09-30"))
     stage.main(tiered)
     history = sorted(p.name for p in (
         tiered.path(tiered.pipeline.paths.tiers_dir) / "history").iterdir())
-    assert history == ["tiers_2024-06-30_run-1.parquet", "tiers_2024-06-30_run-2.parquet"]
+    assert history == ["tiers_2024-06-30.parquet", "tiers_2024-09-30.parquet"]
 
 
 def test_managers_without_customers_are_pooled(tmp_path):
@@ -190,7 +211,6 @@ def test_wrong_policy_is_a_config_error_naming_the_file(tmp_path):
 def test_history_stamp_is_a_safe_file_name():
     from pipeline.tiering_io import history_stamp
 
-    tiers = pd.DataFrame({"as_of": [pd.Timestamp("2026-10-31")], "run_id": ["a/b c"]})
-    assert history_stamp(tiers) == "2026-10-31_a-b-c"
-    assert history_stamp(tiers[["as_of"]]) == "2026-10-31"
+    tiers = pd.DataFrame({"as_of": [pd.Timestamp("2026-10-31 13:45")], "run_id": ["a/b c"]})
+    assert history_stamp(tiers) == "2026-10-31"
     assert history_stamp(pd.DataFrame({"x": [1]})) == "run"

@@ -3,7 +3,6 @@ and logging + registering + aliasing a tiny model in a temporary SQLite store; t
 is compared only on the same backtest, and loaded only at its own horizon."""
 
 import logging
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -11,10 +10,11 @@ import pytest
 
 from models.backtest import BacktestResult
 from models.config import GateConfig
+from models.training import FittedModels
 from models.value import ValueModel
 from pipeline import tracking
 from pipeline.config.paths import TrackingConfig
-from pipeline.errors import DataError
+from pipeline.errors import DataError, NoChampion
 
 FOLDS_A = ["2024-06-30", "2024-07-31"]
 FOLDS_B = ["2024-07-31", "2024-08-31"]  # one month later: new data, another backtest
@@ -190,8 +190,8 @@ def _register(tiny, new: float, folds: list[str], horizon: int, baseline: float 
     summary = pd.DataFrame({"normalized_gini": {"lgbm_tweedie": new, "last_period": baseline,
                                                 "rfm": baseline - 0.1}})
     result = BacktestResult(metrics, summary, pd.DataFrame(), "tweedie", {}, pd.DataFrame())
-    fitted = SimpleNamespace(value=model, objective="tweedie", features=list(X.columns),
-                             train_cutoffs=[pd.Timestamp("2024-05-31")])
+    fitted = FittedModels(model, None, list(X.columns), "tweedie", horizon, False,
+                          train_cutoffs=[pd.Timestamp("2024-05-31")])
     with mlflow.start_run():
         return tracking.register_gated("value", fitted, X, result, TRACK, GateConfig(),
                                        ["last_period", "rfm"], horizon)
@@ -301,7 +301,7 @@ def test_load_champion_without_the_horizon_tag_warns_and_loads(champions, caplog
 
 def test_load_champion_without_a_champion_is_one_clear_error(tmp_path):
     tracking.configure(TRACK, tmp_path)
-    with pytest.raises(DataError, match=r"no version of tv holds the alias @champion at .*"
+    with pytest.raises(NoChampion, match=r"no version of tv holds the alias @champion at .*"
                                          r"set score.model_source: artifacts"):
         tracking.load_champion(TRACK, 180)
 
@@ -318,3 +318,13 @@ def test_load_champion_knows_when_its_labels_end(champions):
     assert fitted.train_cutoffs == [pd.Timestamp("2025-06-30")]
     assert "in-sample" in scoring.in_sample_warning(fitted, pd.Timestamp("2025-09-30"), 180)
     assert scoring.in_sample_warning(fitted, pd.Timestamp("2025-12-27"), 180) is None
+
+
+def test_a_serving_model_registered_before_the_btyd_step_travelled_is_refused(tiny):
+    model, X = tiny
+    serving = tracking.ServingModel(model, features=["spend", "btyd_expected_spend"]).fit(X)
+    with pytest.raises(DataError, match="champion tv v3 uses BTYD features but was registered "
+                                        "before its fitted BTYD parameters"):
+        tracking._model_input(serving, "tv v3")
+    plain = tracking._model_input(tracking.ServingModel(model).fit(X), "tv v3")
+    assert plain.features == ["spend", "region"] and plain.btyd is None

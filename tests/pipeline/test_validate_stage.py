@@ -463,3 +463,104 @@ def test_all_transactions_quarantined_stops_with_the_main_reasons(
     assert "all 10 transactions rows were quarantined" in (
         tmp_path / "reports/validation/index.html"
     ).read_text()
+
+
+# --- look-alike ids are reported, huge amounts quarantined, an all-returns table stops -------
+
+
+def _csv_project(tmp_path: Path, tables: dict[str, str], **rules) -> Path:
+    """A project whose data.yaml reads `tables` (table: CSV text) from exports/."""
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    data = {"reference_date": "2026-10-31", **rules}
+    for table, text in tables.items():
+        (exports / f"{table}.csv").write_text(text, encoding="utf-8")
+        data[table] = {"path": f"exports/{table}.csv"}
+    return _project(tmp_path, data)
+
+
+def test_look_alike_ids_are_kept_logged_and_reported(tmp_path: Path, caplog) -> None:
+    config_dir = _csv_project(
+        tmp_path,
+        {
+            "transactions": "customer_id,order_date,amount\n"
+            " C001 ,2024-01-02,10\nC001,2024-01-03,20\nc001,2024-01-04,30\n"
+            "C002\u200b,2024-01-05,40\nC002,2024-01-06,50\n",
+            "contacts": "customer_id,contact_date,channel\n"
+            "C001,2024-01-02,call\nC001,2024-01-02,call\n",
+        },
+    )
+    with caplog.at_level("WARNING", logger="keyaccounts"):
+        validate.main(load_settings(config_dir))
+    tx = pd.read_parquet(tmp_path / "data/validated/transactions.parquet")
+    # " C001 " is C001; c001 and C002<zero-width space> stay customers of their own
+    assert tx["customer_id"].tolist() == ["C001", "C001", "c001", "C002\u200b", "C002"]
+    contacts = pd.read_parquet(tmp_path / "data/validated/contacts.parquet")
+    assert len(contacts) == 2  # two calls on one day are two contacts
+    summary = json.loads((tmp_path / "reports/validation/validation_summary.json").read_text())
+    found = summary["id_collisions"]["customer_id"]
+    assert (found["groups"], found["ids"], found["rows"]) == (2, 4, 7)
+    assert found["examples"][0] == {
+        "kinds": ["case"],
+        "rows": 5,
+        "ids": [
+            {"id": "C001", "shown": "C001",
+             "rows": {"transactions.customer_id": 2, "contacts.customer_id": 2}},
+            {"id": "c001", "shown": "c001", "rows": {"transactions.customer_id": 1}},
+        ],
+    }
+    assert [m["shown"] for m in found["examples"][1]["ids"]] == ["C002", "C002\\u200b"]
+    assert summary["success"] is True  # a warning, not a stop
+    assert "customer_id: 2 group(s) of ids differ only by case or invisible" in caplog.text
+    html = (tmp_path / "reports/validation/index.html").read_text()
+    assert "Ids that differ only by case or invisible characters" in html
+    assert "&#x27;C002\\u200b&#x27;" in html
+
+
+def test_huge_and_infinite_amounts_are_quarantined_and_the_counts_add_up(tmp_path: Path) -> None:
+    config_dir = _csv_project(
+        tmp_path,
+        {
+            "transactions": "customer_id,order_date,amount\n"
+            "C1,2024-01-02,10\nC1,2024-01-03,1e308\nC2,2024-01-04,inf\n"
+            "C2,2024-01-05,-5e12\nC3,2024-01-06,20\n"
+        },
+        max_abs_amount=1.0e12,
+    )
+    validate.main(load_settings(config_dir))
+    summary = json.loads((tmp_path / "reports/validation/validation_summary.json").read_text())
+    t = summary["tables"]["transactions"]
+    assert t["reasons"] == {"amount_out_of_range": 3}
+    assert (t["rows_in"], t["rows_accepted"], t["rows_quarantined"]) == (5, 2, 3)
+    quarantine = pd.read_parquet(tmp_path / "data/quarantine/transactions.parquet")
+    assert quarantine["amount"].tolist() == ["1e308", "inf", "-5e12"]
+    assert quarantine["source_row"].tolist() == [2, 3, 4]
+    accepted = pd.read_parquet(tmp_path / "data/validated/transactions.parquet")
+    assert accepted["amount"].tolist() == [10.0, 20.0]
+
+
+def test_a_transactions_table_of_returns_only_stops_saying_purchases_are_missing(
+    tmp_path: Path,
+) -> None:
+    config_dir = _csv_project(
+        tmp_path,
+        {
+            "transactions": "KD,DATUM,BETRAG\n"
+            "C1,2024-01-02,-10\nC2,2024-01-03,-20\nC2,2024-01-04,0\nC3,bad,5\n"
+        },
+    )
+    _edit_data(config_dir, lambda d: d["transactions"].update(
+        columns={"customer_id": "KD", "order_date": "DATUM", "amount": "BETRAG"}))
+    with pytest.raises(DataError) as error:
+        validate.main(load_settings(config_dir))
+    assert str(error.value) == (
+        f"{tmp_path}/exports/transactions.csv: no accepted transactions row has a positive "
+        "amount (2 returns, 1 zero of 3 rows in column amount (source column 'BETRAG')): the "
+        "purchases are missing; export the sales as well as the returns (a negative amount is "
+        "a return), or check that transactions.columns.amount in configs/data.yaml names the "
+        "sales amount"
+    )
+    assert not (tmp_path / "data/validated").exists()
+    assert len(pd.read_parquet(tmp_path / "data/quarantine/transactions.parquet")) == 1
+    summary = json.loads((tmp_path / "reports/validation/validation_summary.json").read_text())
+    assert summary["success"] is False and summary["error"] == str(error.value)

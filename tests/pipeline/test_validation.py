@@ -68,7 +68,7 @@ def test_missing_required_date_is_quarantined() -> None:
     _only_reason(result, "bad_date", "order_date", 2)
 
 
-@pytest.mark.parametrize("amount", ["ten", "12,5 EUR", "", "nan", "inf"])
+@pytest.mark.parametrize("amount", ["ten", "12,5 EUR", "", "nan"])
 def test_amount_not_a_number_is_quarantined(amount) -> None:
     result = check_table(_tx(amount=["1", "2", amount]), SPECS["transactions"], OPTIONS)
     _only_reason(result, "bad_amount", "amount", 3)
@@ -200,9 +200,9 @@ def test_first_reason_in_priority_order_wins() -> None:
 
 
 def test_leading_zeros_are_kept_and_integer_ids_have_no_decimal_suffix() -> None:
-    assert parse_ids(pd.Series(["000123", " 007", None], dtype="str")).tolist()[:2] == [
+    assert parse_ids(pd.Series(["000123", " 007\t", None], dtype="str")).tolist()[:2] == [
         "000123",
-        " 007",
+        "007",  # surrounding whitespace trimmed, the zeros kept
     ]
     assert parse_ids(pd.Series([123.0, np.nan])).tolist()[0] == "123"
     assert parse_ids(pd.Series([42], dtype="int64")).tolist() == ["42"]
@@ -694,3 +694,146 @@ def test_all_quarantined_message_counts_the_reasons_it_does_not_name():
         "(10 future_date in order_date, 4 null_id in customer_id, 3 bad_date in order_date, "
         "3 more in other reasons); future_date:"
     ) in message
+
+
+# --- ids trimmed, look-alike ids reported, amounts in range, contacts kept -------------------
+
+
+def test_ids_are_compared_after_trimming_surrounding_whitespace() -> None:
+    raw = _tx(
+        customer_id=[" C001 ", "C001", "\tC002"],
+        order_id=["O1", "O1 ", "O2"],
+        order_date=["2024-01-02", "2024-01-02", "2024-02-03"],
+        amount=["10.5", "10.5", "7"],
+        quantity=["1", "1", "3"],
+    )
+    result = check_table(raw, SPECS["transactions"], OPTIONS)
+    # the second row repeats the first once ids are trimmed; every other value is compared as is
+    _only_reason(result, "duplicate_row", ALL_COLUMNS, 2)
+    assert result.accepted["customer_id"].tolist() == ["C001", "C002"]
+    assert result.quarantine["customer_id"].tolist() == ["C001"]  # the original text kept
+    customers = check_table(
+        _text(customer_id=["0042", " 0042", "0042a"], region=["n", "s", "n"]),
+        SPECS["customers"],
+        OPTIONS,
+    )
+    _only_reason(customers, "duplicate_key", "customer_id", 2)
+    assert customers.accepted["customer_id"].tolist() == ["0042", "0042a"]  # zeros, case kept
+
+
+def _lookalike_tables():
+    customers = _text(
+        customer_id=["C001", "c001", "C002", "C002\u200b", "\ufeffC003", "C004"],
+        region=["n", "n", "s", "s", "e", "w"],
+    )
+    tx = _tx(
+        customer_id=["C001", "C003", "C004\u00a0"],
+        order_date=["2024-01-02", "2024-02-03", "2024-03-04"],
+    )
+    return {"customers": customers, "transactions": tx}
+
+
+def test_ids_that_differ_only_by_case_or_invisible_characters_are_kept_and_reported() -> None:
+    from pipeline.validation.ids import collision_warnings, id_collisions
+
+    raws = _lookalike_tables()
+    results = check_tables(raws, {t: OPTIONS for t in raws})
+    # kept as written: five customers, not merged; "C003" and "C004\xa0" are not in customers
+    assert results["customers"].accepted["customer_id"].tolist() == raws["customers"][
+        "customer_id"
+    ].tolist()
+    assert results["transactions"].reasons == {"unknown_customer": 2}
+
+    found = id_collisions(results)
+    assert set(found) == {"customer_id"}
+    c = found["customer_id"]
+    assert (c["groups"], c["ids"], c["rows"]) == (4, 8, 9)
+    assert c["by_kind"] == {"case": 1, "invisible": 3}
+    groups = {tuple(m["id"] for m in e["ids"]): e for e in c["examples"]}
+    assert groups[("C001", "c001")]["kinds"] == ["case"]
+    assert groups[("C001", "c001")]["ids"][0]["rows"] == {
+        "customers.customer_id": 1,
+        "transactions.customer_id": 1,
+    }
+    assert groups[("C002", "C002\u200b")]["kinds"] == ["invisible"]
+    assert [m["shown"] for m in groups[("C002", "C002\u200b")]["ids"]] == ["C002", "C002\\u200b"]
+    # the rows refused as unknown_customer are what the look-alike explains
+    assert groups[("C003", "\ufeffC003")]["ids"][0]["rows"] == {"transactions.customer_id": 1}
+    assert [m["shown"] for m in groups[("C004", "C004\u00a0")]["ids"]] == ["C004", "C004\\u00a0"]
+    (line,) = collision_warnings(found)
+    assert line.startswith(
+        "customer_id: 4 group(s) of ids differ only by case or invisible characters (8 ids, "
+        "9 rows), kept as separate ids: "
+    )
+    assert "'C002' / 'C002\\u200b' (invisible)" in line
+
+
+def test_distinct_ids_are_no_collision() -> None:
+    from pipeline.validation.ids import id_collisions, lookalike_key
+
+    raws = {"transactions": _tx(customer_id=["C001", "C 001", "C0001"])}
+    assert id_collisions(check_tables(raws, {"transactions": OPTIONS})) == {}
+    assert lookalike_key("\uff23001") == lookalike_key("c001")  # full-width C
+
+
+@pytest.mark.parametrize("amount", ["1e308", "inf", "-Infinity", "1e309", "-2e12", "1000000000001"])
+def test_amount_beyond_the_limit_or_infinite_is_out_of_range(amount) -> None:
+    result = check_table(_tx(amount=["1", "1e12", amount]), SPECS["transactions"], OPTIONS)
+    _only_reason(result, "amount_out_of_range", "amount", 3)
+    assert result.rows_in == 3 == result.rows_accepted + result.rows_quarantined
+    assert result.accepted["amount"].tolist() == [1.0, 1e12]  # the limit itself is accepted
+    assert result.quarantine["amount"].tolist() == [amount]
+    assert result.parse_failures == []  # not "unparseable": no format hint
+
+
+def test_amount_limit_is_configurable_and_applies_to_typed_parquet_amounts() -> None:
+    raw = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2", "C3", "C4"],
+            "order_date": pd.to_datetime(["2024-01-02"] * 4),
+            "amount": [50.0, -150.0, np.inf, np.nan],
+        }
+    )
+    options = CheckOptions(reference_date=REF, max_abs_amount=100)
+    result = check_table(raw, SPECS["transactions"], options)
+    assert result.reasons == {"bad_amount": 1, "amount_out_of_range": 2}
+    assert result.quarantine["source_row"].tolist() == [2, 3, 4]
+    assert result.rows_in == result.rows_accepted + result.rows_quarantined == 4
+
+
+def _two_calls():
+    return _text(
+        customer_id=["C001", "C001", "C002"],
+        contact_date=["2024-01-02", "2024-01-02", "2024-01-02"],
+        channel=["call", "call", "call"],
+    )
+
+
+def test_two_identical_contacts_on_one_day_are_both_accepted() -> None:
+    result = check_table(_two_calls(), SPECS["contacts"], OPTIONS)
+    assert result.rows_quarantined == 0
+    assert result.accepted["customer_id"].tolist() == ["C001", "C001", "C002"]
+
+
+def test_contacts_dedupe_exact_rows_and_transactions_dedupe_none_when_configured() -> None:
+    from pipeline.config.data import DataConfig
+    from pipeline.validation.run import check_options
+
+    config = DataConfig.model_validate({
+        "transactions": {"path": "t.csv", "dedupe": "none"},
+        "contacts": {"path": "c.csv", "dedupe": "exact_rows"},
+        "max_abs_amount": 5e6,
+    })
+    reference = dt.date(2026, 10, 31)
+    contacts = check_table(
+        _two_calls(), SPECS["contacts"], check_options(config, config.contacts, reference)
+    )
+    _only_reason(contacts, "duplicate_row", ALL_COLUMNS, 2)
+    tx_options = check_options(config, config.transactions, reference)
+    assert tx_options.max_abs_amount == 5e6
+    doubled = _tx(customer_id=["C001"] * 3, order_id=["O1"] * 3, amount=["1"] * 3,
+                  order_date=["2024-01-02"] * 3, quantity=["1"] * 3)
+    assert check_table(doubled, SPECS["transactions"], tx_options).rows_quarantined == 0
+    assert check_table(doubled, SPECS["transactions"], OPTIONS).reasons == {"duplicate_row": 2}
+    with pytest.raises(ValueError, match="dedupe"):
+        DataConfig.model_validate({"transactions": {"path": "t.csv", "dedupe": "rows"}})

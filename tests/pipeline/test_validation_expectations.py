@@ -75,3 +75,21 @@ def test_large_frames_are_sampled(runner) -> None:
 
 def test_analytics_are_disabled(runner) -> None:
     assert runner._context.variables.analytics_enabled is False
+
+
+@pytest.mark.parametrize(
+    "amounts, failing",
+    [([10.0, -5.0], []), ([-1.0, -2.0], ["max"]), ([2e12, -5.0], ["max"]), ([5.0, -2e12], ["min"])],
+)
+def test_accepted_amounts_lie_within_the_limit_and_include_a_purchase(
+    runner, amounts, failing
+) -> None:
+    frame = pd.DataFrame({
+        "customer_id": pd.Series(["C1", "C2"], dtype="str"),
+        "order_date": pd.to_datetime(["2024-01-01", "2024-01-02"]),
+        "amount": amounts,
+    })
+    items = runner.accepted_expectations(SPECS["transactions"], frame, MIN, REF, 1e12)
+    assert _failed(runner.check("transactions", f"amounts{amounts}", frame, items)) == [
+        (f"expect_column_{side}_to_be_between", "amount") for side in failing
+    ]

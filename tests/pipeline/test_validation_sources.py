@@ -100,3 +100,34 @@ def test_format_by_suffix_or_config(tmp_path: Path) -> None:
     assert source_format(Path("a/b.dat"), "csv") == "csv"
     with pytest.raises(DataError, match="set format: csv or format: parquet"):
         source_format(Path("a/b.dat"), "auto")
+
+
+def test_a_column_twice_in_the_header_stops_naming_the_file_and_the_column(
+    tmp_path: Path,
+) -> None:
+    # pandas would read the first "amount" and rename the second "amount.1"
+    path = _csv(tmp_path, "customer_id,order_date,amount,amount\nC1,2024-01-01,10,-10\n")
+    with pytest.raises(DataError) as error:
+        read_source(path, "transactions", TX, SourceConfig(path=path))
+    assert str(error.value) == (
+        f"{path}: column 'amount' appears 2 times in the header (columns 3, 4); which one "
+        "holds the transactions values cannot be told: rename or remove the extra column in "
+        "the export, or map transactions.columns.amount in configs/data.yaml to a column "
+        "that appears once"
+    )
+
+
+def test_a_mapped_column_twice_names_the_mapping_and_an_unused_repeat_is_harmless(
+    tmp_path: Path,
+) -> None:
+    text = "KD;DATUM;BETRAG;NOTIZ;BETRAG;NOTIZ\nC1;20240101;1;a;2;b\n"
+    path = _csv(tmp_path, text)
+    mapped = {"customer_id": "KD", "order_date": "DATUM", "amount": "BETRAG"}
+    source = SourceConfig(path=path, columns=mapped, csv={"delimiter": ";"})
+    with pytest.raises(DataError, match=r"column 'BETRAG' \(read as amount\) appears 2 times"):
+        read_source(path, "transactions", TX, source)
+    once = _csv(tmp_path, "\ufeffKD;DATUM;BETRAG;NOTIZ;NOTIZ\nC1;20240101;1;a;b\n", "once.csv")
+    frame = read_source(once, "transactions", TX, source.model_copy(update={"path": once}))
+    assert frame.to_dict("list") == {
+        "customer_id": ["C1"], "order_date": ["20240101"], "amount": ["1"]
+    }  # the BOM before "KD" is no part of its name

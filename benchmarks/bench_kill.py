@@ -26,18 +26,24 @@ is readable and whole, the old one or the new one (issue 10: atomic outputs).
      the customer ids exactly those known at that as-of (first order or created_date on or
      before it, computed here from data/validated/): a CSV cut short at a line end parses, but
      has too few rows;
-   - reports/publish/key_accounts.xlsx (openpyxl, read only: the data rows of the region sheets),
+   - reports/publish/key_accounts.xlsx (openpyxl, read only, every sheet read through; the data
+     rows of the sheets headed Rank/Customer, "Unassigned" left out as it repeats rows),
      key_accounts.parquet and .csv: their (customer, rank) pairs are those of the old lists or
      of the tier stage's new rows, one row per customer known at that as-of;
-     key_accounts.html: ends with </html>, its heading names the old or the new as-of, and its
-     customer count is that as-of's;
+     key_accounts.html: ends with </html>, its <title> names the old or the new as-of (and a
+     "N customers scored", when the page shows one, is that as-of's count);
+   - the books folder (publish.books_folder, when there is one): every workbook read through,
+     every page ends with </html>, books.csv parses; "N old, M new" by content, a changed page
+     must name the new as-of;
    - the CRM (data/crm/crm.db): opens, `PRAGMA integrity_check` is ok, current_scores has one
      as-of among its active rows and as many active rows as customers at it, customer_scores
      holds for each as-of exactly its customers from one succeeded run, every scoring_runs row
      is succeeded, running (a killed run) or failed. "old" = as before the trial; "new" = the
      new as-of's history rows come from a new succeeded run, the other as-ofs are unchanged and
      current_scores holds the later of the old current as-of and the new one.
-   Leftover temporaries (hidden `.*.tmp*`) and a SQLite hot journal are listed; then the killed
+   Leftover temporaries (hidden `.*.tmp*`) and a SQLite hot journal are listed, and the files
+   left in the CLI's TMPDIR (a folder in the project; openpyxl's write-only workbook keeps each
+   sheet there until it saves, and removes them only at a normal exit); then the killed
    command runs again to completion, everything is checked again (the killed stage's outputs
    must now be "new") and the temporaries left are counted (the next completed run removes
    those in the folders it writes).
@@ -73,12 +79,12 @@ KILL_WINDOW = 1.2  # kill moments are uniform in [0, KILL_WINDOW x the calibrate
 SCORE_FILES = ("scores.parquet", "scores.csv", "scored_frame.parquet")
 PUBLISH_FILES = ("key_accounts.xlsx", "key_accounts.html", "key_accounts.parquet",
                  "key_accounts.csv")
-CRM_TABLES = ("customer_scores", "current_scores", "scoring_runs")
 RUN_STATUSES = ("succeeded", "running", "failed")
 _TEMPORARY = re.compile(r"^\..+\.tmp(\.[^.]*)?$")
 _LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ((?:score|publish): .*)$")
-_HTML_AS_OF = re.compile(r"<h1>Key accounts as of (\d{4}-\d\d-\d\d)</h1>")
-_HTML_COUNT = re.compile(r"([\d,]+) customers scored")
+_HTML_AS_OF = re.compile(r"<title>[^<]*?(\d{4}-\d\d-\d\d)[^<]*</title>")
+_HTML_COUNT = re.compile(r"([\d,]+) (?:customers|accounts) scored")  # checked when shown
+UNASSIGNED_SHEET = "Unassigned"  # the workbook's sheet repeating the rows without a manager
 _FORMULA_FIRST = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -89,8 +95,14 @@ def _cli(root: Path, *args: str) -> list[str]:
             "--config-dir", str(root / "configs"), *args]
 
 
-def _env() -> dict[str, str]:
-    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DVC_NO_ANALYTICS": "1"}
+SYSTEM_TMP = "bench_kill_tmp"  # the CLI's TMPDIR inside the project: what a kill leaves there
+
+
+def _env(root: Path) -> dict[str, str]:
+    tmp = root / SYSTEM_TMP
+    tmp.mkdir(exist_ok=True)
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DVC_NO_ANALYTICS": "1",
+           "TMPDIR": str(tmp)}
     for name in ("KEYACCOUNTS_CRM_URL", "KEYACCOUNTS_CRM_PASSWORD", "KEYACCOUNTS_TRACKING_URI"):
         env.pop(name, None)  # the scratch CRM is the project's SQLite file
     return env
@@ -101,7 +113,7 @@ def run_cli(root: Path, args: list[str], log: Path, timeout: float = 3600) -> fl
     A failure stops the benchmark with the log's tail."""
     started = time.perf_counter()
     with open(log, "w") as out:
-        result = subprocess.run(_cli(root, *args), cwd=root, env=_env(), stdout=out,
+        result = subprocess.run(_cli(root, *args), cwd=root, env=_env(root), stdout=out,
                                 stderr=subprocess.STDOUT, timeout=timeout)
     seconds = time.perf_counter() - started
     if result.returncode != 0:
@@ -169,6 +181,8 @@ class Project:
         self.crm_tables = (publish.crm.tables.scores, publish.crm.tables.current,
                            publish.crm.tables.runs)
         self.rows_name = publish.rows_name
+        books = getattr(publish, "books_folder", None)  # per-manager books, when published
+        self.books_dir = self.publish_dir / books if books else None
         self.files = {name: self.scores_dir / name for name in SCORE_FILES}
         self.files.update({
             "key_accounts.xlsx": self.publish_dir / publish.workbook_name,
@@ -210,8 +224,10 @@ class Project:
     def temporaries(self) -> list[str]:
         """Hidden temporaries in the output folders, and a SQLite hot journal."""
         found = []
-        for folder in (self.scores_dir, self.publish_dir, self.tiers_dir,
+        for folder in (self.scores_dir, self.publish_dir, self.books_dir, self.tiers_dir,
                        self.tiers_dir / "history", self.features_dir, self.crm_db.parent):
+            if folder is None:
+                continue
             if folder.is_dir():
                 found += [f"{folder.name}/{p.name}" for p in sorted(folder.iterdir())
                           if _TEMPORARY.match(p.name)]
@@ -219,6 +235,11 @@ class Project:
         if journal.exists():
             found.append(f"{journal.name}")
         return sorted(set(found))
+
+    def system_temporaries(self) -> set[str]:
+        """Files in the CLI's TMPDIR (openpyxl's write-only sheets go there, for one)."""
+        folder = self.root / SYSTEM_TMP
+        return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
 
 
 # ---------------------------------------------------------------------------- reading outputs
@@ -298,14 +319,16 @@ def _workbook_rows(path: Path) -> tuple[list, list]:
     from openpyxl import load_workbook
 
     book = load_workbook(path, read_only=True)
-    ids, ranks = [], []
+    ids, ranks, sheets = [], [], 0
     try:
-        sheets = [name for name in book.sheetnames if name != "Summary"]
-        if not sheets:
-            raise ValueError("no region sheets")
-        for name in sheets:
+        for name in book.sheetnames:
             rows = book[name].iter_rows(values_only=True)
-            header = list(next(rows))
+            header = list(next(rows, None) or ())
+            if name == UNASSIGNED_SHEET or not {"Customer", "Rank"} <= set(header):
+                for _ in rows:  # the Summary, the guide, the unassigned (repeated) rows:
+                    pass        # read through all the same
+                continue
+            sheets += 1
             customer, rank = header.index("Customer"), header.index("Rank")
             for row in rows:
                 if row is None or all(v is None for v in row):
@@ -314,7 +337,42 @@ def _workbook_rows(path: Path) -> tuple[list, list]:
                 ranks.append(int(row[rank]))
     finally:
         book.close()
+    if not sheets:
+        raise ValueError("no sheet of rows (Rank, Customer)")
     return ids, ranks
+
+
+def read_books(folder: Path | None) -> dict[str, tuple[str | None, str | None]]:
+    """The per-manager books: file name -> (sha256, problem). Workbooks are read through,
+    pages must end with </html>, books.csv must parse."""
+    import pandas as pd
+    from openpyxl import load_workbook
+
+    if folder is None or not folder.is_dir():
+        return {}
+    out = {}
+    for path in sorted(folder.iterdir()):
+        if _TEMPORARY.match(path.name) or not path.is_file():
+            continue
+        problem = None
+        try:
+            if path.suffix == ".xlsx":
+                book = load_workbook(path, read_only=True)
+                try:
+                    for sheet in book.worksheets:
+                        for _ in sheet.iter_rows(values_only=True):
+                            pass
+                finally:
+                    book.close()
+            elif path.suffix == ".html":
+                if not path.read_text(encoding="utf-8").rstrip().endswith("</html>"):
+                    problem = "does not end with </html>"
+            elif path.suffix == ".csv":
+                pd.read_csv(path)
+        except Exception as error:  # noqa: BLE001
+            problem = f"unreadable: {type(error).__name__}: {str(error)[:60]}"
+        out[path.name] = (hashlib.sha256(path.read_bytes()).hexdigest(), problem)
+    return out
 
 
 def read_html(path: Path) -> Seen:
@@ -325,9 +383,9 @@ def read_html(path: Path) -> Seen:
     if not text.rstrip().endswith("</html>"):
         return Seen(problem="does not end with </html>")
     as_of, count = _HTML_AS_OF.search(text), _HTML_COUNT.search(text)
-    if not as_of or not count:
-        return Seen(problem="no as-of heading or customer count")
-    return Seen(as_of[1], rows=int(count[1].replace(",", "")))
+    if not as_of:
+        return Seen(problem="no as-of date in its <title>")
+    return Seen(as_of[1], rows=int(count[1].replace(",", "")) if count else None)
 
 
 @dataclass(frozen=True)
@@ -402,6 +460,7 @@ class State:
 
     files: dict
     crm: CrmSeen
+    books: dict
 
 
 def observe(project: Project) -> State:
@@ -415,7 +474,24 @@ def observe(project: Project) -> State:
             files[name] = read_html(path)
         else:
             files[name] = read_rows_file(path)
-    return State(files, read_crm(project))
+    return State(files, read_crm(project), read_books(project.books_dir))
+
+
+def classify_books(before: dict, after: dict, new_as_of: str, folder: Path | None) -> str:
+    """The books folder: "N old, M new" (by content against the state before the trial),
+    BROKEN when a book is unreadable or a changed page lacks the new as-of."""
+    if not after:
+        return "none"
+    broken = [f"{name}: {problem}" for name, (_, problem) in after.items() if problem]
+    changed = [name for name, (sha, _) in after.items() if before.get(name, (None,))[0] != sha]
+    for name in changed:
+        if name.endswith(".html") and new_as_of not in (folder / name).read_text("utf-8"):
+            broken.append(f"{name}: changed, but not as of {new_as_of}")
+    if broken:
+        return "BROKEN: " + "; ".join(broken[:3])
+    old = len(after) - len(changed)
+    return ", ".join(part for part in (f"{old} old" if old else "",
+                                       f"{len(changed)} new" if changed else "") if part)
 
 
 def _publish_as_of(state: State) -> str:
@@ -469,7 +545,7 @@ def classify(project: Project, state: State, expect: Expect) -> dict[str, str]:
             continue
         as_of = (expect.old_publish if verdict == "old" else expect.new_publish)[0]
         expected_rows = len(project.known_ids(as_of))
-        out[name] = verdict if seen.rows == expected_rows else (
+        out[name] = verdict if seen.rows in (expected_rows, None) else (
             f"BROKEN: {seen.rows} rows, {expected_rows} customers at {as_of}")
     out["CRM"] = classify_crm(project, state.crm, expect)
     return out
@@ -517,7 +593,7 @@ class Running:
 
     @classmethod
     def start(cls, root: Path, args: list[str], log: Path) -> "Running":
-        process = subprocess.Popen(_cli(root, *args), cwd=root, env=_env(),
+        process = subprocess.Popen(_cli(root, *args), cwd=root, env=_env(root),
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    start_new_session=True, text=True, errors="replace")
         started = time.perf_counter()
@@ -604,7 +680,8 @@ def calibrate(root: Path, as_of: str, logs: Path) -> dict[str, Timing]:
     timing = {}
     with tempfile.TemporaryDirectory(prefix="bench_kill_calibration_") as scratch:
         twin = Path(scratch) / "project"
-        shutil.copytree(root, twin, ignore=shutil.ignore_patterns("bench_kill_logs"))
+        shutil.copytree(root, twin,
+                        ignore=shutil.ignore_patterns("bench_kill_logs", SYSTEM_TMP))
         _point_tracking_at(twin)
         for stage, args in (("score", ["score", "--as-of", as_of]), ("tier", ["tier"]),
                             ("publish", ["publish"])):
@@ -654,10 +731,19 @@ def month_ends(project: Project, scored_as_of: str, count: int = 4) -> list[str]
     return [d for d in ends if d != scored_as_of][-count:]
 
 
+def _names(temporaries: list[str]) -> str:
+    """Leftover temporaries, short: `publish/.key_accounts.xlsx.tmp` without pid and random."""
+    if not temporaries:
+        return "none"
+    names = [re.sub(r"\.\d+-[0-9a-f]{12}\.tmp(\.[^.]*)?$", ".tmp", name)
+             for name in temporaries]
+    return ", ".join(names) if len(names) <= 4 else f"{len(names)}: {', '.join(names[:3])}, ..."
+
+
 SHORT_NAMES = {"scores.parquet": "scores.pq", "scores.csv": "scores.csv",
                "scored_frame.parquet": "frame.pq", "key_accounts.xlsx": "xlsx",
                "key_accounts.html": "html", "key_accounts.parquet": "rows.pq",
-               "key_accounts.csv": "rows.csv", "CRM": "CRM"}
+               "key_accounts.csv": "rows.csv", "CRM": "CRM", "books": "books"}
 
 
 def main() -> int:
@@ -716,6 +802,7 @@ def _benchmark(root: Path, logs: Path, args) -> int:
         if stage == "publish":  # tier the completed scores first
             run_cli(root, ["tier"], logs / f"trial{trial:02d}_tier.log")
         before = observe(project)
+        system_before = project.system_temporaries()
         if stage == "score":
             new_as_of = dates[(trial // 2) % len(dates)]
             command = ["score", "--as-of", new_as_of]
@@ -731,16 +818,33 @@ def _benchmark(root: Path, logs: Path, args) -> int:
         hits = [t for t, line in lines if TRIGGERS[stage].search(line)]
         writes_from = hits[timing[stage].nth - 1] if len(hits) >= timing[stage].nth else None
         left = project.temporaries()
+        system_left = sorted(project.system_temporaries() - system_before)
         after_kill = observe(project)
         verdicts = classify(project, after_kill, expect)
+        verdicts["books"] = classify_books(before.books, after_kill.books,
+                                           expect.new_publish[0], project.books_dir)
         run_log = run_log_status(after_kill.crm, before.crm)
         run_cli(root, command, logs / f"trial{trial:02d}_{stage}_rerun.log")
-        again = classify(project, observe(project), expect)
+        completed = observe(project)
+        again = classify(project, completed, expect)
         # completed: the killed stage's outputs are new, the other stage's as they were
         wanted = {k: "new" if (k in SCORE_FILES) == (stage == "score") else "old" for k in again}
         problems = {k: v for k, v in again.items() if v != wanted[k]}
+        # a score run leaves the books as they were; a publish run writes every page anew
+        books_again = classify_books(before.books if stage == "score" else {},
+                                     completed.books, expect.new_publish[0], project.books_dir)
+        if books_again.startswith("BROKEN") or (stage == "score" and " new" in books_again):
+            problems["books"] = books_again
         stale = [name for name in left if name in project.temporaries()]
+        system_stale = [name for name in system_left if name in project.system_temporaries()]
+        written = [verdicts[k] for k in (SCORE_FILES if stage == "score" else
+                                         (*PUBLISH_FILES, "CRM"))]
+        agree = ("all " + written[0] if len(set(written)) == 1 else
+                 "mixed: " + ", ".join(SHORT_NAMES[k] for k in SHORT_NAMES
+                                       if verdicts[k] == "new"
+                                       and (k in SCORE_FILES) == (stage == "score")) + " new")
         ok = not any(v.startswith("BROKEN") for v in verdicts.values()) and not problems
+        verdicts_shown = {**verdicts, "books": verdicts["books"].split(":")[0]}
         whole += ok
         for name, verdict in verdicts.items():
             if verdict.startswith("BROKEN"):
@@ -757,10 +861,12 @@ def _benchmark(root: Path, logs: Path, args) -> int:
             trial, stage, old_new, f"{ran:.2f}",
             "-" if writes_from is None or ran < writes_from else f"{ran - writes_from:.2f}",
             outcome, last_step(lines),
-            *("BROKEN" if verdicts[name].startswith("BROKEN") else verdicts[name]
+            *("BROKEN" if verdicts_shown[name].startswith("BROKEN") else verdicts_shown[name]
               for name in SHORT_NAMES),
-            run_log, ", ".join(left) if left else "none",
+            agree, run_log, _names(left),
             "-" if not left else "all removed" if not stale else f"{len(stale)} left",
+            (f"{len(system_left)} ({len(system_stale)} still there after the re-run)"
+             if system_left else "none"),
             "all new" if not problems else "BROKEN",
         ])
 
@@ -775,8 +881,9 @@ def _benchmark(root: Path, logs: Path, args) -> int:
         f"{timing['publish'].writing:.2f} s), tier {timing['tier'].seconds:.1f} s; "
         f"seed {args.seed}; project {project_note}; score as-of dates {', '.join(dates)}",
         ["trial", "stage", "as-of old -> new", "killed at s", "s into writing", "outcome",
-         "last log line", *SHORT_NAMES.values(), "run log rows added", "temporaries after kill",
-         "after the re-run", "re-run: all new"],
+         "last log line", *SHORT_NAMES.values(), "stage's outputs", "run log rows added",
+         "temporaries after kill", "after the re-run", "new files in TMPDIR",
+         "re-run: all new"],
         rows)
     if details:
         print("\nBROKEN:\n" + "\n".join(f"- {line}" for line in details))

@@ -67,6 +67,7 @@ class DriftLimits(Protocol):
     feature_psi_limit: float
     max_drifted_share: float
     top_features: int
+    min_rows_share: float
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def _is_numeric(series: pd.Series) -> bool:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:.4g}"
+    return f"{value:.6g}"  # 4 digits would show an edge at 0.99996 as "1"
 
 
 def _floats(values: pd.Series) -> np.ndarray:
@@ -288,10 +289,12 @@ def population_stability(profile: dict, frame: pd.DataFrame, scores: pd.DataFram
     return table.sort_values("psi", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def drift_decision(table: pd.DataFrame, limits: DriftLimits) -> DriftDecision:
+def drift_decision(
+    table: pd.DataFrame, limits: DriftLimits, rows: tuple[int, int] | None = None
+) -> DriftDecision:
     """Refuse to publish when the scoring population moved too far from the reference.
 
-    Three rules, any one refuses (each adds a reason naming the columns and numbers):
+    Four rules, any one refuses (each adds a reason naming the columns and numbers):
     1. a score column (expected_value, churn_probability) has PSI > `score_psi_limit`: what
        is published moved, whatever the cause;
     2. one of the `top_features` most important features (importance_rank <= top_features)
@@ -299,7 +302,12 @@ def drift_decision(table: pd.DataFrame, limits: DriftLimits) -> DriftDecision:
        were validated on, even when the scores happen to look alike;
     3. more than `max_drifted_share` of all features have PSI > `feature_psi_limit`: a broad
        shift (another source, a broken export, a changed definition) even if each feature
-       matters little on its own.
+       matters little on its own;
+    4. `rows` = (reference rows, current rows) given and the current population holds fewer
+       than `min_rows_share` of the reference's customers: a partial export (one region, a
+       truncated file) has the same distributions, so no PSI sees it, yet publishing it would
+       mark every missing customer inactive. The customers known at an as-of only grow over
+       time, so a smaller population is a fault or a much older as-of.
     A single unimportant feature drifting is reported in the table but does not refuse:
     features of one customer base are correlated, and refusing on any one of ~50 would
     stop a schedule on noise in a column the models barely use. Rule 2 is off with
@@ -326,4 +334,9 @@ def drift_decision(table: pd.DataFrame, limits: DriftLimits) -> DriftDecision:
             f"{len(drifted)} of {len(feats)} features ({len(drifted) / len(feats):.0%}) have PSI "
             f"above {limits.feature_psi_limit:g}, more than the {limits.max_drifted_share:.0%} "
             f"allowed: {listed}{more}")
+    if rows is not None and rows[0] > 0 and rows[1] / rows[0] < limits.min_rows_share:
+        reasons.append(
+            f"{rows[1]:,} customers scored, {rows[1] / rows[0]:.0%} of the reference's "
+            f"{rows[0]:,}, fewer than the {limits.min_rows_share:.0%} allowed "
+            "(a partial export?)")
     return DriftDecision(refuse=bool(reasons), reasons=reasons)

@@ -22,6 +22,7 @@ from models import drift
 from models.training import model_features
 from pipeline.config import Settings
 from pipeline.errors import DataError
+from pipeline.scoring import VALUE_RUN_ID
 from pipeline.storage import read_json, read_table, write_json, write_text
 
 __all__ = ["DRIFT_REFERENCE", "SCORED_FRAME", "build_reference", "load_reference",
@@ -55,27 +56,28 @@ def build_reference(settings: Settings, fitted) -> dict:
     return profile | {"as_of": as_of, "fallback": bool(fitted.fallback)}
 
 
-def save_reference(reference: dict, artifacts_dir: Path, run_id: str | None = None) -> Path:
-    """Write `reference` (stamped with `run_id`) to artifacts_dir/drift_reference.json and,
-    inside an active MLflow run, log that file as the run's artifact "drift_reference.json"."""
-    path = write_json(reference | {"run_id": run_id}, Path(artifacts_dir) / DRIFT_REFERENCE)
+def save_reference(reference: dict, path: Path, run_id: str | None = None) -> Path:
+    """Write `reference`, stamped with `run_id`, to `path` (paths.artifacts_dir/
+    drift_reference.json, or a staged temporary of it) and, given a `run_id` (the active
+    MLflow run's), log the same JSON to that run as the artifact "drift_reference.json"."""
+    stamped = reference | {"run_id": run_id}
+    write_json(stamped, Path(path))
     if run_id is not None:
         import mlflow
 
-        mlflow.log_artifact(str(path))
-    return path
+        mlflow.log_dict(stamped, DRIFT_REFERENCE)
+    return Path(path)
 
 
 def reference_source(settings: Settings, scores: pd.DataFrame) -> str:
     """Where the reference of the models that wrote `scores` is: "artifacts" when
-    score.model_source is artifacts, else the MLflow run id of the value model in the scores
-    (value_run_id, or run_id)."""
+    score.model_source is artifacts, else the MLflow run of the value model that scored
+    (the value_run_id column; its run's reference holds that run's churn scores too)."""
     if settings.pipeline.score.model_source == "artifacts":
         return "artifacts"
-    column = next((c for c in ("value_run_id", "run_id") if c in scores.columns), None)
-    if column is None or scores.empty:
-        raise DataError("scores.parquet has no run_id column: re-run `keyaccounts score`")
-    return str(scores[column].iloc[0])
+    if VALUE_RUN_ID not in scores.columns or scores.empty:
+        raise DataError(f"scores.parquet has no {VALUE_RUN_ID} column: re-run `keyaccounts score`")
+    return str(scores[VALUE_RUN_ID].iloc[0])
 
 
 def load_reference(settings: Settings, source: str = "artifacts") -> dict:
@@ -130,6 +132,7 @@ _TEMPLATE = """<!doctype html>
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
 h1{color:#1F4E78} table{border-collapse:collapse} th{background:#1F4E78;color:#fff}
 th,td{padding:.2em .6em;border:1px solid #ccc;text-align:right} .t{text-align:left}
+td{white-space:nowrap}
 .stable{background:#e3f4e1} .moderate{background:#fff2c6} .major{background:#f9d0cc}
 .box{padding:.5em 1em;border-left:5px solid}
 .accepted{border-color:#3a8f3a} .refused{border-color:#c0392b;background:#fbe9e7}
@@ -138,7 +141,7 @@ th,td{padding:.2em .6em;border:1px solid #ccc;text-align:right} .t{text-align:le
 <h1>Drift of the scoring data, as of {{ r.as_of }}</h1>
 <p>{{ "{:,}".format(r.rows) }} customers scored, compared with the training reference
 (scoring frame at {{ r.reference.as_of }}, {{ "{:,}".format(r.reference.rows or 0) }} customers,
-MLflow run {{ r.reference.run_id }}). Population stability index (PSI) per column, with
+MLflow run {{ r.reference.run_id or "not recorded" }}). Population stability index (PSI) per column, with
 proportions below {{ r.reference.epsilon }} counted as {{ r.reference.epsilon }}.</p>
 <div class="box {{ r.decision.status | replace(' ', '') }}"><p><b>Decision: {{ r.decision.status }}</b></p>
 {% if r.decision.reasons %}<ul>{% for reason in r.decision.reasons %}<li>{{ reason }}</li>{% endfor %}</ul>
@@ -146,7 +149,8 @@ proportions below {{ r.reference.epsilon }} counted as {{ r.reference.epsilon }}
 <p>Limits (configs/pipeline.yaml <code>guard:</code>): a score column's PSI above
 {{ r.limits.score_psi_limit }}; a feature's PSI above {{ r.limits.feature_psi_limit }} in one of
 the {{ r.limits.top_features }} most important features, or in more than
-{{ "{:.0%}".format(r.limits.max_drifted_share) }} of all features. Bands: PSI below
+{{ "{:.0%}".format(r.limits.max_drifted_share) }} of all features; fewer customers than
+{{ "{:.0%}".format(r.limits.min_rows_share) }} of the reference's. Bands: PSI below
 {{ r.bands.stable }} stable, {{ r.bands.stable }} to {{ r.bands.major }} moderate, above
 {{ r.bands.major }} major.
 {% if not r.limits.enabled %}The guard is disabled (guard.enabled: false): nothing is refused.{% endif %}</p>

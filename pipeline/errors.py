@@ -56,5 +56,5 @@ class CrmUnavailable(KeyAccountsError):
 
 
 EXIT_CODES = {"ok": 0, "bug": 1, "usage": 2, "config": ConfigError.exit_code,
-              "data": DataError.exit_code, "drift": 5, "no_champion": NoChampion.exit_code,
-              "crm": CrmUnavailable.exit_code}
+              "data": DataError.exit_code, "drift": DriftRefused.exit_code,
+              "no_champion": NoChampion.exit_code, "crm": CrmUnavailable.exit_code}

@@ -55,14 +55,25 @@ class CrmConfig(StrictModel):
 
 
 class PublishConfig(StrictModel):
-    """What the publish stage writes into paths.publish_dir, and the CRM tables (`crm`)."""
+    """What the publish stage writes into paths.publish_dir, and the CRM tables (`crm`).
+
+    `sheets_by`: the sheets of the overall workbook (the sales director's): one per region, or
+    one per manager plus "Unassigned". `books: per_manager` also writes into the folder
+    `books_folder` one workbook and one HTML page per manager (only that manager's accounts)
+    and per region (the region lead's: every account of the region); `single` writes only the
+    overall files. `at_risk_rows` and `kept_rows` cap the HTML lists of at-risk strategic
+    accounts and of incumbents that kept their slot below a candidate moved to the next tier.
+    """
 
     sheets_by: Literal["region", "manager"] = "region"
+    books: Literal["per_manager", "single"] = "per_manager"
+    books_folder: str = Field(default="books", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
     workbook_name: str = "key_accounts.xlsx"
     report_name: str = "key_accounts.html"
     rows_name: str = "key_accounts"
     crm: CrmConfig = CrmConfig()
     at_risk_rows: int = Field(default=25, ge=0)
+    kept_rows: int = Field(default=25, ge=0)
 
 
 class TiersConfig(StrictModel):

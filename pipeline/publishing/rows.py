@@ -1,10 +1,11 @@
 """The rows managers read: one per scored customer, the columns in their order and words."""
 
+import numpy as np
 import pandas as pd
 
-from features.contract import CUSTOMER_ID, MANAGER_ID, REGION
+from features.contract import CURRENT_MANAGER_ID, CUSTOMER_ID, MANAGER_ID, REGION
 
-__all__ = ["COLUMNS", "HEADERS", "manager_rows"]
+__all__ = ["COLUMNS", "HEADERS", "change_text", "manager_rows"]
 
 # column -> header shown to people, in the order of the lists
 HEADERS: dict[str, str] = {
@@ -27,13 +28,43 @@ HEADERS: dict[str, str] = {
 COLUMNS = tuple(HEADERS)
 
 
+def _given(values: pd.Series) -> np.ndarray:
+    """Whether each value is a real id (not missing, not blank)."""
+    text = values.astype(object)
+    return (text.notna() & (text.astype(str).str.strip() != "")).to_numpy(bool)
+
+
+def change_text(change: pd.Series, previous: pd.Series, manager: pd.Series | None = None,
+                manager_before: pd.Series | None = None) -> pd.Series:
+    """What changed since the last run, in words, from the tier stage's movement (`change`:
+    new, kept, upgraded, downgraded) and the tier it compared with (`previous`): "new",
+    "kept", "upgraded from key", "downgraded from strategic". When the manager on record
+    (`manager_before`, the customers table's current manager) differs from the one assigned
+    now (`manager`), that is said too: "; manager was M03", "; manager newly assigned" or
+    "; no manager now (was M03)". Missing values stay empty."""
+    moved = change.isin(["upgraded", "downgraded"]) & previous.notna()
+    out = change.astype(object).where(change.notna(), "").astype(str)
+    out = out.where(~moved, out + " from " + previous.astype(str))
+    if manager is None or manager_before is None:
+        return out
+    now, before = _given(manager), _given(manager_before)
+    was, is_ = (ids.astype(object).where(given, "").astype(str).to_numpy(dtype=object)
+                for ids, given in ((manager_before, before), (manager, now)))
+    same = now & before & (is_ == was)
+    suffix = np.select([now & before & ~same, now & ~before, ~now & before],
+                       ["; manager was " + was, "; manager newly assigned",
+                        "; no manager now (was " + was + ")"], "")
+    return out + pd.Series(suffix, index=out.index, dtype=object)
+
+
 def manager_rows(tiers: pd.DataFrame) -> pd.DataFrame:
-    """The published columns of `tiers`, ranked; missing optional columns are left empty."""
-    rows = tiers.reindex(columns=list(COLUMNS)).sort_values("rank", kind="stable")
-    rows["change"] = [
-        f"{c} (was {p})" if c in ("upgraded", "downgraded") else c
-        for c, p in zip(rows["change"], rows["previous_tier"])
-    ]
+    """The published columns of `tiers`, ranked; missing optional columns are left empty.
+    "Change since last run" says what changed (`change_text`)."""
+    ranked = tiers.sort_values("rank", kind="stable")
+    rows = ranked.reindex(columns=list(COLUMNS))
+    rows["change"] = change_text(
+        rows["change"], rows["previous_tier"], rows[MANAGER_ID],
+        ranked[CURRENT_MANAGER_ID] if CURRENT_MANAGER_ID in ranked else None)
     rows["reasons"] = rows["reasons"].fillna("")
     for column in ("last_order_date", "last_contact_date"):
         rows[column] = pd.to_datetime(rows[column])

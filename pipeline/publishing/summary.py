@@ -1,13 +1,43 @@
-"""The summary sheet of the workbook: pure tables built from the tier stage's outputs."""
+"""What the workbooks and reports say besides the rows: pure tables and texts built from the
+tier stage's outputs and the tier policy.
 
+- `summary_tables`: the Summary sheet of the overall workbook; `book_tables`: a manager's or
+  region lead's Summary;
+- `tier_definitions`: what each tier takes to enter and to keep, in words, with its counts;
+- `guide_rows`: the "How to read this" sheet (tiers, retention, the numbers, the change column,
+  as-of, horizon, model versions and run ids);
+- `manager_view` / `region_view`: accounts, expected value, value at risk and at-risk
+  accounts per manager's book and per region;
+- `kept_incumbents`: why an incumbent kept its strategic slot while a better-ranked candidate
+  moved to the next tier (the hysteresis under a capacity shortfall).
+"""
+
+import numpy as np
 import pandas as pd
 
-from features.contract import CUSTOMER_ID, REGION
-from models.tiering import EXPECTED_VALUE, RETENTION, TIER, VALUE_AT_RISK
+from features.contract import CAPACITY, CUSTOMER_ID, MANAGER_ID, REGION
+from models.tier_policy import TierPolicy
+from models.tiering import (
+    CHURN_PROBABILITY,
+    EXPECTED_VALUE,
+    PERCENTILE,
+    PREVIOUS_TIER,
+    RANK,
+    RANK_SCORE,
+    RETENTION,
+    TIER,
+    VALUE_AT_RISK,
+)
+from pipeline.scoring import CHURN_RUN_ID, CHURN_VERSION, VALUE_RUN_ID, VALUE_VERSION
 
-__all__ = ["summary_tables", "workbook_notes"]
+__all__ = ["AT_RISK", "book_tables", "capacity_pools", "guide_rows", "kept_incumbents",
+           "manager_view", "model_stamps", "rank_by_text", "region_view", "summary_tables",
+           "tier_definitions", "workbook_notes"]
 
+AT_RISK = "at_risk_accounts"
 _TOTALS = ["accounts", EXPECTED_VALUE, VALUE_AT_RISK, "retention"]
+_RANK_BY = {"expected_value": "expected value",
+            "value_at_risk": "value at risk"}
 
 
 def summary_tables(tiers: pd.DataFrame, moves: pd.DataFrame, matrix: pd.DataFrame,
@@ -16,15 +46,9 @@ def summary_tables(tiers: pd.DataFrame, moves: pd.DataFrame, matrix: pd.DataFram
     """Title -> table of the summary sheet, in order: accounts, expected value, value at risk
     and retention flags per tier (tiers in the order of `names`) and per tier and region (then
     by region), then the movement, the movement matrix (`matrix` with its "previous tier"
-    column), the manager capacity per region (`shortfall`) and the manager books."""
-    by = (tiers.groupby([TIER, REGION]).agg(accounts=(CUSTOMER_ID, "size"),
-                                            expected_value=(EXPECTED_VALUE, "sum"),
-                                            value_at_risk=(VALUE_AT_RISK, "sum"),
-                                            retention=(RETENTION, "sum"))
-          .reset_index())
-    by["_order"] = by[TIER].map({n: i for i, n in enumerate(names)})
-    by = by.sort_values(["_order", REGION]).drop(columns="_order")
-    totals = by.groupby(TIER, sort=False)[_TOTALS].sum().reset_index()
+    column), the manager capacity per region (`shortfall`) and the manager books (`books`,
+    e.g. `manager_view`)."""
+    totals, by = _per_tier(tiers, names)
     return {"Accounts and expected value per tier": totals,
             "Per tier and region": by,
             "Movement since the last run": moves,
@@ -33,7 +57,269 @@ def summary_tables(tiers: pd.DataFrame, moves: pd.DataFrame, matrix: pd.DataFram
             "Manager books": books}
 
 
+def _per_tier(tiers: pd.DataFrame, names: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    by = (tiers.groupby([TIER, REGION]).agg(accounts=(CUSTOMER_ID, "size"),
+                                            expected_value=(EXPECTED_VALUE, "sum"),
+                                            value_at_risk=(VALUE_AT_RISK, "sum"),
+                                            retention=(RETENTION, "sum"))
+          .reset_index())
+    by["_order"] = by[TIER].map({n: i for i, n in enumerate(names)})
+    by = by.sort_values(["_order", REGION]).drop(columns="_order").reset_index(drop=True)
+    totals = by.groupby(TIER, sort=False)[_TOTALS].sum().reset_index()
+    return totals, by
+
+
+def book_tables(tiers: pd.DataFrame, names: tuple[str, ...], views: dict[str, pd.DataFrame],
+                moves: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """Title -> table of a manager's or region lead's Summary sheet: accounts, expected value,
+    value at risk and retention flags per tier of `tiers` (that book's rows), then each of
+    `views` (e.g. "Manager books": the region's managers), then the movement (`moves`,
+    that region's rows of the movement table) when given."""
+    totals, _ = _per_tier(tiers, names)
+    tables = {"Accounts and expected value per tier": totals, **views}
+    if moves is not None:
+        tables["Movement since the last run"] = moves
+    return tables
+
+
 def workbook_notes(summary: dict) -> list[str]:
     """The notes under the summary tables: the movement basis, then the tier stage's notes
     (`summary` is tier_summary.json)."""
     return [f"Movement compared with {summary['movement_basis']}.", *summary["notes"]]
+
+
+def _top(bar: float) -> str:
+    """A percentile bar as people say it: 0.9 -> "top 10%"."""
+    return f"top {100 * (1 - bar):.4g}%"
+
+
+def _bar(bar: float, policy: TierPolicy) -> str:
+    if policy.thresholds_by == "percentile":
+        return f"in the {_top(bar)}"
+    return f"a ranking score of at least {bar:,.0f}"
+
+
+def rank_by_text(policy: TierPolicy) -> str:
+    """What accounts are ranked by, in words."""
+    if policy.rank_by == "mix":
+        return (f"a mix of {1 - policy.mix_weight:.0%} expected value and "
+                f"{policy.mix_weight:.0%} value at risk")
+    return _RANK_BY[policy.rank_by]
+
+
+def tier_definitions(policy: TierPolicy, tiers: pd.DataFrame | None = None) -> list[dict]:
+    """One entry per tier, best first: name, enter (what it takes to enter it), keep (what it
+    takes to keep it), and, from `tiers`, accounts, expected value and retention flags."""
+    strategic = policy.strategic
+    ranked = f"ranked by {rank_by_text(policy)}"
+    out = [{"name": strategic.name,
+            "enter": f"{_bar(strategic.min_bar, policy)} ({ranked}) and within the manager "
+                     "capacity of its region: a dedicated manager",
+            "keep": f"an account already {strategic.name} keeps it while "
+                    f"{_bar(strategic.keep_bar, policy)}, and takes a slot before new "
+                    "candidates"}]
+    for bar in policy.tiers:
+        out.append({"name": bar.name, "enter": _bar(bar.min_bar, policy),
+                    "keep": f"kept while {_bar(bar.keep_bar, policy)}"})
+    if len(out) > 1:
+        out[1]["enter"] += (f"; also {strategic.name} candidates over their region's manager "
+                            "capacity")
+    out.append({"name": policy.fallback_tier, "enter": "every other account", "keep": ""})
+    if tiers is not None:
+        counts = tiers.groupby(TIER).agg(accounts=(TIER, "size"),
+                                         expected_value=(EXPECTED_VALUE, "sum"),
+                                         retention=(RETENTION, "sum"))
+        for entry in out:
+            row = counts.loc[entry["name"]] if entry["name"] in counts.index else None
+            entry["accounts"] = 0 if row is None else int(row["accounts"])
+            entry["expected_value"] = 0.0 if row is None else float(row["expected_value"])
+            entry["retention"] = 0 if row is None else int(row["retention"])
+    return out
+
+
+def model_stamps(tiers: pd.DataFrame) -> dict[str, str]:
+    """as_of, horizon_days and each model's version and run id of `tiers` ("n/a" when
+    absent; several values joined by ", "; scores of before the per-model stamps have one
+    run_id for both)."""
+    def values(column: str, fallback: str | None = None) -> str:
+        if column not in tiers and fallback in tiers:
+            column = fallback
+        if column not in tiers or tiers.empty:
+            return "n/a"
+        seen = [str(v) for v in pd.unique(tiers[column].dropna())][:3]
+        return ", ".join(seen) or "n/a"
+
+    as_of = (str(pd.Timestamp(tiers["as_of"].iloc[0]).date())
+             if "as_of" in tiers and len(tiers) else "n/a")
+    return {"as_of": as_of, "horizon_days": values("horizon_days"),
+            "value_version": values(VALUE_VERSION), "value_run": values(VALUE_RUN_ID, "run_id"),
+            "churn_version": values(CHURN_VERSION), "churn_run": values(CHURN_RUN_ID, "run_id")}
+
+
+def guide_rows(policy: TierPolicy, tiers: pd.DataFrame, basis: str,
+               scope: str) -> list[tuple[str, str]]:
+    """The "How to read this" sheet: (term, meaning) pairs for `scope` (who the book is for,
+    e.g. "manager M001: only the accounts assigned to you")."""
+    stamps = model_stamps(tiers)
+    horizon = stamps["horizon_days"]
+    retention = policy.retention
+    rows = [("This book", scope),
+            ("As of", f"{stamps['as_of']}: scores use the data up to this date"),
+            ("Horizon", f"the next {horizon} days after the as-of date"),
+            ("Value model", f"version {stamps['value_version']} (run {stamps['value_run']})"),
+            ("Churn model", f"version {stamps['churn_version']} (run {stamps['churn_run']})"),
+            ("", ""), ("Tiers", f"accounts ranked by {rank_by_text(policy)}; Rank 1 is the "
+                                 "best account over every region")]
+    for entry in tier_definitions(policy):
+        keep = f"; {entry['keep']}" if entry["keep"] else ""
+        rows.append((entry["name"], f"enter: {entry['enter']}{keep}"))
+    rows += [
+        ("Why an incumbent kept its slot",
+         f"when a region has more {policy.strategic.name} candidates than manager slots, "
+         f"accounts already {policy.strategic.name} are served first: one can keep its slot "
+         "although it ranks below a new candidate who then moves to the next tier. Books stay "
+         "stable from run to run."),
+        ("", ""),
+        ("Expected value", f"the spend expected from the customer over the next {horizon} days"),
+        ("Churn probability", f"the chance the customer orders nothing over the next {horizon} "
+                              "days (green low, red high)"),
+        ("Value at risk", "churn probability x the customer's current spend over a horizon: "
+                          "what losing the account would cost"),
+        ("Retention", f"yes (highlighted) when the expected value is in the "
+                      f"{_top(retention.min_value_percentile)} and the churn probability is at "
+                      f"least {retention.min_churn_probability:.0%}, whatever the tier: call "
+                      "these first"),
+        ("At-risk accounts", f"accounts with a churn probability of at least "
+                             f"{retention.min_churn_probability:.0%}"),
+        ("Change since last run", f"compared with {basis}: new (not tiered then), kept, "
+                                  "upgraded from / downgraded from the tier it had; a change "
+                                  "of manager is added (manager was ..., newly assigned)"),
+        ("Why", "the facts about the customer that moved its expected value and churn risk "
+                "most"),
+        ("Why this tier", "which bar the account passed, or why it was moved"),
+    ]
+    return rows
+
+
+def _at_risk(tiers: pd.DataFrame, policy: TierPolicy) -> pd.Series:
+    return tiers[CHURN_PROBABILITY] >= policy.retention.min_churn_probability
+
+
+def manager_view(tiers: pd.DataFrame, books: pd.DataFrame | None,
+                 policy: TierPolicy) -> pd.DataFrame:
+    """Per manager (those of `books`, the tier stage's books, and any manager of `tiers`):
+    region, capacity, accounts, expected value, value at risk, at-risk accounts and
+    retention flags of their book, by region then manager; one grouping pass."""
+    columns = [MANAGER_ID, REGION, CAPACITY, "accounts", EXPECTED_VALUE, VALUE_AT_RISK,
+               AT_RISK, "retention"]
+    assigned = tiers[tiers[MANAGER_ID].notna()] if MANAGER_ID in tiers else tiers.iloc[:0]
+    agg = (assigned.assign(**{AT_RISK: _at_risk(assigned, policy)})
+           .groupby(MANAGER_ID).agg(region=(REGION, "first"), accounts=(CUSTOMER_ID, "size"),
+                                    expected_value=(EXPECTED_VALUE, "sum"),
+                                    value_at_risk=(VALUE_AT_RISK, "sum"),
+                                    at_risk_accounts=(AT_RISK, "sum"),
+                                    retention=(RETENTION, "sum")))
+    base = (books[[c for c in (MANAGER_ID, REGION, CAPACITY) if c in books]]
+            .drop_duplicates(MANAGER_ID).set_index(MANAGER_ID)
+            if books is not None and MANAGER_ID in books else pd.DataFrame(index=[]))
+    view = base.join(agg.drop(columns=REGION), how="outer") if len(base.columns) else agg
+    if REGION in agg and REGION in view:
+        view[REGION] = view[REGION].fillna(agg[REGION])
+    view = view.reindex(columns=columns[1:])
+    for column in ("accounts", AT_RISK, "retention"):
+        view[column] = view[column].fillna(0).astype(int)
+    for column in (EXPECTED_VALUE, VALUE_AT_RISK):
+        view[column] = view[column].fillna(0.0).astype(float)
+    view.index.name = MANAGER_ID
+    return view.reset_index().sort_values([REGION, MANAGER_ID], kind="stable",
+                                          na_position="last").reset_index(drop=True)
+
+
+def region_view(tiers: pd.DataFrame, shortfall: pd.DataFrame | None,
+                managers: pd.DataFrame, policy: TierPolicy) -> pd.DataFrame:
+    """Per region: accounts, strategic accounts, expected value, value at risk, at-risk
+    accounts, retention flags, managers (from `managers`, a `manager_view`), manager
+    capacity and the strategic candidates moved to the next tier (from `shortfall`)."""
+    strategic = policy.strategic.name
+    view = (tiers.assign(_strategic=tiers[TIER] == strategic, _risk=_at_risk(tiers, policy))
+            .groupby(REGION).agg(accounts=(CUSTOMER_ID, "size"), strategic=("_strategic", "sum"),
+                                 expected_value=(EXPECTED_VALUE, "sum"),
+                                 value_at_risk=(VALUE_AT_RISK, "sum"),
+                                 at_risk_accounts=("_risk", "sum"),
+                                 retention=(RETENTION, "sum")))
+    view["managers"] = (managers.groupby(REGION).size().reindex(view.index).fillna(0)
+                        .astype(int) if len(managers) else 0)
+    if shortfall is not None and "pool" in shortfall and len(shortfall):
+        pools = shortfall.assign(pool=shortfall["pool"].astype(str)).set_index("pool")
+        view[CAPACITY] = pools["capacity"].reindex(view.index)
+        view["moved_to_next_tier"] = pools["overflow"].reindex(view.index)
+    return view.reset_index()
+
+
+def capacity_pools(tiers: pd.DataFrame, shortfall: pd.DataFrame | None) -> pd.Series:
+    """The strategic capacity pool of each row of `tiers`: its region, or the one pool of the
+    tier stage's `shortfall` when there was a single pool for every region (no managers)."""
+    pools = set() if shortfall is None or "pool" not in shortfall else set(
+        shortfall["pool"].astype(str))
+    if len(pools) == 1 and not set(tiers[REGION].astype(str)) <= pools:
+        return pd.Series(next(iter(pools)), index=tiers.index)
+    return tiers[REGION].astype(str)
+
+
+def _measure(tiers: pd.DataFrame, policy: TierPolicy) -> pd.Series | None:
+    column = PERCENTILE if policy.thresholds_by == "percentile" else RANK_SCORE
+    return tiers[column].astype(float) if column in tiers else None
+
+
+def kept_incumbents(tiers: pd.DataFrame, policy: TierPolicy,
+                    pools: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Why incumbents kept their strategic slots under a capacity shortfall, per capacity pool
+    (`pools`: the pool of each row, aligned with `tiers`; by default its region).
+
+    A candidate is above the strategic entry bar, or was strategic and is still above its
+    keep bar; incumbents are served first, so a candidate "moved" to the next tier can rank
+    above an incumbent who kept the slot. Returns (per pool: slots taken, incumbents kept,
+    candidates moved, the best rank moved, the incumbents kept ranked below it and the lowest
+    rank kept; only pools with a candidate moved), (those incumbents: pool, rank, customer,
+    manager, ranked_in_top (0.04: in the top 4%; empty with value bars), lowest-ranked
+    first). Empty when `tiers` lacks the
+    previous tier or the ranking score."""
+    strategic = policy.strategic
+    measure = _measure(tiers, policy)
+    names = ["pool", "strategic", "incumbents_kept", "candidates_moved", "best_rank_moved",
+             "kept_below_it", "lowest_rank_kept"]
+    detail_names = ["pool", RANK, CUSTOMER_ID, MANAGER_ID, "ranked_in_top"]
+    if measure is None or PREVIOUS_TIER not in tiers or RANK not in tiers or tiers.empty:
+        return pd.DataFrame(columns=names), pd.DataFrame(columns=detail_names)
+    was = (tiers[PREVIOUS_TIER] == strategic.name).to_numpy()
+    now = (tiers[TIER] == strategic.name).to_numpy()
+    candidate = (measure >= strategic.min_bar).to_numpy() | (was & (measure >= strategic.keep_bar)
+                                                             .to_numpy())
+    pool = (pools if pools is not None else tiers[REGION]).astype(str).to_numpy()
+    frame = pd.DataFrame({"pool": pool, RANK: tiers[RANK].to_numpy(),
+                          "kept": now & was, "moved": candidate & ~now, "now": now})
+    moved = frame[frame["moved"]].groupby("pool")[RANK].agg(["size", "min"])
+    if moved.empty:
+        return pd.DataFrame(columns=names), pd.DataFrame(columns=detail_names)
+    best = frame["pool"].map(moved["min"])
+    below = frame["kept"] & (frame[RANK] > best)
+    per = frame.groupby("pool").agg(strategic=("now", "sum"), incumbents_kept=("kept", "sum"))
+    per = per.loc[moved.index]
+    per["candidates_moved"] = moved["size"]
+    per["best_rank_moved"] = moved["min"]
+    per["kept_below_it"] = below.groupby(frame["pool"]).sum().reindex(per.index).fillna(0)
+    lowest = frame[frame["kept"]].groupby("pool")[RANK].max()
+    per["lowest_rank_kept"] = lowest.reindex(per.index)
+    per = per.reset_index()
+    for column in names[1:]:
+        per[column] = per[column].fillna(0).astype(np.int64)
+    mask = below.to_numpy()
+    share = (1 - measure) if policy.thresholds_by == "percentile" else measure * np.nan
+    detail = pd.DataFrame({
+        "pool": pool[mask], RANK: tiers[RANK].to_numpy()[mask],
+        CUSTOMER_ID: tiers[CUSTOMER_ID].to_numpy()[mask],
+        MANAGER_ID: (tiers[MANAGER_ID].to_numpy()[mask] if MANAGER_ID in tiers
+                     else np.full(int(mask.sum()), None)),
+        "ranked_in_top": share.to_numpy()[mask]})
+    detail = detail.sort_values([RANK, "pool"], ascending=[False, True]).reset_index(drop=True)
+    return per, detail

@@ -33,7 +33,7 @@ def main(settings: Settings, force: bool = False) -> None:
     frame = read_table(scores_dir / drift_io.SCORED_FRAME, "score")
     reference = drift_io.load_reference(settings, drift_io.reference_source(settings, scores))
     table = drift.population_stability(reference, frame, scores)
-    decision = drift.drift_decision(table, config)
+    decision = drift.drift_decision(table, config, rows=(reference["rows"], len(scores)))
     as_of = pd.Timestamp(frame[AS_OF].iloc[0]).date() if len(frame) else None
     report = drift_io.report_data(table, decision, config, reference, as_of=as_of,
                                   rows=len(scores), forced=force)

@@ -2,14 +2,18 @@
 
 Reads paths.tiers_dir (tiers.parquet, movement.parquet, movement_matrix.parquet,
 shortfall.parquet, books.parquet, tier_summary.json), checks the rows (`publishing.check_rows`)
-and writes to paths.publish_dir the workbook (summary + a sheet per region or manager), the
-HTML report, Parquet and CSV of the same rows, and the CRM tables (publish.crm: history,
-current state, run log; pipeline/publishing/crm.py).
+and writes to paths.publish_dir the sales director's workbook (Summary, How to read this, a
+sheet per region or manager, the unassigned accounts) and HTML report, Parquet and CSV of the
+same rows, with `publish.books: per_manager` the books (a workbook and a page per manager and
+per region lead, and books.csv) in publish.books_folder, and the CRM tables (publish.crm:
+history, current state, run log; pipeline/publishing/crm.py).
 
 All or nothing: every file is first written to a temporary beside its final name, then the CRM
-transaction commits, then the files are renamed into place. A failure or a kill before the CRM
-commit leaves the old files and the old CRM; after it, each file is whole (old or new) and the
-next run re-publishes. The tables and writers live in `pipeline.publishing`.
+transaction commits, then the files are renamed into place; then the books folder's stale files
+(managers that no longer exist; every book with `books: single`) are removed. A failure or a
+kill before the CRM commit leaves the old files and the old CRM; after it, each file is whole
+(old or new) and the next run re-publishes. The tables and writers live in
+`pipeline.publishing`.
 """
 
 from datetime import datetime, timezone
@@ -39,33 +43,61 @@ def main(settings: Settings, write_crm: bool = True, run_id: str | None = None,
     """Write the workbook, the report, Parquet/CSV and the CRM tables (skipped with
     `write_crm=False` or publish.crm.enabled false); `run_id`/`started_at` come from the job."""
     config = settings.tiers.model_copy(update=overrides) if overrides else settings.tiers
-    paths, publish, names = settings.pipeline.paths, config.publish, config.policy.tier_names
+    paths, publish, policy = settings.pipeline.paths, config.publish, config.policy
+    names = policy.tier_names
     out = settings.path(paths.publish_dir)
+    books_dir = out / publish.books_folder
     with step("publish: reading and checking the tiers"):
         tier = publishing.read_tier_outputs(settings.path(paths.tiers_dir))
         publishing.check_rows(tier.tiers, names)
-    rows = publishing.manager_rows(tier.tiers)
+    tiers = tier.tiers.sort_values("rank", kind="stable").reset_index(drop=True)
+    rows = publishing.manager_rows(tiers)  # aligned with `tiers` by position
+    plan = publishing.plan_books(rows, tier.books) if publish.books == "per_manager" else None
+    managers = publishing.manager_view(tiers, tier.books, policy)
+    regions = publishing.region_view(tiers, tier.shortfall, managers, policy)
+    kept = publishing.kept_incumbents(tiers, policy,
+                                      publishing.capacity_pools(tiers, tier.shortfall))
+    links = plan.links(f"{publish.books_folder}/") if plan else {}
     run = crm.new_run(tier.tiers, run_id, started_at)
+    books: list = []
     with StagedFiles() as staged:
         with step(f"publish: workbook of {len(rows):,} rows by {publish.sheets_by}"):
-            tables = publishing.summary_tables(tier.tiers, tier.movement,
-                                               tier.matrix.reset_index(), tier.books,
-                                               tier.shortfall, names)
+            files = plan.links(f"{publish.books_folder}/", ".xlsx") if plan else {}
+            listed = managers.assign(book=[files.get(("manager", str(m)))
+                                           for m in managers["manager_id"]]) if plan else managers
+            tables = publishing.summary_tables(tiers, tier.movement, tier.matrix.reset_index(),
+                                               listed, tier.shortfall, names)
+            guide = publishing.guide_rows(
+                policy, tiers, tier.summary["movement_basis"],
+                "the sales director: every scored account" + (
+                    f"; each manager's and region lead's book is in {publish.books_folder}/"
+                    if plan else ""))
             sheets = publishing.write_workbook(staged.path(out / publish.workbook_name), rows,
                                                tables, publish.sheets_by,
-                                               publishing.workbook_notes(tier.summary))
+                                               publishing.workbook_notes(tier.summary),
+                                               guide=guide, unassigned=plan is not None)
         with step("publish: HTML report, Parquet and CSV"):
-            publishing.write_report(staged.path(out / publish.report_name), tier.tiers,
+            publishing.write_report(staged.path(out / publish.report_name), tiers,
                                     tier.matrix, tier.shortfall, names, tier.summary,
-                                    publish.at_risk_rows)
+                                    publish.at_risk_rows, policy=policy, managers=managers,
+                                    links=links, kept_rows=publish.kept_rows, rows=rows,
+                                    kept=kept)
             rows.to_parquet(staged.path(out / f"{publish.rows_name}.parquet"), index=False)
             write_table(rows, staged.path(out / f"{publish.rows_name}.csv"),
                         date_format="%Y-%m-%d")  # formula-like text quoted (csv_safe)
+        if plan is not None:
+            with step(f"publish: {len(plan.managers)} manager and {len(plan.regions)} region "
+                      f"books -> {books_dir}"):
+                books = publishing.write_books(staged.path, books_dir, plan, rows, tiers, tier,
+                                               policy, managers, regions, kept,
+                                               publish.at_risk_rows, publish.kept_rows)
         if write_crm and publish.crm.enabled:
             _write_crm(settings, tier.tiers, run)
         staged.commit()
-    logger.info("publish: run %s as of %s: %d sheets (%s), report, rows -> %s",
-                run.scoring_run_id, run.as_of, len(sheets), ", ".join(sheets[:6]), out)
+    stale = publishing.remove_stale(books_dir, books)
+    logger.info("publish: run %s as of %s: %d sheets (%s), report, rows, %d book files "
+                "(%d stale removed) -> %s", run.scoring_run_id, run.as_of, len(sheets),
+                ", ".join(sheets[:6]), len(books), len(stale), out)
 
 
 def _tables(settings: Settings) -> crm.CrmTables:

@@ -22,7 +22,7 @@ model's own registered version and training run: the champions can come from dif
 pipeline.scoring.STAMP_COLUMNS), and reasons: for every customer by default, or for the top
 accounts by expected value and by value at risk when score.reasons_top_* are set ("" for the others). Also writes scored_frame.parquet, the
 features it scored (the drift guard compares them with the training reference).
-The table is built by pipeline.scoring. Both files are replaced together and atomically; in
+The table is built by pipeline.scoring. The files are replaced together and atomically; in
 scores.csv, text that a spreadsheet would run as a formula has a leading ' (storage.csv_safe).
 """
 

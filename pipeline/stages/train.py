@@ -87,7 +87,8 @@ def main(settings: Settings, **overrides) -> None:
                                  "pipeline": settings.pipeline.model_dump(
                                      mode="json", exclude={"tracking": {"tracking_uri"}})},
                 features.catalogue_markdown(settings.features))
-            drift_io.save_reference(reference, out, run.info.run_id)
+            drift_io.save_reference(reference, staged.path(out / drift_io.DRIFT_REFERENCE),
+                                    run.info.run_id)
             registered = tracking.register_models(
                 fitted, training, config, horizon, result, settings.pipeline.tracking,
                 config.gate, config.backtest.baselines)

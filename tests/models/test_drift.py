@@ -11,7 +11,7 @@ import pytest
 from models import drift
 
 LIMITS = SimpleNamespace(score_psi_limit=0.25, feature_psi_limit=0.25, max_drifted_share=0.25,
-                         top_features=2)
+                         top_features=2, min_rows_share=0.8)
 
 
 def _customers(n: int, seed: int, scale: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -111,6 +111,20 @@ def test_one_unimportant_feature_alone_does_not_refuse_but_a_top_one_does():
     assert not drift.drift_decision(table, LIMITS).refuse  # rank 4 > top 2, 1 of 6 < 25 %
     strict = SimpleNamespace(**{**vars(LIMITS), "top_features": 4})
     assert drift.drift_decision(table, strict).refuse
+
+
+def test_a_partial_export_has_the_same_distributions_but_too_few_customers():
+    reference, ref_scores = _customers(5000, seed=1)
+    current, cur_scores = _customers(2000, seed=2)  # 40 % of the customers, same population
+    table = drift.population_stability(_profile(reference, ref_scores), current, cur_scores)
+    assert table["psi"].max() < 0.05
+    decision = drift.drift_decision(table, LIMITS, rows=(5000, 2000))
+    assert decision.refuse and decision.reasons == [
+        "2,000 customers scored, 40% of the reference's 5,000, fewer than the 80% allowed "
+        "(a partial export?)"]
+    assert not drift.drift_decision(table, LIMITS, rows=(5000, 4000)).refuse  # 80 %: allowed
+    off = SimpleNamespace(**{**vars(LIMITS), "min_rows_share": 0.0})
+    assert not drift.drift_decision(table, off, rows=(5000, 2000)).refuse
 
 
 def test_zero_inflated_column_has_a_zero_bin_and_equal_quantile_bins():

@@ -4,7 +4,7 @@ import pytest
 
 from features.contract import CUTOFF, LABEL_CHURNED, LABEL_SPEND
 from models.churn import ChurnModel
-from models.reasons import MIN_CHURN_PROBABILITY, explain, factors, phrase
+from models.reasons import MIN_CHURN_PROBABILITY, explain, factors, phrase, tree_contributions
 from models.training import model_features
 from models.value import ValueModel
 
@@ -213,3 +213,129 @@ def test_the_same_phrase_is_shown_once():
     out = explain(X, None, Churn(), rows=["z"], churn_probability=pd.Series({"z": 0.9}))
     # both read "no repeat order yet" (no gap without a repeat; no repeat order day)
     assert out.loc["z", "reasons"] == "Churn risk up: no repeat order yet."
+
+
+# The fast path: contributions once per distinct path through each tree, phrases once per
+# distinct value and context. Checked against LightGBM's own pred_contrib and against the
+# same explain on models that hide their boosters (the slow reference).
+
+def _edge_frame(n: int = 600, seed: int = 1) -> tuple[pd.DataFrame, np.ndarray]:
+    """Values at every edge of LightGBM's decisions: NaN, exact zeros, values inside its
+    zero threshold (1e-35), negatives, repeated thresholds, a categorical with missing and
+    unseen categories."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({
+        "gap": np.where(rng.random(n) < 0.2, np.nan, rng.exponential(30.0, n)),
+        "count": rng.integers(0, 6, n).astype(float),
+        "signed": np.where(rng.random(n) < 0.3, 0.0, rng.normal(0.0, 1.0, n)),
+        "tiny": rng.choice([0.0, 5e-36, -5e-36, 1.0, -1.0, np.nan], n),
+        "region": pd.Categorical(rng.choice(["north", "south", "east", "west"], n),
+                                 categories=["north", "south", "east", "west"]),
+    })
+    X.loc[rng.random(n) < 0.1, "region"] = np.nan
+    y = (np.nan_to_num(X["gap"], nan=90.0) / 30 + X["count"] * (X["region"] == "south")
+         + 2 * X["signed"] + 3 * np.nan_to_num(X["tiny"]) + rng.normal(0, 0.3, n))
+    return X, y.to_numpy()
+
+
+@pytest.mark.parametrize("params", [
+    {"num_leaves": 15},
+    {"num_leaves": 15, "zero_as_missing": True},  # splits whose missing type is Zero
+    {"num_leaves": 90, "min_child_samples": 2},  # more than 64 splits in a tree
+])
+def test_tree_contributions_are_lightgbms_pred_contrib(params):
+    import lightgbm as lgb
+
+    X, y = _edge_frame()
+    booster = lgb.LGBMRegressor(n_estimators=25, verbose=-1, n_jobs=1, **params).fit(X, y).booster_
+    # scored on other rows: unseen values, and a category the booster never saw
+    other, _ = _edge_frame(seed=2)
+    other["region"] = other["region"].cat.add_categories("unseen")
+    other.loc[other.index[:20], "region"] = "unseen"
+    for rows in (X, other):
+        got = tree_contributions(booster, rows)
+        expected = booster.predict(rows, pred_contrib=True)
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
+
+
+def test_rows_on_the_same_paths_share_one_treeshap():
+    import lightgbm as lgb
+
+    X, y = _edge_frame(300)
+    booster = lgb.LGBMRegressor(n_estimators=10, num_leaves=15, verbose=-1,
+                                n_jobs=1).fit(X, y).booster_
+    tiled = pd.concat([X] * 3, ignore_index=True)
+    asked, predict = [], booster.predict
+    booster.predict = lambda data, **kw: asked.append(len(data)) or predict(data, **kw)
+    got = tree_contributions(booster, tiled)
+    assert len(asked) == 10 and max(asked) <= len(X)
+    np.testing.assert_allclose(got, predict(tiled, pred_contrib=True), rtol=1e-10, atol=1e-10)
+
+
+def test_tree_contributions_refuses_columns_in_another_order():
+    import lightgbm as lgb
+
+    X, y = _edge_frame(200)
+    booster = lgb.LGBMRegressor(n_estimators=3, verbose=-1, n_jobs=1).fit(X, y).booster_
+    with pytest.raises(ValueError, match="not the booster's"):
+        tree_contributions(booster, X[X.columns[::-1]])
+
+
+class _Opaque:
+    """A model that shows only its contributions and probabilities (the slow path)."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def contributions(self, X):
+        return self.model.contributions(X)
+
+    def predict_proba(self, X):
+        return self.model.predict_proba(X)
+
+
+@pytest.mark.parametrize("objective", ["tweedie", "hurdle"])
+def test_explain_fast_path_gives_the_slow_paths_reasons(training_set, objective, monkeypatch):
+    features = model_features(training_set)
+    X = training_set[features]
+    value = ValueModel(objective=objective, **SMALL).fit(X, training_set[LABEL_SPEND])
+    churn = ChurnModel(**SMALL).fit(X, training_set[LABEL_CHURNED], cutoffs=training_set[CUTOFF])
+    rows = X.index[:800]
+    slow = explain(X, _Opaque(value), _Opaque(churn), rows=rows)
+    # the fast path asks the models themselves only for the few rows it checks against
+    asked = []
+    for model in (value, churn):
+        own = model.contributions
+        monkeypatch.setattr(model, "contributions",
+                            lambda rows, own=own: asked.append(len(rows)) or own(rows))
+    fast = explain(X, value, churn, rows=rows)
+    assert asked and max(asked) <= 16
+    pd.testing.assert_frame_equal(fast, slow)
+    assert (fast["reasons"] != "").mean() > 0.5
+
+
+def test_explain_falls_back_when_the_fast_contributions_disagree(fitted, monkeypatch):
+    import models.reasons as reasons
+
+    value, churn, X = fitted
+    rows = X.index[:100]
+    expected = explain(X, _Opaque(value), _Opaque(churn), rows=rows)
+    monkeypatch.setattr(reasons._TreePaths, "contributions",
+                        lambda self, M: np.zeros((len(M), len(self.names) + 1)))
+    pd.testing.assert_frame_equal(explain(X, value, churn, rows=rows), expected)
+
+
+def test_a_phrase_is_reused_only_with_the_same_context():
+    from models.reasons import _Phrases
+
+    # rows 0 and 1: the same days since the last order, other usual gaps (another phrase);
+    # rows 1 and 2: the same value and gap (the same phrase); row 3: missing
+    columns = {"txn_days_since_last_order": np.array([142.0, 142.0, 142.0, np.nan]),
+               "txn_gap_mean_days": np.array([47.0, 140.0, 140.0, 10.0])}
+    names = list(columns)
+    render = _Phrases(names, columns)
+    got = [render(i, 0) for i in (0, 1, 2, 3, 0)]
+    assert got == [phrase(names[0], columns[names[0]][i], {n: v[i] for n, v in columns.items()})
+                   for i in (0, 1, 2, 3, 0)]
+    assert got[0] == "last order 142 days ago, three times its usual gap"
+    assert got[1] == got[2] == "last order 142 days ago"

@@ -53,6 +53,20 @@ def test_the_scored_frame_is_the_reference_population_and_is_accepted(scored):
     assert report["limits"]["score_psi_limit"] == 0.25
 
 
+def test_champion_scores_are_compared_with_their_runs_reference(scored):
+    import dataclasses
+
+    pipeline = scored.pipeline.model_copy(
+        update={"score": scored.pipeline.score.model_copy(update={"model_source": "champion"})})
+    champion = dataclasses.replace(scored, pipeline=pipeline)
+    scores = pd.read_parquet(scored.path(scored.pipeline.paths.scores_dir) / "scores.parquet")
+    run_id = drift_io.reference_source(champion, scores)
+    assert run_id == scores["value_run_id"].iloc[0] != "artifacts"
+    (scored.path(scored.pipeline.paths.artifacts_dir) / drift_io.DRIFT_REFERENCE).unlink()
+    guard.main(champion)  # the reference comes from the MLflow run, not the artifacts
+    assert _report(champion)["reference"]["run_id"] == run_id
+
+
 def test_amounts_times_100_are_refused_then_forced(scored):
     validated = scored.path(scored.pipeline.paths.validated_dir) / "transactions.parquet"
     tx = pd.read_parquet(validated)
@@ -70,6 +84,15 @@ def test_amounts_times_100_are_refused_then_forced(scored):
 
     guard.main(scored, force=True)
     assert _report(scored)["decision"]["status"] == "forced"
+
+
+def test_a_partial_export_is_refused(scored):
+    scores_dir = scored.path(scored.pipeline.paths.scores_dir)
+    for name in ("scores.parquet", drift_io.SCORED_FRAME):  # every other customer
+        pd.read_parquet(scores_dir / name).iloc[::2].to_parquet(scores_dir / name, index=False)
+    with pytest.raises(DriftRefused, match=r"50% of the reference's .* \(a partial export\?\)"):
+        guard.main(scored)
+    assert max(c["psi"] for c in _report(scored)["columns"]) < 0.25  # no PSI sees it
 
 
 def test_the_cli_exits_with_code_5_when_refused(scored, monkeypatch, capsys):

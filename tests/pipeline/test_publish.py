@@ -28,13 +28,13 @@ def published(tmp_path):
 def test_workbook_sheets_columns_order_and_counts(published):
     _, out = published
     book = load_workbook(out / "key_accounts.xlsx")
-    assert book.sheetnames == ["Summary", "N", "S"]
+    assert book.sheetnames == ["Summary", "How to read this", "N", "S", "Unassigned"]
     seen = Counter()
     for name in ("N", "S"):
         sheet = book[name]
         rows = list(sheet.iter_rows(values_only=True))
         assert list(rows[0]) == HEADERS
-        assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:")
+        assert sheet.freeze_panes == "C2" and sheet.auto_filter.ref == f"A1:O{len(rows)}"
         ranks = [r[0] for r in rows[1:]]
         assert ranks == sorted(ranks)                      # ranked within the region
         assert {r[2] for r in rows[1:]} == {name}
@@ -51,15 +51,83 @@ def test_workbook_sheets_columns_order_and_counts(published):
     assert "Movement since the last run" in summary
 
 
-def test_sheets_per_manager(tmp_path):
+@pytest.mark.parametrize("books", ["per_manager", "single"])
+def test_sheets_per_manager(tmp_path, books):
     settings = make_settings(tmp_path, {"strategic": {"min_bar": 0.75, "keep_bar": 0.5}})
     write_inputs(settings, scores())
     tier.main(settings)
     publish.main(settings, publish=settings.tiers.publish.model_copy(
-        update={"sheets_by": "manager"}))
-    book = load_workbook(settings.path(settings.pipeline.paths.publish_dir) / "key_accounts.xlsx")
-    assert book.sheetnames == ["Summary", "M01", "M02", "M03", "No manager"]
-    assert sum(book[s].max_row - 1 for s in book.sheetnames[1:]) == len(IDS)
+        update={"sheets_by": "manager", "books": books}))
+    out = settings.path(settings.pipeline.paths.publish_dir)
+    book = load_workbook(out / "key_accounts.xlsx")
+    assert book.sheetnames == ["Summary", "How to read this", "M01", "M02", "M03", "Unassigned"]
+    assert sum(book[s].max_row - 1 for s in book.sheetnames[2:]) == len(IDS)
+    assert (out / "books").is_dir() == (books == "per_manager")
+
+
+def test_workbook_is_formatted_for_people(tmp_path):
+    settings = make_settings(tmp_path, {"strategic": {"min_bar": 0.75, "keep_bar": 0.5}})
+    frame = scores()
+    frame.loc[0, "reasons"] = "Value up: " + "ordered every month this year; " * 8
+    write_inputs(settings, frame)
+    tier.main(settings)
+    publish.main(settings)
+    out = settings.path(settings.pipeline.paths.publish_dir)
+    book = load_workbook(out / "key_accounts.xlsx")
+    sheet = book["N"]
+    why, reason = HEADERS.index("Why") + 1, HEADERS.index("Why this tier") + 1
+    assert sheet.cell(2, 2).value == "C001"
+    assert sheet.cell(2, why).alignment.wrap_text and sheet.cell(2, reason).alignment.wrap_text
+    assert sheet.column_dimensions["N"].width == 60 and sheet.column_dimensions["O"].width == 40
+    long_lines = -(-len(frame.loc[0, "reasons"]) // 58)                # 58 characters a line
+    assert sheet.row_dimensions[2].height == 15 * long_lines
+    assert sheet.row_dimensions[3].height is None                      # one line: as Excel has it
+    rules = {str(r.sqref): [x.type for x in r.rules] for r in sheet.conditional_formatting}
+    assert rules == {f"H2:H{sheet.max_row}": ["colorScale"], f"M2:M{sheet.max_row}": ["cellIs"]}
+    summary = book["Summary"]
+    assert summary.freeze_panes == "B1" and len(summary.tables) >= 5
+    first = summary.tables["Summary1"]
+    assert first.ref == "A2:E5" and first.autoFilter.ref == "A2:E5"
+    assert [c.name for c in first.tableColumns] == [
+        summary.cell(2, i).value for i in range(1, 6)]
+    guide = dict(r for r in book["How to read this"].iter_rows(min_row=2, values_only=True)
+                 if r[0])
+    assert guide["As of"].startswith("2024-06-30") and "365 days" in guide["Horizon"]
+    assert guide["Value model"] == "version 3 (run run-1)"
+    assert guide["Churn model"] == "version 4 (run run-1)"
+    assert "top 25%" in guide["strategic"] and "top 50%" in guide["strategic"]
+    assert "capacity" in guide["strategic"] and "top 25%" in guide["Retention"]
+    assert "50%" in guide["Retention"] and "Value at risk" in guide
+    manager = load_workbook(out / "books" / "manager-M02.xlsx")
+    assert manager.sheetnames == ["Summary", "How to read this", "Accounts"]
+    assert manager["Accounts"].freeze_panes == "C2"
+    assert "manager M02" in dict(manager["How to read this"].iter_rows(
+        min_row=2, values_only=True))["This book"]
+
+
+def test_report_explains_itself(published):
+    _, out = published
+    html = (out / "key_accounts.html").read_text()
+    for heading in ("What each tier means", "Per region", "Per manager",
+                    "Why an incumbent kept its slot", "Strategic accounts most at risk"):
+        assert f"<h2>{heading}</h2>" in html
+    gain = html[html.index('aria-label="gain chart'):]
+    gain = gain[:gain.index("</svg>")]
+    assert all(f">{t}%</text>" in gain for t in (0, 20, 40, 60, 80, 100))  # ticks on both axes
+    assert "share of accounts, best first" in gain and "share of expected value" in gain
+    bars = html[html.index('aria-label="expected value over'):]
+    bars = bars[:bars.index("</svg>")]
+    assert ">0</text>" in bars and "expected value over the next 365 days</text>" in bars
+    assert 'href="books/manager-M01.html"' in html and 'href="books/region-N.html"' in html
+    assert "in the top 25%" in html and "top 50%" in html           # the bars, in words
+
+
+def test_nice_ticks():
+    from pipeline.publishing.html import nice_ticks
+
+    assert nice_ticks(21_580_064) == [0, 5e6, 1e7, 1.5e7, 2e7, 2.5e7]
+    assert nice_ticks(1.0) == pytest.approx([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    assert nice_ticks(0) == [0.0, 1.0]
 
 
 def test_report_rows_and_crm_upsert_is_idempotent(published):
@@ -99,7 +167,8 @@ def test_a_crm_failure_leaves_the_old_files_and_the_old_crm(published, monkeypat
     from pipeline.publishing import crm
 
     settings, out = published
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert any(name.startswith("books/manager-") for name in before)
     write_inputs(settings, scores("run-2", as_of="2024-07-31"))
     tier.main(settings)
 
@@ -109,7 +178,8 @@ def test_a_crm_failure_leaves_the_old_files_and_the_old_crm(published, monkeypat
     monkeypatch.setattr(crm, "write_run", down)
     with pytest.raises(crm.CrmUnavailable):
         publish.main(settings)
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no temporaries left
+    after = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before  # no temporaries left
 
 
 def test_cli_runs_tier_and_publish(tmp_path):
@@ -195,9 +265,9 @@ def test_every_customer_keeps_its_own_reasons_in_every_output(tmp_path):
     book = load_workbook(out / "key_accounts.xlsx")
     why = HEADERS.index("Why")
     seen = {}
-    for name in book.sheetnames[1:]:
+    for name in book.sheetnames[2:]:                       # after Summary and How to read this
         for row in list(book[name].iter_rows(values_only=True))[1:]:
-            seen[row[1]] = row[why]
+            assert seen.setdefault(row[1], row[why]) == row[why]
     assert seen == {c: f"Value up: reason of {c}." for c in IDS}
     rows = pd.read_parquet(out / "key_accounts.parquet")
     assert (rows["reasons"] == "Value up: reason of " + rows["customer_id"] + ".").all()

@@ -351,7 +351,10 @@ class _TreePaths:
             one = self.booster.predict(M[first], pred_contrib=True, start_iteration=t,
                                        num_iteration=1)
             used = sorted({f for f, _ in tables}) + [width - 1]
-            total[used] += np.take(np.asarray(one)[:, used].T, codes, axis=1)
+            values = np.ascontiguousarray(np.asarray(one)[:, used].T)
+            for k, f in enumerate(used):  # row by row: no temporary of every used column
+                row = total[f]
+                row += values[k].take(codes)
         return total.T
 
 

@@ -27,6 +27,7 @@ called.
 import math
 import re
 import warnings
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,7 @@ UNASSIGNED_SHEET, ACCOUNTS_SHEET = "Unassigned", "Accounts"
 _HEADER_FONT = Font(bold=True, color="FFFFFF")
 _HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 _WRAP = Alignment(wrap_text=True, vertical="top")
+_TOP = Alignment(vertical="top")
 _FORMATS = {"expected_value": "#,##0", "value_at_risk": "#,##0", "churn_probability": "0%"}
 _WIDTHS = {"customer_id": 14, "reasons": 60, "tier_reason": 40, "change": 30,
            "last_order_date": 12, "last_contact_date": 12}
@@ -130,6 +132,8 @@ def _cell(sheet, value, style: StyleArray | None = None):
     cell = WriteOnlyCell(sheet, value)
     if style is not None:
         cell._style = StyleArray(style)  # noqa: SLF001
+        if isinstance(value, (date, datetime)) and cell.number_format == "General":
+            cell.number_format = "yyyy-mm-dd"  # the style replaced openpyxl's date format
     if as_text:
         cell.data_type = "s"
         cell.quotePrefix = True
@@ -192,7 +196,8 @@ def _write_table(book: Workbook, title: str, frame: pd.DataFrame, headers: dict[
     header = Alignment(vertical="center", wrap_text=True)
     sheet.append([_styled(sheet, headers.get(column, column), font=_HEADER_FONT,
                           fill=_HEADER_FILL, alignment=header) for column in columns])
-    styles = [_style(sheet, formats.get(c), _WRAP if c in _WRAPPED else None) for c in columns]
+    # every data cell top-aligned, so a row's short cells line up with its wrapped "Why"
+    styles = [_style(sheet, formats.get(c), _WRAP if c in _WRAPPED else _TOP) for c in columns]
     lines = _lines(frame, widths)
     heights = sheet.row_dimensions
     for number, (row, n) in enumerate(zip(frame.itertuples(index=False, name=None), lines),

@@ -89,11 +89,11 @@ def check_rows(rows: pd.DataFrame, as_of: date) -> None:
     c1, c2, c3 = (rows.loc[c] for c in ("C3", "C2", "C1"))  # the frame's 1st, 2nd, 3rd row
     assert {_day(r["as_of"]) for r in (c1, c2, c3)} == {as_of}
     assert c1["rank"] == 1 and pd.isna(c2["rank"]) and c3["rank"] == 3
-    assert c1["previous_tier"] == "key" and c2["previous_tier"] is None
-    assert c3["previous_tier"] is None
-    assert (c1["manager_id"], c2["manager_id"], c3["manager_id"]) == ("M1", "17", None)
-    assert c1["kept_manager"] is True and c2["kept_manager"] is None
-    assert c3["kept_manager"] is False
+    assert c1["previous_tier"] == "key" and pd.isna(c2["previous_tier"])
+    assert pd.isna(c3["previous_tier"])
+    assert (c1["manager_id"], c2["manager_id"]) == ("M1", "17") and pd.isna(c3["manager_id"])
+    assert [c1["kept_manager"], c3["kept_manager"]] == [True, False]
+    assert pd.isna(c2["kept_manager"])
     assert c1["expected_value"] == 1 / 3 and pd.isna(c2["expected_value"])
     assert c3["expected_value"] == 1e300
     assert c1["churn_probability"] == 0.25 and pd.isna(c2["churn_probability"])
@@ -101,8 +101,20 @@ def check_rows(rows: pd.DataFrame, as_of: date) -> None:
     assert [_day(r["last_order_date"]) for r in (c1, c2, c3)] == [
         date(2026, 1, 1), None, date(2020, 2, 29)]  # the time of day is dropped
     assert all(_day(r["last_contact_date"]) is None for r in (c1, c2, c3))
-    assert (c1["reasons"], c2["reasons"], c3["reasons"]) == (TEXT, "", None)
+    assert (c1["reasons"], c2["reasons"]) == (TEXT, "") and pd.isna(c3["reasons"])
     assert pd.Timestamp(c1["written_at"]).replace(tzinfo=None) == WRITTEN.replace(tzinfo=None)
+
+
+def nulls(url: str, table: sa.Table) -> dict[str, list[str]]:
+    """column -> the customers whose value is SQL NULL (not NaN, not 'None', not '')."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return {c.name: sorted(connection.execute(
+                sa.select(table.c.customer_id).where(c.is_(None))).scalars())
+                for c in table.columns}
+    finally:
+        engine.dispose()
 
 
 def test_every_kind_of_value_round_trips(database):
@@ -110,6 +122,11 @@ def test_every_kind_of_value_round_trips(database):
     publish(tricky("2026-06-30", ["C3", "C2", "C1"]), url, tables)
     check_rows(read(url, tables.scores), date(2026, 6, 30))
     check_rows(read(url, tables.current), date(2026, 6, 30))
+    found = {c: ids for c, ids in nulls(url, tables.scores).items() if ids}
+    assert found == {"rank": ["C2"], "previous_tier": ["C1", "C2"], "manager_id": ["C1"],
+                     "kept_manager": ["C2"], "expected_value": ["C2"],
+                     "churn_probability": ["C2"], "last_order_date": ["C2"],
+                     "last_contact_date": ["C1", "C2", "C3"], "reasons": ["C1"]}
 
 
 def test_the_current_upsert_replaces_every_column(database):

@@ -34,7 +34,31 @@ def _load(project: str):
     settings = load_settings(Path(project) / "configs")
     paths = settings.pipeline.paths
     fitted = joblib.load(settings.path(paths.artifacts_dir) / "fitted_models.joblib")
+    _threads(fitted, settings.model.value.params.n_jobs)
     return settings, settings.path(paths.features_dir), fitted
+
+
+def _threads(fitted, n_jobs: int) -> None:
+    """Score with the threads configs/model.yaml asks for now (the project's models may
+    have been trained with fewer: predict and pred_contrib use the fitted n_jobs)."""
+    from lightgbm import LGBMModel
+
+    seen: set[int] = set()
+
+    def visit(obj, depth: int) -> None:
+        if depth > 5 or id(obj) in seen:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, LGBMModel):
+            obj.set_params(n_jobs=n_jobs)
+        elif hasattr(obj, "n_jobs") and isinstance(getattr(obj, "n_jobs"), int):
+            obj.n_jobs = n_jobs
+        children = (vars(obj).values() if hasattr(obj, "__dict__")
+                    else obj if isinstance(obj, (list, tuple)) else ())
+        for child in children:
+            visit(child, depth + 1)
+
+    visit(fitted, 0)
 
 
 def _tiled(features: Path, n: int):

@@ -147,6 +147,7 @@ def run(url: str, names: tuple[str, str, str], n: int, as_of: str) -> dict:
 
 
 def _drop(url: str, names: tuple[str, str, str]) -> None:
+    """Drop the benchmark's tables; a database that cannot be reached is a printed note."""
     import sqlalchemy as sa
 
     from pipeline.publishing import crm
@@ -154,6 +155,9 @@ def _drop(url: str, names: tuple[str, str, str]) -> None:
     engine = sa.create_engine(url)
     try:
         crm.CrmTables.named(*names).metadata.drop_all(engine, checkfirst=True)
+    except sa.exc.SQLAlchemyError as error:
+        first = str(getattr(error, "orig", None) or error).strip().splitlines()[:1]
+        print(f"note: could not drop {', '.join(names)}: {' '.join(first)}")
     finally:
         engine.dispose()
 
@@ -188,7 +192,7 @@ def main() -> None:
                 for case, as_of in CASES:
                     out = measure(run, url, names, args.rows, as_of)
                     if out["error"]:
-                        table_rows.append([shown, case, "error", out["error"], "", "", "", "",
+                        table_rows.append([shown, case, "error", out["error"].splitlines()[0], "", "", "", "",
                                            "", "", ""])
                         break
                     d = out["detail"]

@@ -25,6 +25,8 @@ from features.config import FeaturesConfig
 __all__ = [
     "CATALOGUE",
     "FAMILIES",
+    "OVERDUE_RATIO",
+    "RECENT_DAYS",
     "TEMPLATES",
     "Feature",
     "catalogue",
@@ -60,7 +62,14 @@ class Feature:
     same `fact` say the same thing in other words (tenure and first order), so a customer's
     reasons show one of them (None: the feature's own name); `zero_fact` is the fact of a
     value of 0 when it differs ("no order in the last 90 days" is what "last order 200 days
-    ago" or "nothing spent in the last 365 days" already say).
+    ago" or "nothing spent in the last 365 days" already say). Two limits in plain terms
+    override the comparison with the typical customer, so a phrase never reads the wrong way
+    round: above `good_at_most` a value is bad news whatever the others do ("last contact 285
+    days ago" is never a reason for value up, even where most customers are contacted less),
+    and `bad_from` = (column, ratio) makes it bad news from `ratio` times the row's `column` on
+    (a last order at three times the usual gap between orders).
+    `render(value, entry, row)` replaces the template for phrases that need arithmetic ("spend down
+    40% on the 90 days before", "buys mostly from one product category").
     """
 
     name: str
@@ -70,7 +79,7 @@ class Feature:
     expand: str | None = None
     missing: float = math.nan
     categorical: bool = False
-    render: Callable[[float], str] | None = None
+    render: Callable[[float, "Feature", Mapping | None], str] | None = None
     zero: str | None = None
     one: str | None = None
     negative: str | None = None
@@ -78,10 +87,53 @@ class Feature:
     better: str | None = None
     fact: str | None = None
     zero_fact: str | None = None
+    good_at_most: float | None = None
+    bad_from: tuple[str, float] | None = None
 
 
-def _has_manager(value: float) -> str:
+# the longest gap, in days, that still reads as recent ("last contact 60 days ago")
+RECENT_DAYS = 90
+# an order this many times the usual gap late is overdue (describe says "three times its
+# usual gap" from here on)
+OVERDUE_RATIO = 1.5
+
+
+def _has_manager(value: float, entry: "Feature", row: Mapping | None) -> str:
     return "a dedicated manager is in touch" if value >= 0.5 else "no dedicated manager in touch"
+
+
+def _window(entry: "Feature") -> str:
+    """The window of a windowed entry's name ("txn_spend_trend_90d": "90")."""
+    match = re.search(r"_(\d+)d$", entry.name)
+    return match.group(1) if match else "{window}"
+
+
+def _trend(value: float, entry: "Feature", row: Mapping | None) -> str:
+    """The spend trend t = (recent - before) / (|recent| + |before|) as the change it
+    means: recent / before - 1 = 2t / (1 - t) for both positive (0 with nothing spent in
+    the last window, given the row: nothing in either)."""
+    w = _window(entry)
+    recent = None if row is None else row.get(f"txn_spend_{w}d")
+    if value == 0 and recent is not None and not _is_missing(recent) and recent == 0:
+        return f"nothing bought in the last {2 * int(w)} days"
+    if value <= -1:
+        return f"nothing bought in the last {w} days, after buying in the {w} days before"
+    if value >= 1:
+        return f"bought in the last {w} days, nothing in the {w} days before"
+    change = 2 * value / (1 - value)
+    if abs(change) < 0.005:
+        return f"spend unchanged (last {w} days against the {w} before)"
+    way = "up" if change > 0 else "down"
+    return f"spend {way} {abs(change):.0%} in the last {w} days on the {w} days before"
+
+
+def _concentration(value: float, entry: "Feature", row: Mapping | None) -> str:
+    """The Herfindahl index of spend over categories in words."""
+    if value >= 0.9:
+        return "buys almost only from one product category"
+    if value >= 0.5:
+        return "buys mostly from one product category"
+    return "spend spread over several product categories"
 
 
 _F = Feature
@@ -95,6 +147,8 @@ TEMPLATES: tuple[Feature, ...] = (
         never="no order yet",
         better="lower",
         fact="last_order",
+        good_at_most=RECENT_DAYS,
+        bad_from=("txn_gap_mean_days", OVERDUE_RATIO),
     ),
     _F(
         "txn_tenure_days",
@@ -196,7 +250,7 @@ TEMPLATES: tuple[Feature, ...] = (
         "spend trend {value:+.2f} (last {window} days against the {window} before)",
         expand="trend",
         missing=0.0,
-        zero="spend unchanged (last {window} days against the {window} before)",
+        render=_trend,
         better="higher",
     ),
     _F(
@@ -226,6 +280,7 @@ TEMPLATES: tuple[Feature, ...] = (
         never="no repeat order yet",
         better="lower",
         fact="last_order",
+        good_at_most=OVERDUE_RATIO,
     ),
     _F(
         "txn_return_share",
@@ -253,6 +308,7 @@ TEMPLATES: tuple[Feature, ...] = (
         "= spread over many).",
         "category concentration {value:.2f}",
         never="nothing bought yet",
+        render=_concentration,
     ),
     _F(
         "txn_season_next_quarter_share",
@@ -262,6 +318,7 @@ TEMPLATES: tuple[Feature, ...] = (
         "{value:.0%} of last year's spend came in the coming quarter",
         zero="nothing spent in the coming quarter last year",
         never="nothing bought in the last year",
+        better="higher",
     ),
     _F(
         "txn_season_strength",
@@ -275,7 +332,7 @@ TEMPLATES: tuple[Feature, ...] = (
         "btyd_frequency",
         "btyd",
         "Repeat order days (order days after the first), as used by the BG/NBD model.",
-        "{value:,.0f} repeat order day{s}",
+        "ordered again on {value:,.0f} day{s}",
         zero="no repeat order yet",
         never="no order yet",
         better="higher",
@@ -305,7 +362,7 @@ TEMPLATES: tuple[Feature, ...] = (
         "btyd",
         "Average spend of a repeat order day, returns not deducted; 0 without repeats "
         "(Gamma-Gamma).",
-        "{value:,.0f} per repeat order day",
+        "repeat orders average {value:,.0f}",
         zero="no repeat order yet",
         never="no order yet",
         better="higher",
@@ -330,6 +387,7 @@ TEMPLATES: tuple[Feature, ...] = (
         zero="last contact today",
         never="never contacted",
         better="lower",
+        good_at_most=RECENT_DAYS,
     ),
     _F(
         "ctc_days_since_manager_visit",
@@ -339,6 +397,7 @@ TEMPLATES: tuple[Feature, ...] = (
         zero="last manager visit today",
         never="never visited by a manager",
         better="lower",
+        good_at_most=RECENT_DAYS,
     ),
     _F(
         "ctc_has_manager",
@@ -513,7 +572,7 @@ def describe(name: str, value, row: Mapping | None = None) -> str:
             return feature.never
         return f"{feature.description.rstrip('.').lower()}: not known"
     if feature.render is not None:
-        return feature.render(value)
+        return feature.render(float(value), feature, row)
     if feature.categorical:
         return feature.template.format(value=value)
     value = float(value)
@@ -528,7 +587,7 @@ def describe(name: str, value, row: Mapping | None = None) -> str:
     text = _count(value, feature.template)
     if name == "txn_days_since_last_order" and row is not None:
         gap = row.get("txn_gap_mean_days")
-        if not _is_missing(gap) and gap > 0 and value / gap >= 1.5:
+        if not _is_missing(gap) and gap > 0 and value / gap >= OVERDUE_RATIO:
             text += f", {_times(value / gap)}"
     return text
 

@@ -22,6 +22,14 @@ manager reads, and keeps a factor only when it passes these rules:
   (no order yet, never contacted) is on the bad side, a value not known (employees) is no
   reason at all; features without an obvious side (region, spread of spend) are allowed
   both ways;
+- plain limits first: a day count above the catalogue's `good_at_most` ("last contact 285
+  days ago"), or a last order at 1.5 times the usual gap or more (`bad_from`), is bad news
+  whatever the typical customer does, so it is never a reason for "Value up";
+- facts, not estimates: the BTYD step's outputs (DERIVED: BG/NBD's chance of being alive,
+  expected orders and spend) are another model's estimates, which would contradict the row's
+  own expected value and churn probability; their contribution is stated as the facts they
+  are computed from ("ordered on 12 days since its first order 900 days ago, the latest 20
+  days ago"), with the side of the estimate, and is no reason when the row lacks them;
 - "Churn risk up" is shown only for accounts whose churn probability is at least
   `min_churn_probability` (MIN_CHURN_PROBABILITY = 0.10): for an account almost certain to
   keep buying, the factors nudging a tiny risk up are not warnings;
@@ -51,12 +59,13 @@ import functools
 import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
-    "EXTRA_PHRASES",
+    "DERIVED",
     "MIN_CHURN_PROBABILITY",
     "MIN_CONTRIBUTION",
     "MIN_SHARE",
@@ -66,28 +75,44 @@ __all__ = [
     "tree_contributions",
 ]
 
-# phrases of model-side features that the feature catalogue does not hold
-EXTRA_PHRASES = {
-    "btyd_expected_spend": "expected spend {value:,.0f} by the BG/NBD + Gamma-Gamma model",
-    "btyd_prob_no_purchase": "{value:.0%} chance of no order by the BG/NBD model",
-    "btyd_prob_alive": "{value:.0%} chance of still being active by the BG/NBD model",
-    "btyd_expected_orders": "{value:,.1f} expected orders by the BG/NBD model",
+# The BTYD step's outputs (models.baselines.BTYD_OUTPUTS) are another model's estimates: a
+# reason never quotes them ("expected spend 82,137 by the BG/NBD model" beside the row's own
+# expected value of 113,042). Their contribution is stated as the facts they are computed from:
+# the customer's order days, their span and its age (BG/NBD), and the spend of its repeat
+# orders (Gamma-Gamma): "ordered on 12 days since its first order 900 days ago, the latest 20
+# days ago, repeat orders averaging 4,300". Per output: the side more of it is good (as the
+# catalogue's `better`) and whether the spend belongs to the facts.
+DERIVED = {
+    "btyd_expected_spend": ("higher", True),
+    "btyd_expected_orders": ("higher", False),
+    "btyd_prob_alive": ("higher", False),
+    "btyd_prob_no_purchase": ("lower", False),
 }
-# ... what they read when they round to nothing, or are missing (no order: no forecast)
-_EXTRA_MISSING = "no order yet"
-_EXTRA_NONE = {
-    "btyd_expected_spend": (0.5, "no spend expected by the BG/NBD + Gamma-Gamma model"),
-    "btyd_expected_orders": (0.05, "no order expected by the BG/NBD model"),
-}
-# ... their good side and fact, as the catalogue's `better` and `fact`
-# (one BG/NBD statement per customer: "0% chance of still being active" and "no order
-# expected" say the same)
-_EXTRA_SENSE = {
-    "btyd_expected_spend": ("higher", "btyd_model"),
-    "btyd_expected_orders": ("higher", "btyd_model"),
-    "btyd_prob_no_purchase": ("lower", "btyd_model"),
-    "btyd_prob_alive": ("higher", "btyd_model"),
-}
+# the fact they state (one per customer, with "last order 142 days ago")
+_DERIVED_FACT = "last_order"
+_HISTORY = ("btyd_frequency", "btyd_recency", "btyd_T", "btyd_monetary")
+
+
+def _days(n: float) -> str:
+    return "today" if round(n) == 0 else f"{n:,.0f} day{'' if round(n) == 1 else 's'} ago"
+
+
+def _order_history(row, spend: bool) -> str | None:
+    """The facts a BTYD output is computed from, in words; None without them in `row`."""
+    try:
+        frequency, recency, age, monetary = (row[k] for k in _HISTORY)
+    except (KeyError, TypeError):
+        return None
+    if any(v is None or pd.isna(v) for v in (frequency, recency, age)):
+        return "no order yet"
+    if round(frequency) == 0:
+        return f"a single order day, {_days(age)}"
+    text = (f"ordered on {frequency + 1:,.0f} days since its first order {_days(age)}, "
+            f"the latest {_days(age - recency)}")
+    if spend and monetary is not None and not pd.isna(monetary):
+        text += f", repeat orders averaging {monetary:,.0f}"
+    return text
+
 
 MIN_CONTRIBUTION = 0.05
 MIN_SHARE = 0.10
@@ -110,24 +135,17 @@ def _catalogued(name: str) -> bool:
     return True
 
 
-def phrase(name: str, value, row=None) -> str:
-    """One feature value as a phrase: the catalogue's, else EXTRA_PHRASES, else name = value."""
+def phrase(name: str, value, row=None) -> str | None:
+    """One feature value as a phrase: the catalogue's; for a DERIVED output the facts it is
+    computed from, read from `row` (None without them: no reason); else name = value."""
+    if name in DERIVED:
+        return _order_history(row, DERIVED[name][1])
     if _catalogued(name):
         try:
             from features.catalogue import describe
 
             return describe(name, value, row)
         except (KeyError, ValueError, TypeError):
-            pass
-    if name in EXTRA_PHRASES and (value is None or pd.isna(value)):
-        return _EXTRA_MISSING
-    if name in EXTRA_PHRASES:
-        try:
-            below, nothing = _EXTRA_NONE.get(name, (-math.inf, ""))
-            if abs(float(value)) < below:
-                return nothing
-            return EXTRA_PHRASES[name].format(value=float(value))
-        except (TypeError, ValueError):
             pass
     if isinstance(value, (float, np.floating)) and not math.isnan(value):
         return f"{name} = {value:,.4g}"
@@ -137,23 +155,38 @@ def phrase(name: str, value, row=None) -> str:
 _UNKNOWN = 2  # the side of a value that is not known: never a reason
 
 
-def _sense(name: str) -> tuple[int, int, str, str]:
-    """(+1 when more is better, -1 when less is better, 0 without an obvious side; the side
-    of a missing value: -1 when it means "never happened" (no order, never contacted) on a
-    feature with a side, 0 on one without, _UNKNOWN when it means "not known"; the fact it
-    states; the fact a value of 0 states)."""
+@dataclass(frozen=True)
+class _Sense:
+    """How a feature reads, from the catalogue (or DERIVED): `sign` +1 when more is better,
+    -1 when less is better, 0 without an obvious side; `missing` the side of a missing value
+    (-1 when it means "never happened" (no order, never contacted) on a feature with a side,
+    0 on one without, _UNKNOWN when it means "not known"); the `fact` it states and the fact
+    a value of 0 states; the catalogue's plain limits `good_at_most` and `bad_from`."""
+
+    sign: int
+    missing: int
+    fact: str
+    zero_fact: str
+    good_at_most: float | None = None
+    bad_from: tuple[str, float] | None = None
+
+
+def _sense(name: str) -> _Sense:
+    """The _Sense of feature `name`."""
+    if name in DERIVED:
+        sign = {"higher": 1, "lower": -1}[DERIVED[name][0]]
+        return _Sense(sign, -1, _DERIVED_FACT, _DERIVED_FACT)
     try:
         from features.catalogue import lookup
 
         entry = lookup(name)
-        better, fact, zero_fact = entry.better, entry.fact, entry.zero_fact
-        never = entry.never is not None
     except (ImportError, KeyError):
-        (better, fact), zero_fact = _EXTRA_SENSE.get(name, (None, None)), None
-        never = name in _EXTRA_SENSE
-    sign = {"higher": 1, "lower": -1}.get(better, 0)
-    missing = (-1 if sign else 0) if never else _UNKNOWN
-    return sign, missing, fact or name, zero_fact or fact or name
+        return _Sense(0, _UNKNOWN, name, name)
+    sign = {"higher": 1, "lower": -1}.get(entry.better, 0)
+    missing = (-1 if sign else 0) if entry.never is not None else _UNKNOWN
+    fact = entry.fact or name
+    return _Sense(sign, missing, fact, entry.zero_fact or fact, entry.good_at_most,
+                  entry.bad_from)
 
 
 def factors(model, X: pd.DataFrame, top_k: int = 3, direction: str = "both") -> pd.DataFrame:
@@ -202,27 +235,38 @@ def _references(X: pd.DataFrame, signs: np.ndarray) -> dict[int, np.ndarray]:
     return out
 
 
-def _sides(references: dict[int, np.ndarray], rows: pd.DataFrame, signs: np.ndarray,
-           missing: np.ndarray) -> np.ndarray:
+def _sides(references: dict[int, np.ndarray], rows: pd.DataFrame,
+           senses: list[_Sense]) -> np.ndarray:
     """+1 where a row's value is on the good side of the median of the reference values
     (`_references`), -1 on the bad side, 0 for a feature without a side or a value exactly in
-    the middle; a missing value is on the side `missing` gives per feature (-1, 0 or
-    _UNKNOWN).
+    the middle; a missing value is on the side its _Sense's `missing` gives (-1, 0 or
+    _UNKNOWN). The plain limits come last: a value above `good_at_most`, or at least
+    `bad_from`'s ratio times the row's `bad_from` column, is on the bad side whatever the
+    others do.
 
     The position is the value's mid-rank among the reference values (ties split), so a value
     shared by most customers (0 complaints, no manager) sits on the side of the rest.
     """
-    out = np.zeros((len(rows), len(signs)), dtype=np.int8)
+    out = np.zeros((len(rows), len(senses)), dtype=np.int8)
     for j, column in enumerate(rows.columns):
+        sense = senses[j]
         absent = rows[column].isna().to_numpy()
-        out[absent, j] = missing[j]
+        out[absent, j] = sense.missing
         if j not in references:
             continue
         ref, values = references[j], rows[column].to_numpy(dtype=float)
         below = np.searchsorted(ref, values, side="left")
         upto = np.searchsorted(ref, values, side="right")
         position = (below + upto) / (2.0 * max(len(ref), 1)) - 0.5
-        side = np.sign(np.where(absent, 0.0, position)) * signs[j]
+        side = np.sign(np.where(absent, 0.0, position)) * sense.sign
+        bad = np.zeros(len(rows), dtype=bool)
+        if sense.good_at_most is not None:
+            bad |= values > sense.good_at_most
+        if sense.bad_from is not None and sense.bad_from[0] in rows.columns:
+            other = rows[sense.bad_from[0]].to_numpy(dtype=float, na_value=np.nan)
+            with np.errstate(invalid="ignore"):  # NaN compares False: no usual gap, no rule
+                bad |= (other > 0) & (values >= sense.bad_from[1] * other)
+        side = np.where(bad, -1.0, side)
         out[~absent, j] = side[~absent].astype(np.int8)
     return out
 
@@ -502,7 +546,7 @@ def _pick(scores: dict[str, np.ndarray], facts: np.ndarray, top_k: int,
                 if row_facts[c] in used:
                     continue
                 text = render(i, columns[c])
-                if text not in used:
+                if text and text not in used:
                     used.update((row_facts[c], text))
                     chosen.append(text)
             row[section] = chosen
@@ -538,11 +582,10 @@ def explain(
     if subset.empty or (value_model is None and churn_model is None):
         return out
     names = [str(c) for c in X.columns]
-    sense = [_sense(n) for n in names]
-    signs = np.array([s[0] for s in sense], dtype=np.int8)
-    missing = np.array([s[1] for s in sense], dtype=np.int8)
-    facts = np.array([s[2] for s in sense], dtype=object)
-    zero_facts = np.array([s[3] for s in sense], dtype=object)
+    senses = [_sense(n) for n in names]
+    signs = np.array([s.sign for s in senses], dtype=np.int8)
+    facts = np.array([s.fact for s in senses], dtype=object)
+    zero_facts = np.array([s.zero_fact for s in senses], dtype=object)
     numeric = [pd.api.types.is_numeric_dtype(X[n].dtype) for n in names]
     churn_ok = np.zeros(len(subset), dtype=bool)
     if churn_model is not None:
@@ -557,7 +600,7 @@ def explain(
     texts = {section: [] for section in LABELS}
     for start in range(0, len(subset), chunk_rows):
         part = subset.iloc[start:start + chunk_rows]
-        good = _sides(references, part, signs, missing)
+        good = _sides(references, part, senses)
         scores = {}
         if churn is not None:
             # a churn section only for accounts at risk: the others need no contributions

@@ -56,7 +56,7 @@ def test_describe_renders_values():
         ("ctc_complaints_365d", 3, "3 complaints in the last 365 days"),
         ("ctc_visit_90d", 1, "1 visit contact in the last 90 days"),
         ("txn_orders", 1, "1 order so far"),
-        ("btyd_frequency", 1, "1 repeat order day"),
+        ("btyd_frequency", 1, "ordered again on 1 day"),
         ("cust_size_employees", 1, "1 employee"),
         ("btyd_T", 1, "first order 1 day ago"),
         ("txn_order_days", 1, "ordered on a single day"),
@@ -175,3 +175,23 @@ def test_lookup_of_unconfigured_names_matches_the_catalogue_of_their_config():
 def test_an_order_well_before_its_usual_gap_reads_as_such():
     assert describe("txn_overdue_ratio", 0.02) == "well within its usual gap since the last order"
     assert describe("txn_overdue_ratio", 2.1) == "twice its usual gap since the last order"
+
+
+def test_spend_trend_and_category_concentration_read_as_plain_words():
+    # t = (recent - before) / (|recent| + |before|): t = -0.5 is recent = before / 3
+    assert describe("txn_spend_trend_90d", -0.5) == (
+        "spend down 67% in the last 90 days on the 90 days before")
+    assert describe("txn_spend_trend_90d", 1 / 3) == (
+        "spend up 100% in the last 90 days on the 90 days before")
+    assert describe("txn_spend_trend_90d", -1.0) == (
+        "nothing bought in the last 90 days, after buying in the 90 days before")
+    assert describe("txn_spend_trend_90d", 1.0) == (
+        "bought in the last 90 days, nothing in the 90 days before")
+    assert describe("txn_spend_trend_90d", 0.0) == (
+        "spend unchanged (last 90 days against the 90 before)")
+    # 0 because nothing was bought in either window
+    assert describe("txn_spend_trend_90d", 0.0, {"txn_spend_90d": 0.0}) == (
+        "nothing bought in the last 180 days")
+    assert describe("txn_category_hhi", 1.0) == "buys almost only from one product category"
+    assert describe("txn_category_hhi", 0.5) == "buys mostly from one product category"
+    assert describe("txn_category_hhi", 0.49) == "spend spread over several product categories"

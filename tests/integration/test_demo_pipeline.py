@@ -18,8 +18,10 @@ import sqlalchemy as sa
 import yaml
 from sqlalchemy.engine import make_url
 
+from models.reasons import MIN_CHURN_PROBABILITY
 from pipeline.config import load_settings
 from pipeline.publishing.excel import GUIDE_SHEET, SUMMARY_SHEET, UNASSIGNED_SHEET
+from tests.models import reason_checks
 
 REPO = Path(__file__).resolve().parents[2]
 N_CUSTOMERS = 3000
@@ -128,6 +130,18 @@ def test_scores_have_one_row_per_customer_known_at_as_of(demo_run) -> None:
     assert set(scores["customer_id"]) == known
     assert scores["expected_value"].ge(0).all()
     assert scores["churn_probability"].between(0, 1).all()
+
+
+def test_no_reason_contradicts_its_row_or_quotes_a_model(demo_run) -> None:
+    settings = load_settings(demo_run[0] / "configs")
+    scores = pd.read_parquet(settings.path(settings.pipeline.paths.scores_dir) / "scores.parquet")
+    explained = scores[scores["reasons"] != ""]
+    top = settings.pipeline.score.reasons_top_value  # None: every customer is explained
+    assert len(explained) >= 0.9 * (len(scores) if top is None else min(len(scores), top))
+    wrong = {row.customer_id: found for row in explained.itertuples()
+             if (found := reason_checks.problems(row.reasons, row.churn_probability,
+                                                 MIN_CHURN_PROBABILITY))}
+    assert not wrong, f"{len(wrong)} of {len(explained)} rows: {list(wrong.items())[:5]}"
 
 
 def test_publish_writes_workbook_and_report(demo_run) -> None:

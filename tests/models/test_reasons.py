@@ -7,6 +7,7 @@ from models.churn import ChurnModel
 from models.reasons import MIN_CHURN_PROBABILITY, explain, factors, phrase, tree_contributions
 from models.training import model_features
 from models.value import ValueModel
+from tests.models import reason_checks
 
 SMALL = {"n_estimators": 30, "num_leaves": 7, "min_child_samples": 10, "n_jobs": 1}
 
@@ -25,12 +26,74 @@ def test_phrase_uses_the_catalogue_with_context():
     assert text == "last order 142 days ago, three times its usual gap"
 
 
-def test_phrase_of_model_side_features():
-    assert phrase("btyd_expected_spend", 1234.4) == (
-        "expected spend 1,234 by the BG/NBD + Gamma-Gamma model")
-    assert phrase("btyd_expected_spend", 0.2) == (
-        "no spend expected by the BG/NBD + Gamma-Gamma model")
-    assert phrase("btyd_expected_orders", 0.01) == "no order expected by the BG/NBD model"
+HISTORY = {"btyd_frequency": 11.0, "btyd_recency": 880.0, "btyd_T": 900.0,
+           "btyd_monetary": 4321.4}
+
+
+def test_a_model_output_is_stated_as_the_facts_it_is_computed_from():
+    # the BTYD estimates are never quoted: their contribution reads as the order history
+    assert phrase("btyd_expected_spend", 82_137.0, HISTORY) == (
+        "ordered on 12 days since its first order 900 days ago, the latest 20 days ago, "
+        "repeat orders averaging 4,321")
+    for name in ("btyd_prob_alive", "btyd_prob_no_purchase", "btyd_expected_orders"):
+        assert phrase(name, 0.99, HISTORY) == (
+            "ordered on 12 days since its first order 900 days ago, the latest 20 days ago")
+    single = {**HISTORY, "btyd_frequency": 0.0, "btyd_recency": 0.0, "btyd_T": 1.0}
+    assert phrase("btyd_prob_alive", 0.5, single) == "a single order day, 1 day ago"
+    never = dict.fromkeys(HISTORY, np.nan)
+    assert phrase("btyd_prob_alive", np.nan, never) == "no order yet"
+    # without the facts in the row: no phrase, so no reason
+    assert phrase("btyd_expected_spend", 82_137.0) is None
+    assert phrase("btyd_expected_spend", 82_137.0, {"btyd_T": 900.0}) is None
+
+
+def test_a_model_output_without_its_facts_gives_no_reason_and_the_next_one_shows():
+    X = pd.DataFrame({"btyd_expected_spend": [5.0, 80_000.0],
+                      "txn_spend_365d": [10.0, 50_000.0]}, index=["x", "y"])
+
+    class Value:
+        def contributions(self, rows):
+            out = pd.DataFrame(0.0, index=rows.index, columns=[*rows.columns, "bias"])
+            return out.assign(btyd_expected_spend=1.0, txn_spend_365d=0.5)
+
+    out = explain(X, Value(), None, rows=["y"])
+    assert out.loc["y", "reasons"] == "Value up: 50,000 spent in the last 365 days."
+    with_facts = X.assign(**{k: [1.0, v] for k, v in HISTORY.items()})
+    out = explain(with_facts, Value(), None, rows=["y"])
+    assert out.loc["y", "value_up"].startswith("ordered on 12 days since its first order")
+    assert "model" not in out.loc["y", "reasons"] and "expected" not in out.loc["y", "reasons"]
+
+
+def test_plain_limits_keep_a_stale_contact_or_an_overdue_order_out_of_value_up():
+    # most customers were contacted even longer ago, so 285 days is "better than typical";
+    # still, "last contact 285 days ago" is never a reason for value up
+    X = pd.DataFrame({
+        "ctc_days_since_last_contact": [285.0, 60.0, 400.0, 500.0, 600.0],
+        "txn_days_since_last_order": [60.0, 20.0, 300.0, 300.0, 300.0],
+        "txn_overdue_ratio": [3.0, 0.5, 1.0, 1.0, 1.0],
+        "txn_gap_mean_days": [20.0, 40.0, 300.0, 300.0, 300.0],
+    }, index=list("abcde"))
+
+    class Value:
+        def contributions(self, rows):
+            return pd.DataFrame({"ctc_days_since_last_contact": 0.6,
+                                 "txn_days_since_last_order": 0.5, "txn_overdue_ratio": 0.0,
+                                 "txn_gap_mean_days": 0.0, "bias": 0.0}, index=rows.index)
+
+    out = explain(X, Value(), None, rows=["a", "b"])
+    # a: 285 days is beyond RECENT_DAYS, its last order 60 days ago is 3 times its usual gap
+    assert out.loc["a", "reasons"] == ""
+    # b: contacted 60 days ago, ordered well within its gap: both are good news
+    assert out.loc["b", "value_up"] == "last contact 60 days ago; last order 20 days ago"
+
+    class Down:
+        def contributions(self, rows):
+            return -Value().contributions(rows)
+
+    # the same facts read as bad news are allowed: the limits move a value to the bad side
+    out = explain(X, Down(), None, rows=["a"])
+    assert out.loc["a", "value_down"] == (
+        "last contact 285 days ago; last order 60 days ago, three times its usual gap")
 
 
 def test_phrase_falls_back_to_the_name():
@@ -339,3 +402,39 @@ def test_a_phrase_is_reused_only_with_the_same_context():
                    for i in (0, 1, 2, 3, 0)]
     assert got[0] == "last order 142 days ago, three times its usual gap"
     assert got[1] == got[2] == "last order 142 days ago"
+
+
+def test_the_reason_checks_catch_what_a_manager_would_call_wrong():
+    # the phrases issue 14 found beside the rows they contradicted
+    bad = {
+        "Value up: expected spend 82,137 by the BG/NBD + Gamma-Gamma model.": 0.2,
+        "Churn risk up: 100% chance of no order by the BG/NBD model.": 0.2,
+        "Value up: last contact 285 days ago.": 0.2,
+        "Value down: category concentration 0.32.": 0.2,
+        "Churn risk up: spend trend -1.00 (last 90 days against the 90 before).": 0.2,
+        "Churn risk up: a dedicated manager is in touch.": 0.2,
+        "Value up: never contacted.": 0.2,
+        "Churn risk up: last order 400 days ago.": 0.05,
+    }
+    for text, p in bad.items():
+        assert reason_checks.problems(text, p, MIN_CHURN_PROBABILITY), text
+    good = ("Value up: last contact 60 days ago; 50,000 spent in the last 365 days. Churn risk "
+            "up: last order 400 days ago, three times its usual gap; no complaint-free... ")
+    assert reason_checks.problems(good, 0.5, MIN_CHURN_PROBABILITY)  # does not parse
+    fine = ("Value up: last contact 60 days ago; buys mostly from one product category. "
+            "Churn risk up: last order 400 days ago, three times its usual gap.")
+    assert reason_checks.sections(fine) == {
+        "Value up": ["last contact 60 days ago", "buys mostly from one product category"],
+        "Churn risk up": ["last order 400 days ago, three times its usual gap"]}
+    assert reason_checks.problems(fine, 0.5, MIN_CHURN_PROBABILITY) == []
+    assert reason_checks.problems("", 0.0, MIN_CHURN_PROBABILITY) == []
+
+
+def test_reasons_on_real_models_agree_with_every_row(fitted, training_set):
+    value, churn, X = fitted
+    p = pd.Series(churn.predict_proba(X)[:, 1], index=X.index)
+    out = explain(X, value, churn, churn_probability=p)
+    assert (out["reasons"] != "").mean() > 0.9
+    wrong = {i: found for i, text in out["reasons"].items()
+             if (found := reason_checks.problems(text, p[i], MIN_CHURN_PROBABILITY))}
+    assert not wrong, list(wrong.items())[:5]

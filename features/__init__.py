@@ -6,13 +6,18 @@ cutoffs; `build_scoring_frame` builds the latest as-of. `CATALOGUE` explains eve
 """
 
 from features.builder import (
+    CutoffPlan,
+    Datasets,
     build,
+    build_all,
     build_datasets,
     build_scoring_frame,
     build_training_set,
     coverage_warnings,
+    cutoff_step,
     end_of_data,
     feature_columns,
+    plan_cutoffs,
     scoring_as_of,
     training_cutoffs,
 )
@@ -21,7 +26,10 @@ from features.labels import build_labels
 
 __all__ = [
     "CATALOGUE",
+    "CutoffPlan",
+    "Datasets",
     "build",
+    "build_all",
     "build_datasets",
     "build_labels",
     "build_scoring_frame",
@@ -30,8 +38,10 @@ __all__ = [
     "catalogue_markdown",
     "describe",
     "coverage_warnings",
+    "cutoff_step",
     "end_of_data",
     "feature_columns",
+    "plan_cutoffs",
     "scoring_as_of",
     "training_cutoffs",
 ]

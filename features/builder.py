@@ -8,6 +8,7 @@ same prepared frames, which is what makes many cutoffs cheap.
 
 import math
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -27,19 +28,25 @@ from features.contract import (
     Tables,
 )
 from features.customers import customer_features
+from features.cutoffs import Step, backtest_horizon, history_days, resolve_step, step_cutoffs
 from features.labels import labels_at
 from features.tables import C, Prepared, from_day, known_codes, prepare, to_day
 from features.transactions import transaction_features
 
 __all__ = [
+    "CutoffPlan",
+    "Datasets",
     "build",
+    "build_all",
     "build_datasets",
     "build_scoring_frame",
     "build_training_set",
     "coverage_warnings",
+    "cutoff_step",
     "end_of_data",
     "feature_columns",
     "features_at",
+    "plan_cutoffs",
     "scoring_as_of",
     "training_cutoffs",
 ]
@@ -86,21 +93,26 @@ def scoring_as_of(tables: Tables, config: FeaturesConfig) -> pd.Timestamp:
 
 
 def training_cutoffs(max_date, config: FeaturesConfig, min_date=None) -> list[pd.Timestamp]:
-    """Month-end cutoffs, oldest first, each with a full label window before `max_date`.
+    """Training cutoffs, oldest first, each with a full label window before `max_date`.
 
-    The latest is the last month end T with T + horizon_days <= max_date; the others step
-    back `cutoff_step_months` at a time, `n_cutoffs` in all. Cutoffs before `min_date` (e.g.
-    the first order date) are dropped, as they would have no customers.
+    The step is `config.cutoff_step` (`features.cutoffs`: "auto" is weekly for a history of
+    365 days or less from `min_date` to `max_date`, monthly for longer or when `min_date` is
+    None). The latest cutoff is the last grid date T (month end, Sunday or n-th day) with
+    T + horizon_days <= max_date; the others step back one step at a time, `n_cutoffs` in all
+    ("auto": `max_cutoffs`). Cutoffs before `min_date` (e.g. the first order date) are
+    dropped, as they would have no customers. Empty when no cutoff has a full label window.
     """
+    step = cutoff_step(config, max_date, min_date)
     limit = pd.Timestamp(max_date).normalize() - pd.Timedelta(days=config.horizon_days)
-    latest = limit if limit.is_month_end else limit - pd.offsets.MonthEnd(1)
-    cutoffs = [
-        latest - pd.offsets.MonthEnd(k * config.cutoff_step_months) if k else latest
-        for k in range(config.n_cutoffs)
-    ]
-    if min_date is not None:
-        cutoffs = [c for c in cutoffs if c >= pd.Timestamp(min_date)]
-    return sorted(cutoffs)
+    count = config.max_cutoffs if config.n_cutoffs == "auto" else config.n_cutoffs
+    return step_cutoffs(limit, step, count, min_date=min_date)
+
+
+def cutoff_step(config: FeaturesConfig, max_date, min_date=None) -> Step:
+    """The step between two training cutoffs for data from `min_date` to `max_date` (the end
+    of the label windows): `config.cutoff_step`, with "auto" resolved on that history."""
+    history = None if min_date is None else history_days(min_date, max_date)
+    return resolve_step(config.cutoff_step, history)
 
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:
@@ -206,9 +218,131 @@ def build_datasets(
     progress: Callable[[Sequence], Iterable] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The training set over `cutoffs` and the scoring frame at `as_of`, converting the
-    tables once (what the `features` stage needs); same results as the two separate calls."""
+    tables once; same results as the two separate calls. No cutoffs (a history shorter than
+    one label window): an empty training set with the columns it would have."""
+    datasets = build_all(tables, cutoffs, as_of, config, progress=progress)
+    return datasets.training, datasets.scoring
+
+
+@dataclass(frozen=True)
+class Datasets:
+    """What the features stage writes: the training set (labels over horizon_days, possibly
+    empty), the scoring frame and, when the backtest scores a shorter horizon, its training
+    set (labels over that horizon; None otherwise)."""
+
+    training: pd.DataFrame
+    scoring: pd.DataFrame
+    backtest: pd.DataFrame | None = None
+
+
+def build_all(
+    tables: Tables,
+    cutoffs: Iterable,
+    as_of,
+    config: FeaturesConfig,
+    backtest_horizon_days: int | None = None,
+    backtest_cutoffs: Iterable = (),
+    progress: Callable[[Sequence], Iterable] | None = None,
+) -> Datasets:
+    """`build_datasets`, plus the backtest's training set at `backtest_cutoffs` with labels
+    over `backtest_horizon_days` when that differs from `config.horizon_days` (see
+    `plan_cutoffs`). The tables are converted once for all three."""
     prep = prepare(tables, config)
-    return _training_set(prep, cutoffs, config, progress), features_at(prep, as_of, config)
+    scoring = features_at(prep, as_of, config)
+    cutoffs = list(cutoffs)
+    training = (
+        _training_set(prep, cutoffs, config, progress) if cutoffs else _empty_training(scoring)
+    )
+    backtest = None
+    backtest_cutoffs = list(backtest_cutoffs)
+    if backtest_horizon_days not in (None, config.horizon_days) and backtest_cutoffs:
+        shorter = config.model_copy(update={"horizon_days": backtest_horizon_days})
+        backtest = _training_set(prep, backtest_cutoffs, shorter, progress)
+    return Datasets(training, scoring, backtest)
+
+
+def _empty_training(scoring: pd.DataFrame) -> pd.DataFrame:
+    """A training set without rows, with the columns and dtypes of one built from cutoffs."""
+    empty = scoring.iloc[:0].copy()
+    empty.insert(1, CUTOFF, pd.Series(dtype="datetime64[ns]"))
+    empty[LABEL_SPEND] = pd.Series(dtype="float64")
+    empty[LABEL_CHURNED] = pd.Series(dtype="bool")
+    return empty.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class CutoffPlan:
+    """The dates the features stage builds.
+
+    as_of: the scoring date. first_order / labels_end: the history the labels can use.
+    step: between two cutoffs. cutoffs: the training cutoffs at horizon_days (empty when no
+    label window fits). backtest_horizon_days: the horizon the backtest scores, horizon_days
+    when it has a fold there, else the longest of backtest_horizons_days that has one, else
+    None. backtest_cutoffs: the cutoffs of the backtest's own training set when its horizon
+    is shorter than horizon_days, else []. short_history: one line for the user when the
+    training cutoffs or the backtest are cut short by the history ("" otherwise).
+    """
+
+    as_of: pd.Timestamp
+    first_order: pd.Timestamp
+    labels_end: pd.Timestamp
+    step: Step
+    cutoffs: list[pd.Timestamp]
+    backtest_horizon_days: int | None
+    backtest_cutoffs: list[pd.Timestamp] = field(default_factory=list)
+    short_history: str = ""
+
+
+def plan_cutoffs(tables: Tables, config: FeaturesConfig, min_train_cutoffs: int) -> CutoffPlan:
+    """The scoring date, the training cutoffs and the backtest's horizon and cutoffs.
+
+    Label windows end on or before both the scoring date and the last order. The backtest
+    needs a fold: a labelled cutoff T and `min_train_cutoffs` (models.min_train_cutoffs)
+    labelled cutoffs whose windows end by T (`features.cutoffs.backtest_horizon`). When
+    horizon_days leaves none, it scores the longest of `config.backtest_horizons_days` that
+    does, on cutoffs of the same step. The final models need `min_train_cutoffs` cutoffs at
+    horizon_days; with fewer, models.training.fit_models falls back to the BTYD models.
+    """
+    as_of = scoring_as_of(tables, config)
+    first = pd.Timestamp(tables.transactions[ORDER_DATE].min()).normalize()
+    labels_end = min(as_of, end_of_data(tables))
+    step = cutoff_step(config, labels_end, first)
+    cutoffs = training_cutoffs(labels_end, config, min_date=first)
+    count = config.max_cutoffs if config.n_cutoffs == "auto" else config.n_cutoffs
+    grid = step_cutoffs(labels_end, step, None, min_date=first)
+    horizon = config.horizon_days
+    chosen = backtest_horizon(
+        grid, labels_end, horizon, min_train_cutoffs, config.backtest_horizons_days, count
+    )
+    backtest_cutoffs = []
+    if chosen is not None and chosen != horizon:
+        shorter = config.model_copy(update={"horizon_days": chosen})
+        backtest_cutoffs = training_cutoffs(labels_end, shorter, min_date=first)
+    days = history_days(first, labels_end)
+    span = f"data from {first.date()} to {labels_end.date()} ({days} days)"
+    if not cutoffs:
+        models = (f"leaves no cutoff with a full {horizon}-day label window: the training set "
+                  "is empty and the models fall back to BG/NBD + Gamma-Gamma")
+    elif len(cutoffs) < min_train_cutoffs:
+        models = (f"leaves {len(cutoffs)} cutoff(s) with a full {horizon}-day label window, "
+                  f"fewer than min_train_cutoffs {min_train_cutoffs}: the models fall back to "
+                  "BG/NBD + Gamma-Gamma")
+    else:
+        models = ""
+    if chosen == horizon:
+        backtest = ""
+    elif chosen is None:
+        backtest = "no backtest horizon fits either"
+    else:
+        backtest = (f"the backtest scores a {chosen}-day horizon instead of {horizon} days, "
+                    "the longest with a fold")
+    if models or backtest:
+        reason = models or f"leaves no backtest fold at {horizon} days"
+        note = "; ".join(x for x in (reason, backtest) if x)
+        short = f"short history: {span} {note}; add history or shorten horizon_days"
+    else:
+        short = ""
+    return CutoffPlan(as_of, first, labels_end, step, cutoffs, chosen, backtest_cutoffs, short)
 
 
 def _training_set(

@@ -280,7 +280,7 @@ TEMPLATES: tuple[Feature, ...] = (
         never="no repeat order yet",
         better="lower",
         fact="last_order",
-        good_at_most=OVERDUE_RATIO,
+        good_at_most=1.0,  # past the usual gap is never good news
     ),
     _F(
         "txn_return_share",

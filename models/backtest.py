@@ -1,7 +1,7 @@
 """Rolling-origin backtest of the value and churn models against baselines and the truth.
 
-Fold k evaluates cutoff T_k (the latest cutoff of the training set, then every
-`fold_step_months` earlier, `n_folds` in all). It trains only on cutoffs c whose label
+Fold k evaluates cutoff T_k (the latest cutoff of the training set, then the latest cutoff
+on or before every `fold_step` earlier, `n_folds` in all). It trains only on cutoffs c whose label
 window (c, c + H] ends on or before T_k, i.e. on labels fully observed at T_k (the latest
 `train_window_cutoffs` of them), and evaluates on the customers known at T_k against what
 they did in (T_k, T_k + H]. So a fold needs about H + train_window_cutoffs months of
@@ -12,6 +12,11 @@ the configured baselines (models.baselines) and, given the generator's ground tr
 (customer_id, as_of, true_expected_spend, true_prob_no_purchase), the truth itself as
 "oracle": the best possible prediction, so the report shows how much of the attainable
 top-10% capture the model reaches.
+
+Then each target picks what publishes (models.selection): the candidates are the LightGBM
+formulations, the baselines and a blend of them, the blend's weights for fold k fitted on the
+out-of-fold predictions of the earlier folds only; `BacktestResult.selection` holds the
+winner per target and `blend_weights` the final blend's weights (fitted on every fold).
 """
 
 from collections.abc import Callable
@@ -21,14 +26,28 @@ import numpy as np
 import pandas as pd
 
 from features.contract import AS_OF, CUSTOMER_ID, CUTOFF, HORIZON_DAYS, LABEL_CHURNED, LABEL_SPEND
-from models.baselines import make_baseline
+from features.cutoffs import Step
+from models.baselines import LastPeriodBaseline, make_baseline
 from models.config import ModelConfig
 from models.metrics import (
     CHURN_METRICS,
+    DIAGNOSTIC_METRICS,
     HIGHER_IS_BETTER,
     VALUE_METRICS,
     churn_metrics,
+    lift_share,
+    top_k_share,
+    top_share,
     value_metrics,
+)
+from models.selection import (
+    BLEND,
+    CHURN_MODEL,
+    Selection,
+    beats,
+    blend_weights,
+    compare,
+    value_model_name,
 )
 from models.training import (
     labelled_cutoffs,
@@ -44,20 +63,15 @@ __all__ = [
     "ORACLE",
     "BacktestResult",
     "backtest",
+    "candidates",
     "fold_cutoffs",
     "fold_train_cutoffs",
     "value_model_name",
 ]
 
 ORACLE = "oracle"
-CHURN_MODEL = "lgbm_churn"
 TRUE_SPEND = "true_expected_spend"
 TRUE_NO_PURCHASE = "true_prob_no_purchase"
-
-
-def value_model_name(objective: str) -> str:
-    """Name of a value formulation in the backtest tables, e.g. "lgbm_tweedie"."""
-    return f"lgbm_{objective}"
 
 
 @dataclass
@@ -74,6 +88,8 @@ class BacktestResult:
     predictions: per-row predictions of the latest fold (customer_id, cutoff, actual
         future_spend and churned, then "<model>_value" and "<model>_churn" columns).
     messages: skipped folds, truth coverage, and other notes.
+    selection: per target ("value", "churn") the models.selection.Selection of what publishes.
+    blend_weights: per target the final blend's weights by member (fitted on every fold).
     """
 
     metrics: pd.DataFrame
@@ -83,6 +99,8 @@ class BacktestResult:
     oracle_share: dict[str, float]
     predictions: pd.DataFrame
     messages: list[str] = field(default_factory=list)
+    selection: dict[str, Selection] = field(default_factory=dict)
+    blend_weights: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def table(
         self,
@@ -105,16 +123,24 @@ class BacktestResult:
         return "\n".join(lines)
 
 
-def fold_cutoffs(cutoffs, n_folds: int, step_months: int) -> list[pd.Timestamp]:
-    """The evaluated cutoffs, oldest first: the latest and every `step_months` before it."""
+def fold_cutoffs(cutoffs, n_folds: int, step: str | int) -> list[pd.Timestamp]:
+    """The evaluated cutoffs, oldest first: the latest, then for k = 1 .. n_folds - 1 the
+    latest cutoff on or before k steps before it, each cutoff once.
+
+    `step` is a duration, "<n>d", "<n>w" or "<n>m" (BacktestConfig.fold_step; an int is read
+    as months, the old fold_step_months). Cutoffs need not be month ends: with weekly cutoffs
+    and "3m" the folds are the week ends nearest to, and not after, 3 and 6 months back."""
     available = sorted({pd.Timestamp(c) for c in cutoffs})
     if not available:
         return []
-    latest = available[-1]
-    wanted = [
-        latest - pd.offsets.MonthEnd(k * step_months) if k else latest for k in range(n_folds)
-    ]
-    return sorted(c for c in wanted if c in set(available))
+    duration = Step.parse(f"{step}m" if isinstance(step, int) else step)
+    latest, chosen = available[-1], []
+    for k in range(n_folds):
+        wanted = duration.before(latest, k) if k else latest
+        earlier = [c for c in available if c <= wanted]
+        if earlier and earlier[-1] not in chosen:
+            chosen.append(earlier[-1])
+    return sorted(chosen)
 
 
 def fold_train_cutoffs(cutoffs, fold_cutoff, horizon_days: int, window: int) -> list[pd.Timestamp]:
@@ -123,6 +149,76 @@ def fold_train_cutoffs(cutoffs, fold_cutoff, horizon_days: int, window: int) -> 
     limit = pd.Timestamp(fold_cutoff) - pd.Timedelta(days=horizon_days)
     usable = sorted(pd.Timestamp(c) for c in set(cutoffs) if pd.Timestamp(c) <= limit)
     return usable[-window:]
+
+
+def candidates(config: ModelConfig, kind: str) -> tuple[list[str], list[str]]:
+    """(the blend's members, the baselines among them) of target `kind` in preference order
+    for ties: the configured LightGBM formulation first, then the other, then the baselines
+    (those with a churn probability for "churn")."""
+    if kind == "value":
+        objectives = sorted(config.backtest.objectives, key=lambda o: o != config.value_objective)
+        lgbm = [value_model_name(o) for o in objectives]
+        base = list(config.backtest.baselines)
+    else:
+        lgbm = [CHURN_MODEL]
+        base = [b for b in config.backtest.baselines
+                if make_baseline(b, 1).churn_is_probability]
+    return lgbm + base, base
+
+
+def _blend(folds: list[pd.DataFrame], members: list[str], kind: str, rows: list) -> dict:
+    """Score the blend of `members` on every fold but the first with weights fitted on the
+    folds before it (appending to the tidy `rows`, adding a "blend_<kind>" column to each
+    fold's frame), and return the final weights, fitted on every fold; {} without at least
+    two members scored on every fold."""
+    columns = [f"{m}_{kind}" for m in members]
+    present = [m for m, c in zip(members, columns) if all(c in f.columns for f in folds)]
+    if len(present) < 2 or not folds:
+        return {}
+    columns = [f"{m}_{kind}" for m in present]
+    label = LABEL_SPEND if kind == "value" else LABEL_CHURNED
+    for k in range(1, len(folds)):
+        earlier = pd.concat([f[columns + [label]] for f in folds[:k]], ignore_index=True)
+        weights = blend_weights(earlier[columns].to_numpy(), earlier[label].to_numpy(), kind)
+        fold = folds[k]
+        pred = fold[columns].to_numpy(dtype=float) @ weights
+        fold[f"{BLEND}_{kind}"] = pred
+        found = _fold_metrics(fold, kind, pred, True)
+        number, cutoff = fold.attrs["fold"], fold[CUTOFF].iloc[0]
+        rows += [(number, cutoff, BLEND, metric, v) for metric, v in found.items()]
+    every = pd.concat([f[columns + [label]] for f in folds], ignore_index=True)
+    weights = blend_weights(every[columns].to_numpy(), every[label].to_numpy(), kind)
+    return {m: float(w) for m, w in zip(present, weights)}
+
+
+def _fold_metrics(fold: pd.DataFrame, kind: str, pred: np.ndarray, is_prob: bool,
+                  lift: bool = True) -> dict[str, float]:
+    """The metrics of one prediction on one fold: VALUE_METRICS (with the spend ratio and the
+    capture at capacity) or CHURN_METRICS, and the diagnostics that need the fold's context
+    (`fold.attrs`: capacity, status quo = last horizon's spend, active = an order in the
+    last horizon, best = the truth's or hindsight's value): the share of attainable lift
+    (value, unless `lift` is False: the truth itself) and churn on the active base."""
+    ok = ~np.isnan(pred)
+    context = fold.attrs
+    if kind == "value":
+        actual = fold[LABEL_SPEND].to_numpy(float)
+        found = value_metrics(actual[ok], pred[ok], context.get("capacity"))
+        if lift and "status_quo" in context:
+            a, quo, best = actual[ok], context["status_quo"][ok], context["best"][ok]
+            found["lift_share_top10"] = lift_share(
+                found["top10_capture"], top_share(a, quo, 0.1), top_share(a, best, 0.1))
+            if context.get("capacity"):
+                k = context["capacity"]
+                found["lift_share_capacity"] = lift_share(
+                    found["capacity_capture"], top_k_share(a, quo, k), top_k_share(a, best, k))
+        return found
+    actual = fold[LABEL_CHURNED].to_numpy(float).astype(int)
+    found = churn_metrics(actual[ok], pred[ok], probabilities=is_prob)
+    if "active" in context:
+        on = ok & context["active"]
+        active = churn_metrics(actual[on], pred[on], probabilities=False)
+        found["roc_auc_active"], found["pr_auc_active"] = active["roc_auc"], active["pr_auc"]
+    return found
 
 
 def _truth_at(truth: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int) -> pd.DataFrame:
@@ -138,9 +234,11 @@ def backtest(
     horizon_days: int,
     truth: pd.DataFrame | None = None,
     progress: Callable[[str], None] | None = None,
+    capacity: int | None = None,
 ) -> BacktestResult:
     """Rolling-origin backtest (see the module docstring). `progress(message)` is called
-    at each step when given."""
+    at each step when given; `capacity` (the managers' total, in accounts) adds the capture
+    at capacity and its share of attainable lift."""
     say = progress or (lambda message: None)
     bt = config.backtest
     messages: list[str] = []
@@ -154,15 +252,15 @@ def backtest(
     features = model_features(frame)
     if not config.btyd_features:
         features = [f for f in features if f in model_features(training_set)]
-    rows, last_predictions = [], pd.DataFrame()
-    folds = fold_cutoffs(labelled, bt.n_folds, bt.fold_step_months)
+    rows, last_predictions, evaluated = [], pd.DataFrame(), []
+    folds = fold_cutoffs(labelled, bt.n_folds, bt.fold_step)
     for fold, cutoff in enumerate(folds):
         used = fold_train_cutoffs(labelled, cutoff, horizon_days, config.train_window_cutoffs)
         if len(used) < config.min_train_cutoffs:
             messages.append(
                 f"fold at {cutoff:%Y-%m-%d} skipped: {len(used)} cutoff(s) with labels observed "
                 f"by then, need {config.min_train_cutoffs}; the training set must start about "
-                f"{horizon_days} days + {config.train_window_cutoffs} months before the fold"
+                f"{horizon_days} days + {config.min_train_cutoffs} cutoff steps before the fold"
             )
             continue
         train = sample_rows(
@@ -187,7 +285,8 @@ def backtest(
                 f"value model ({objective}) on {len(train):,} rows"
             )
             model = make_value_model(config, objective).fit(
-                train[features], train[LABEL_SPEND].to_numpy(float)
+                train[features], train[LABEL_SPEND].to_numpy(float),
+                cutoffs=train[CUTOFF].to_numpy(), groups=train[CUSTOMER_ID].to_numpy(),
             )
             scores[value_model_name(objective)] = (model.predict(test[features]), None, True)
         say(f"fold {fold + 1}/{len(folds)} {cutoff:%Y-%m-%d}: churn model")
@@ -195,6 +294,7 @@ def backtest(
             train[features],
             train[LABEL_CHURNED].astype(int).to_numpy(),
             cutoffs=train[CUTOFF].to_numpy(),
+            groups=train[CUSTOMER_ID].to_numpy(),
         )
         scores[CHURN_MODEL] = (None, churn.predict_proba(test[features])[:, 1], True)
         for name in bt.baselines:
@@ -223,20 +323,23 @@ def backtest(
                     known[TRUE_NO_PURCHASE].to_numpy(float),
                     True,
                 )
+        spend, orders = LastPeriodBaseline(horizon_days)._last(test)
+        out.attrs.update(fold=fold, capacity=capacity, status_quo=spend, active=orders > 0,
+                         best=scores[ORACLE][0] if ORACLE in scores else y_spend)
         for model, (value, churn_score, is_prob) in scores.items():
             for kind, pred in (("value", value), ("churn", churn_score)):
                 if pred is None:
                     continue
-                ok = ~np.isnan(pred)
-                actual = y_spend if kind == "value" else y_churn
-                found = (
-                    value_metrics(actual[ok], pred[ok])
-                    if kind == "value"
-                    else churn_metrics(actual[ok], pred[ok], probabilities=is_prob)
-                )
+                found = _fold_metrics(out, kind, pred, is_prob and kind == "churn",
+                                      lift=model != ORACLE)
                 rows += [(fold, cutoff, model, metric, v) for metric, v in found.items()]
                 out[f"{model}_{kind}"] = pred
-        last_predictions = out
+        evaluated.append(out)
+    weights = {kind: _blend(evaluated, candidates(config, kind)[0], kind, rows)
+               if config.selection.blend else {} for kind in ("value", "churn")}
+    for fold_frame in evaluated:  # the context is spent (and Parquet cannot store arrays)
+        fold_frame.attrs.clear()
+    last_predictions = evaluated[-1] if evaluated else last_predictions
     metrics = pd.DataFrame(rows, columns=["fold", CUTOFF, "model", "metric", "value"])
     if metrics.empty:
         messages.append("no fold could be evaluated: the history is too short for the backtest")
@@ -244,7 +347,8 @@ def backtest(
             metrics, pd.DataFrame(), pd.DataFrame(), None, {}, last_predictions, messages
         )
     summary = metrics.pivot_table(index="model", columns="metric", values="value", aggfunc="mean")
-    summary = summary[[m for m in (*VALUE_METRICS, *CHURN_METRICS) if m in summary.columns]]
+    order = (*VALUE_METRICS, *CHURN_METRICS, *DIAGNOSTIC_METRICS)
+    summary = summary[[m for m in order if m in summary.columns]]
     grades = _grades(summary, config, bt.baselines)
     value_names = [value_model_name(o) for o in bt.objectives]
     gate_metric = config.gate.value_metric
@@ -261,7 +365,18 @@ def backtest(
         else float("nan")
         for name in value_names
     }
-    return BacktestResult(metrics, summary, grades, best, oracle_share, last_predictions, messages)
+    selection = {}
+    for kind, metric, forced in (("value", gate_metric, value_model_name(config.value_objective)),
+                                 ("churn", config.gate.churn_metric, CHURN_MODEL)):
+        members, base = candidates(config, kind)
+        chosen = compare(metrics, kind, metric, [*members[:len(members) - len(base)], BLEND,
+                                                 *base], base,
+                         forced if config.selection.publish == "lgbm" else None, weights[kind])
+        if chosen is not None:
+            selection[kind] = chosen
+            messages.append(chosen.text)
+    return BacktestResult(metrics, summary, grades, best, oracle_share, last_predictions,
+                          messages, selection, weights)
 
 
 def _direction(metric: str) -> float:
@@ -283,8 +398,9 @@ def _grades(summary: pd.DataFrame, config: ModelConfig, baselines) -> pd.DataFra
             sign = _direction(metric)
             best = (candidates * sign).idxmax()
             margin = sign * (summary.loc[model, metric] - candidates[best])
-            beats = bool(margin > config.gate.min_margin)
-            verb = "beats" if beats else "does not beat"
+            won = beats(summary.loc[model, metric], candidates[best], metric,
+                        config.gate.min_margin)
+            verb = "beats" if won else "does not beat"
             rows.append(
                 {
                     "model": model,
@@ -293,7 +409,7 @@ def _grades(summary: pd.DataFrame, config: ModelConfig, baselines) -> pd.DataFra
                     "best_baseline": best,
                     "baseline_value": candidates[best],
                     "margin": margin,
-                    "beats": beats,
+                    "beats": won,
                     "gate": metric in (config.gate.value_metric, config.gate.churn_metric),
                     "text": f"{model} {verb} best baseline ({best}) on {metric} by {margin:+.3f}",
                 }

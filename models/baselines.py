@@ -189,6 +189,10 @@ def btyd_predictions(frame: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
 class _Baseline(BaseEstimator):
     churn_is_probability = True
 
+    def inputs(self, columns) -> list[str]:
+        """The feature columns the rule reads (what its reasons can name)."""
+        return []
+
     def _output(self, frame, value, churn) -> pd.DataFrame:
         return pd.DataFrame(
             {"value": np.asarray(value, dtype=float), "churn": np.asarray(churn, dtype=float)},
@@ -212,6 +216,10 @@ class LastPeriodBaseline(_Baseline):
         )
         return spend, np.minimum(np.asarray(orders, dtype=float), self.max_orders).astype(int)
 
+    def inputs(self, columns) -> list[str]:
+        w = spend_window(columns, self.horizon_days)
+        return [c for c in (f"txn_spend_{w}d", f"txn_orders_{w}d") if c in columns]
+
     def fit(self, frame: pd.DataFrame, y=None):
         _, cells = self._last(frame)
         churned = frame[LABEL_CHURNED].to_numpy(float)
@@ -232,6 +240,9 @@ class RFMBaseline(_Baseline):
     def __init__(self, bins: int = 5, min_cell_rows: int = 20):
         self.bins = bins
         self.min_cell_rows = min_cell_rows
+
+    def inputs(self, columns) -> list[str]:
+        return [RECENCY, ORDERS, SPEND_TOTAL]
 
     def scores(self, frame: pd.DataFrame) -> pd.DataFrame:
         """R, F, M scores 1..bins per cutoff (higher = better: recent, frequent, big)."""
@@ -293,6 +304,9 @@ class AvgSpendRetentionBaseline(_Baseline):
         self.horizon_days = horizon_days
         self.min_tenure_days = min_tenure_days
 
+    def inputs(self, columns) -> list[str]:
+        return [SPEND_TOTAL, TENURE]
+
     def fit(self, frame: pd.DataFrame, y=None):
         self.retention_ = float(1.0 - frame[LABEL_CHURNED].astype(float).mean())
         return self
@@ -310,6 +324,9 @@ class BTYDBaseline(_Baseline):
 
     def __init__(self, horizon_days: int = 365):
         self.horizon_days = horizon_days
+
+    def inputs(self, columns) -> list[str]:
+        return [c for c in BTYD_SUMMARY if c in columns]
 
     def fit(self, frame: pd.DataFrame, y=None):
         # unsupervised: the BTYD models are fitted at prediction time on each cutoff's

@@ -37,9 +37,9 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
+from models._lightgbm import early_stopping_split, fit_boosted, lightgbm_estimator
 from models._lightgbm import lgbm_kwargs as _lgbm_kwargs
-from models._lightgbm import lightgbm_estimator
-from models.value import _check_X, _check_y, _take
+from models.value import _check_rounds, _check_X, _check_y, _take
 
 __all__ = ["ChurnModel"]
 
@@ -68,11 +68,16 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         calibrator.
     n_estimators, learning_rate, num_leaves, min_child_samples, subsample, subsample_freq,
     colsample_bytree, reg_lambda, max_bin, n_jobs, random_state
-        Passed to LightGBM.
+        Passed to LightGBM; n_estimators is the cap of early stopping, min_child_samples
+        may be "auto" (max(20, rows / 2000), at most 1000: models._lightgbm).
+    early_stopping_rounds : int or None
+        Rounds without improvement on the later time fold before the boosting stops (needs
+        `cutoffs` and `groups` in fit); None: n_estimators trees.
 
     Attributes
     ----------
     classifier_ : fitted LGBMClassifier
+    best_iteration_ : the number of trees early stopping chose, or None when it did not run
     calibrator_ : fitted IsotonicRegression or LogisticRegression, or None
     calibrated_ : bool
     calibration_cutoffs_ : list of the cutoffs the calibrator was fitted on
@@ -82,11 +87,18 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     # parameters before the LightGBM ones; __init__ is built by models._lightgbm
     OWN_PARAMS = {"calibration": (str, "isotonic"), "calibration_cutoffs": (int, 1)}
 
-    def fit(self, X, y, cutoffs=None, sample_weight=None):
+    def fit(self, X, y, cutoffs=None, sample_weight=None, groups=None):
         """Fit on features X and churned y (1 = no order over the horizon).
 
         `cutoffs`: the cutoff date of each row (array-like of the same length), needed to
-        calibrate on the latest cutoff(s).
+        calibrate on the latest cutoff(s) and to stop the boosting early: within the
+        booster's rows (those not held out for calibration), up to n_estimators trees grow
+        on the earlier cutoffs until the loss on the latest ones stops improving for
+        early_stopping_rounds, and the booster is refitted on all its rows with the best
+        number of trees (`models._lightgbm.fit_boosted`), the fold's customers left out of the
+        fit; that needs `groups`, the customer of each row. The calibration cutoffs are never
+        used to choose the trees. Without cutoffs: n_estimators trees, no calibration; without
+        groups: n_estimators trees.
         """
         if self.calibration not in ("isotonic", "sigmoid", "none"):
             raise ValueError(
@@ -99,12 +111,16 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         y = y.astype(int)
         self.classes_ = np.array([0, 1])
         weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        rounds = _check_rounds(self.early_stopping_rounds)
         late = np.zeros(len(y), dtype=bool)
         self.calibration_cutoffs_ = []
-        if cutoffs is not None and self.calibration != "none":
+        if cutoffs is not None:
             cutoffs = pd.to_datetime(pd.Series(np.asarray(cutoffs)))
             if len(cutoffs) != len(y):
                 raise ValueError(f"cutoffs has {len(cutoffs)} values for {len(y)} rows")
+        if groups is not None and len(groups) != len(y):
+            raise ValueError(f"groups has {len(groups)} values for {len(y)} rows")
+        if cutoffs is not None and self.calibration != "none":
             distinct = np.sort(cutoffs.unique())
             if len(distinct) > self.calibration_cutoffs:
                 held = distinct[-self.calibration_cutoffs :]
@@ -114,8 +130,21 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 else:
                     self.calibration_cutoffs_ = [pd.Timestamp(c) for c in held]
         early = ~late
-        self.classifier_ = LGBMClassifier(objective="binary", **_lgbm_kwargs(self)).fit(
-            _take(X, early), y[early], sample_weight=None if weight is None else weight[early]
+        split = None
+        if rounds and cutoffs is not None and groups is not None:
+            split = early_stopping_split(
+                cutoffs[early].to_numpy(), np.asarray(groups)[early]
+            )
+            if split is not None and any(np.unique(y[early][part]).size < 2 for part in split):
+                split = None  # the loss needs both classes on each side
+
+        def binary(**overrides):
+            kwargs = _lgbm_kwargs(self, int(early.sum())) | overrides
+            return LGBMClassifier(objective="binary", **kwargs)
+
+        self.classifier_, self.best_iteration_ = fit_boosted(
+            binary, _take(X, early), y[early], None if weight is None else weight[early],
+            split, rounds,
         )
         self.calibrator_ = None
         self.calibrated_ = bool(late.any())

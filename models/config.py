@@ -5,10 +5,11 @@ Every key is documented in configs/model.yaml. The horizon H is not repeated her
 that need it.
 """
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from features.cutoffs import DURATION_PATTERN, months_alias
 from models._lightgbm import LIGHTGBM_PARAMS
 from models.metrics import CHURN_METRICS, VALUE_METRICS
 
@@ -19,6 +20,7 @@ __all__ = [
     "LightGBMParams",
     "ModelConfig",
     "ReasonsConfig",
+    "SelectionConfig",
     "ValueConfig",
 ]
 
@@ -32,12 +34,17 @@ _DEFAULT = {name: default for name, (_, default) in LIGHTGBM_PARAMS.items()}
 
 class LightGBMParams(_Strict):
     """Hyperparameters passed to LightGBM's scikit-learn estimators (defaults: the estimators'
-    own, models._lightgbm.LIGHTGBM_PARAMS)."""
+    own, models._lightgbm.LIGHTGBM_PARAMS). n_estimators is the cap of early stopping;
+    early_stopping_rounds None turns it off; min_child_samples "auto" = max(20, rows / 2000),
+    at most 1000 (models._lightgbm explains both)."""
 
     n_estimators: int = Field(_DEFAULT["n_estimators"], gt=0)
+    early_stopping_rounds: int | None = Field(_DEFAULT["early_stopping_rounds"], gt=0)
     learning_rate: float = Field(_DEFAULT["learning_rate"], gt=0)
     num_leaves: int = Field(_DEFAULT["num_leaves"], gt=1)
-    min_child_samples: int = Field(_DEFAULT["min_child_samples"], gt=0)
+    min_child_samples: Annotated[int, Field(gt=0)] | Literal["auto"] = _DEFAULT[
+        "min_child_samples"
+    ]
     subsample: float = Field(_DEFAULT["subsample"], gt=0, le=1)
     subsample_freq: int = Field(_DEFAULT["subsample_freq"], ge=0)
     colsample_bytree: float = Field(_DEFAULT["colsample_bytree"], gt=0, le=1)
@@ -65,7 +72,7 @@ class BacktestConfig(_Strict):
     """Rolling-origin backtest: which cutoffs are evaluated and what each fold trains on."""
 
     n_folds: int = Field(3, ge=1)
-    fold_step_months: int = Field(3, ge=1)
+    fold_step: str = Field("3m", pattern=DURATION_PATTERN)
     objectives: tuple[Literal["tweedie", "hurdle"], ...] = ("tweedie", "hurdle")
     baselines: tuple[Literal["last_period", "rfm", "avg_spend_retention", "btyd"], ...] = (
         "last_period",
@@ -74,6 +81,12 @@ class BacktestConfig(_Strict):
         "btyd",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _old_step_key(cls, data):
+        """Read the old `fold_step_months: n` as `fold_step: "<n>m"` (an alias)."""
+        return months_alias(data, "fold_step_months", "fold_step")
+
 
 class GateConfig(_Strict):
     """When a new model counts as better (backtest summary means)."""
@@ -81,6 +94,16 @@ class GateConfig(_Strict):
     value_metric: Literal[VALUE_METRICS] = "normalized_gini"
     churn_metric: Literal[CHURN_METRICS] = "pr_auc"
     min_margin: float = 0.0
+
+
+class SelectionConfig(_Strict):
+    """What publishes a target's scores (models.selection): "best" = the candidate that wins
+    the backtest on the gate metric (LightGBM, a baseline, BTYD or the blend); "lgbm" = the
+    configured LightGBM model even when it lost (every output then names it). blend: whether
+    the blend of the LightGBM models and the baselines is a candidate."""
+
+    publish: Literal["best", "lgbm"] = "best"
+    blend: bool = True
 
 
 class ReasonsConfig(_Strict):
@@ -102,4 +125,5 @@ class ModelConfig(_Strict):
     churn: ChurnConfig = ChurnConfig()
     backtest: BacktestConfig = BacktestConfig()
     gate: GateConfig = GateConfig()
+    selection: SelectionConfig = SelectionConfig()
     reasons: ReasonsConfig = ReasonsConfig()

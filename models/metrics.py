@@ -16,13 +16,16 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 
 __all__ = [
     "CHURN_METRICS",
+    "DIAGNOSTIC_METRICS",
     "HIGHER_IS_BETTER",
     "VALUE_METRICS",
     "churn_metrics",
     "decile_mape",
     "expected_calibration_error",
+    "lift_share",
     "normalized_gini",
     "top_decile_lift",
+    "top_k_share",
     "top_share",
     "value_metrics",
 ]
@@ -36,6 +39,12 @@ VALUE_METRICS = (
     "mae",
 )
 CHURN_METRICS = ("roc_auc", "pr_auc", "brier", "ece", "top_decile_lift")
+# reported, never gated on: total predicted over total actual spend (calibration in level,
+# 1 = right), the capture at the managers' total capacity, the share of attainable lift
+# (`lift_share`) on top-10% capture and at capacity, churn on the active base (customers with
+# an order in the last horizon: long-dead customers make churn look easy)
+DIAGNOSTIC_METRICS = ("spend_ratio", "capacity_capture", "lift_share_top10",
+                      "lift_share_capacity", "roc_auc_active", "pr_auc_active")
 HIGHER_IS_BETTER = {
     "normalized_gini": True,
     "spearman": True,
@@ -48,6 +57,11 @@ HIGHER_IS_BETTER = {
     "brier": False,
     "ece": False,
     "top_decile_lift": True,
+    "capacity_capture": True,
+    "lift_share_top10": True,
+    "lift_share_capacity": True,
+    "roc_auc_active": True,
+    "pr_auc_active": True,
 }
 
 
@@ -97,6 +111,29 @@ def top_share(actual, predicted, fraction: float) -> float:
     return float(a[_order(p)[:k]].sum() / total)
 
 
+def top_k_share(actual, predicted, k: int) -> float:
+    """Share of the total actual value held by the top `k` customers by prediction (k is
+    clipped to 1..n)."""
+    a, p = _arrays(actual, predicted)
+    total = a.sum()
+    if len(a) == 0 or total == 0:
+        return math.nan
+    k = min(max(1, int(k)), len(a))
+    return float(a[_order(p)[:k]].sum() / total)
+
+
+def lift_share(model: float, status_quo: float, best: float) -> float:
+    """The share of the attainable lift a model reaches: (model - status quo) / (best -
+    status quo), for a capture metric where the status quo is what a firm without the
+    pipeline ranks by (last horizon's revenue) and best the ground truth's (or hindsight's)
+    capture. 1 = as good as the truth, 0 = no better than the status quo, negative = worse;
+    NaN when the best does not beat the status quo (nothing to attain) or a value is NaN."""
+    if any(v is None or not math.isfinite(v) for v in (model, status_quo, best)):
+        return math.nan
+    room = best - status_quo
+    return (model - status_quo) / room if room > 0 else math.nan
+
+
 def decile_mape(actual, predicted, bins: int = 10) -> float:
     """Mean over predicted deciles of |sum predicted - sum actual| / |sum actual|.
 
@@ -134,8 +171,9 @@ def top_decile_lift(outcome, score) -> float:
     return float(y[_order(s)[:k]].mean() / rate)
 
 
-def value_metrics(actual, predicted) -> dict[str, float]:
-    """Every value metric of VALUE_METRICS."""
+def value_metrics(actual, predicted, capacity: int | None = None) -> dict[str, float]:
+    """Every value metric of VALUE_METRICS, the spend ratio (total predicted over total
+    actual) and, given the managers' total `capacity` (accounts), the capture at capacity."""
     a, p = _arrays(actual, predicted)
     rho = spearmanr(a, p).statistic if len(a) > 1 and np.ptp(p) > 0 and np.ptp(a) > 0 else math.nan
     return {
@@ -145,6 +183,8 @@ def value_metrics(actual, predicted) -> dict[str, float]:
         "top10_capture": top_share(a, p, 0.10),
         "decile_mape": decile_mape(a, p),
         "mae": float(np.mean(np.abs(a - p))) if len(a) else math.nan,
+        "spend_ratio": float(p.sum() / a.sum()) if a.sum() > 0 else math.nan,
+        **({"capacity_capture": top_k_share(a, p, capacity)} if capacity else {}),
     }
 
 

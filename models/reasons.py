@@ -70,6 +70,7 @@ __all__ = [
     "MIN_CONTRIBUTION",
     "MIN_SHARE",
     "explain",
+    "explainable",
     "factors",
     "phrase",
     "tree_contributions",
@@ -187,6 +188,16 @@ def _sense(name: str) -> _Sense:
     fact = entry.fact or name
     return _Sense(sign, missing, fact, entry.zero_fact or fact, entry.good_at_most,
                   entry.bad_from)
+
+
+def explainable(model):
+    """The model whose per-feature contributions explain `model`'s scores: itself when it
+    has them (ValueModel, ChurnModel, a baseline's rule: models.selection.BaselineValue), a
+    blend's member that speaks for it (models.selection.Blend.explained_by: its member with
+    the largest share of the blend's prediction), else None."""
+    if model is None or hasattr(model, "contributions"):
+        return model
+    return getattr(model, "explained_by", None)
 
 
 def factors(model, X: pd.DataFrame, top_k: int = 3, direction: str = "both") -> pd.DataFrame:

@@ -48,7 +48,7 @@ __all__ = [
     "RANK_SCORE", "PERCENTILE", "RANK", "REGION_RANK", "TIER_REASON", "RETENTION", "CHANGE",
     "POOL_ALL", "MOVES",
     "TierDecision", "rank_score", "assign_tiers", "demote", "movement", "decide",
-    "summarize", "last_event_dates",
+    "summarize", "last_event_dates", "active_managers", "total_capacity",
 ]
 
 EXPECTED_VALUE = "expected_value"
@@ -250,6 +250,19 @@ class TierDecision:
     basis: str
 
 
+def active_managers(managers: pd.DataFrame) -> pd.DataFrame:
+    """The managers that take accounts: those marked active (all without the column)."""
+    return managers[managers[ACTIVE].fillna(False).astype(bool)] if ACTIVE in managers else managers
+
+
+def total_capacity(managers: pd.DataFrame | None, policy: TierPolicy) -> int:
+    """How many accounts the managers can take in all: the active managers' capacity, or the
+    strategic slots of the policy without a managers table."""
+    if managers is None:
+        return int(policy.strategic.capacity_without_managers)
+    return int(active_managers(managers)[CAPACITY].fillna(0).sum())
+
+
 def decide(
     scores: pd.DataFrame, customers: pd.DataFrame | None, managers: pd.DataFrame | None,
     previous: pd.DataFrame | None, policy: TierPolicy,
@@ -289,8 +302,7 @@ def decide(
 
     active, capacity = None, None
     if managers is not None:
-        active = (managers[managers[ACTIVE].fillna(False).astype(bool)] if ACTIVE in managers
-                  else managers)
+        active = active_managers(managers)
         if customers is None:
             active = active.assign(**{REGION: POOL_ALL})
             notes.append("no customers table: managers of every region pooled into 'all'")

@@ -30,10 +30,20 @@ from models.baselines import (
     BTYDTransformer,
     add_btyd,
     btyd_predictions,
+    make_baseline,
     spend_window,
 )
 from models.churn import ChurnModel
 from models.config import ModelConfig
+from models.selection import (
+    BLEND,
+    CHURN_MODEL,
+    BaselineChurn,
+    BaselineValue,
+    Blend,
+    Selection,
+    value_model_name,
+)
 from models.value import ValueModel
 
 __all__ = [
@@ -163,8 +173,12 @@ class ModelInput:
 class FittedModels:
     """The fitted value and churn models and what they need to score.
 
-    `value` and `churn` are None when `fallback` is True (too short a history): `predict`
-    then uses BG/NBD + Gamma-Gamma fitted on the scored rows. `features` lists the columns
+    `value` and `churn` are what publishes each target (models.selection: a ValueModel /
+    ChurnModel, a BaselineValue / BaselineChurn, or a Blend), named by `value_candidate` and
+    `churn_candidate` ("lgbm_tweedie", "btyd", "blend", ...); `selection` is the backtest's
+    Selection of each target as a dict (empty when no backtest chose). Both are None when
+    `fallback` is True (too short a history): `predict` then uses BG/NBD + Gamma-Gamma
+    fitted on the scored rows. `features` lists the columns
     the models expect after the BTYD step; `btyd` is that step, fitted at training time (None
     without `btyd_features`). `churn_input` is the churn model's own input when it differs
     from the value model's (a churn champion registered by another run than the value
@@ -182,6 +196,9 @@ class FittedModels:
     message: str = ""
     btyd: BTYDTransformer | None = None
     churn_input: ModelInput | None = None
+    value_candidate: str = ""
+    churn_candidate: str = ""
+    selection: dict = field(default_factory=dict)
 
     def model_input(self, kind: str = "value") -> ModelInput:
         """The input of the "value" or "churn" model.
@@ -218,6 +235,7 @@ def fit_models(
     end_of_data=None,
     objective: str | None = None,
     population: pd.DataFrame | None = None,
+    selection: dict[str, Selection] | None = None,
 ) -> FittedModels:
     """Fit the value model (objective: `objective` or `config.value_objective`) and the churn
     model on the latest `config.train_window_cutoffs` fully labelled cutoffs (sampled down
@@ -237,6 +255,11 @@ def fit_models(
     training cutoff is at least a horizon older, since its labels must be complete). It
     uses no labels, and scoring that frame then gives exactly the values a per-date fit
     would, with the parameters fixed for any other batch.
+
+    `selection` (the backtest's, models.backtest.BacktestResult.selection) says what publishes
+    each target: the LightGBM model, a baseline fitted on the same rows, or the blend of its
+    members with weights > 0 (each fitted on the same rows; the weights are the backtest's).
+    Without it, the LightGBM models publish.
     """
     objective = objective or config.value_objective
     cutoffs = labelled_cutoffs(training_set, horizon_days, end_of_data)
@@ -264,15 +287,18 @@ def fit_models(
     train = prepare_frame(train, config, horizon_days)  # BTYD fitted on whole cutoffs
     train = sample_rows(train, config.max_train_rows, config.random_state)
     features = model_features(train)
-    X = train[features]
-    value = make_value_model(config, objective).fit(X, train[LABEL_SPEND].to_numpy(float))
-    churn = make_churn_model(config).fit(
-        X, train[LABEL_CHURNED].astype(int).to_numpy(), cutoffs=train[CUTOFF].to_numpy()
-    )
+    picked = {kind: (selection or {}).get(kind) for kind in ("value", "churn")}
+    value_name = picked["value"].published if picked["value"] else value_model_name(objective)
+    if value_name.startswith("lgbm_"):
+        objective = value_name.removeprefix("lgbm_")
+    fit = _Candidates(config, horizon_days, train, features, objective)
+    value = fit.model("value", picked["value"], value_name)
+    churn = fit.model("churn", picked["churn"],
+                      picked["churn"].published if picked["churn"] else CHURN_MODEL)
     message = (
         f"trained on {len(used)} cutoffs {used[0]:%Y-%m-%d}..{used[-1]:%Y-%m-%d}, "
-        f"{len(train):,} rows (of {rows_available:,}), {len(features)} features, "
-        f"value objective {objective}"
+        f"{len(train):,} rows (of {rows_available:,}), {len(features)} features; "
+        f"publishing value: {value_name}, churn: {fit.names['churn']}"
     )
     btyd = None
     if config.btyd_features:
@@ -282,8 +308,59 @@ def fit_models(
             f" at {btyd.params_['fitted_on']}" if btyd.params_["fitted_on"] else "")
     return FittedModels(
         value, churn, features, objective, horizon_days, config.btyd_features, used, False,
-        message, btyd=btyd,
+        message, btyd=btyd, value_candidate=value_name, churn_candidate=fit.names["churn"],
+        selection={k: v.as_dict() for k, v in picked.items() if v is not None},
     )
+
+
+class _Candidates:
+    """The final fit of the candidates `fit_models` publishes, on its training rows: each
+    LightGBM formulation or baseline fitted once, a blend from its members."""
+
+    def __init__(self, config: ModelConfig, horizon_days: int, train: pd.DataFrame,
+                 features: list[str], objective: str):
+        self.config, self.horizon, self.train = config, horizon_days, train
+        self.features, self.objective = features, objective
+        self.fitted: dict[tuple[str, str], object] = {}
+        self.names: dict[str, str] = {}
+
+    def _time(self) -> dict:
+        """Each row's cutoff and customer: the LightGBM models stop early on the latest
+        cutoffs of customers left out (models.value / models.churn)."""
+        return {"cutoffs": self.train[CUTOFF].to_numpy(),
+                "groups": self.train[CUSTOMER_ID].to_numpy()}
+
+    def member(self, kind: str, name: str):
+        """The fitted model of candidate `name` for target `kind`."""
+        key = (kind, name)
+        if key in self.fitted:
+            return self.fitted[key]
+        X = self.train[self.features]
+        if name == CHURN_MODEL:
+            model = make_churn_model(self.config).fit(
+                X, self.train[LABEL_CHURNED].astype(int).to_numpy(), **self._time())
+        elif name.startswith("lgbm_"):
+            model = make_value_model(self.config, name.removeprefix("lgbm_")).fit(
+                X, self.train[LABEL_SPEND].to_numpy(float), **self._time())
+        else:
+            baseline = make_baseline(name, self.horizon).fit(self.train)
+            wrapper = BaselineValue if kind == "value" else BaselineChurn
+            model = wrapper(baseline, name).fit(X)
+        self.fitted[key] = model
+        return model
+
+    def model(self, kind: str, pick: Selection | None, name: str):
+        """What publishes `kind`: candidate `name`, or the blend of `pick`'s weights."""
+        self.names[kind] = name
+        if name != BLEND:
+            return self.member(kind, name)
+        used = {m: w for m, w in pick.weights.items() if w > 0}
+        members = [self.member(kind, m) for m in used]
+        X = self.train[self.features]
+        means = [float(np.mean(m.predict(X) if kind == "value" else m.predict_proba(X)[:, 1]))
+                 for m in members]
+        shares = [w * abs(mean) for w, mean in zip(used.values(), means)]
+        return Blend(members, list(used.values()), list(used), kind, shares).fit()
 
 
 def value_at_risk(

@@ -19,8 +19,8 @@ from lightgbm import LGBMClassifier, LGBMRegressor
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from models._lightgbm import early_stopping_split, fit_boosted, lightgbm_estimator
 from models._lightgbm import lgbm_kwargs as _lgbm_kwargs
-from models._lightgbm import lightgbm_estimator
 
 __all__ = ["ValueModel"]
 
@@ -50,6 +50,24 @@ def _take(X, mask: np.ndarray):
     return X.loc[mask] if isinstance(X, pd.DataFrame) else X[mask]
 
 
+def _check_rounds(rounds) -> int | None:
+    """early_stopping_rounds: None (off) or a positive integer."""
+    if rounds is None:
+        return None
+    if isinstance(rounds, bool) or not isinstance(rounds, (int, np.integer)) or rounds <= 0:
+        raise ValueError(f"early_stopping_rounds must be a positive integer or None, got {rounds!r}")
+    return int(rounds)
+
+
+def _split(cutoffs, groups, n_rows: int):
+    """The early-stopping fold of `models._lightgbm.early_stopping_split`, after checking
+    that `cutoffs` and `groups` have one value per row."""
+    for name, values in (("cutoffs", cutoffs), ("groups", groups)):
+        if values is not None and len(values) != n_rows:
+            raise ValueError(f"{name} has {len(values)} values for {n_rows} rows")
+    return early_stopping_split(cutoffs, groups)
+
+
 @lightgbm_estimator
 class ValueModel(RegressorMixin, BaseEstimator):
     """Predict spend over the horizon (>= 0) with LightGBM, as Tweedie or hurdle model.
@@ -62,45 +80,79 @@ class ValueModel(RegressorMixin, BaseEstimator):
         Tweedie power p: near 1 behaves like Poisson, near 2 like gamma.
     n_estimators, learning_rate, num_leaves, min_child_samples, subsample, subsample_freq,
     colsample_bytree, reg_lambda, max_bin, n_jobs, random_state
-        Passed to every LightGBM estimator (same meaning as in LightGBM).
+        Passed to every LightGBM estimator (same meaning as in LightGBM), except that
+        n_estimators is the cap of early stopping and min_child_samples may be "auto"
+        (max(20, rows / 2000), at most 1000: models._lightgbm).
+    early_stopping_rounds : int or None
+        Rounds without improvement on the later time fold before the boosting stops (needs
+        `cutoffs` and `groups` in fit); None: n_estimators trees.
 
     Attributes
     ----------
     estimators_ : dict
         "regressor" (tweedie, or the hurdle's spend-if-buying model) and, for the hurdle,
         "classifier" (P(buy)).
+    best_iterations_ : dict
+        Per booster of `estimators_`, the number of trees early stopping chose (the refitted
+        booster has that many), or None when it did not run.
     n_features_in_, feature_names_in_ : as in scikit-learn.
     """
 
     # parameters before the LightGBM ones; __init__ is built by models._lightgbm
     OWN_PARAMS = {"objective": (str, "tweedie"), "tweedie_variance_power": (float, 1.5)}
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit on features X and spend over the horizon y (negative spend counts as 0)."""
+    def fit(self, X, y, cutoffs=None, sample_weight=None, groups=None):
+        """Fit on features X and spend over the horizon y (negative spend counts as 0).
+
+        `cutoffs` (the cutoff date of each row) and `groups` (its customer) turn on early
+        stopping: each booster grows up to n_estimators trees on the earlier cutoffs, stops
+        when the loss on the latest ones, of customers left out of the fit, stops improving
+        for early_stopping_rounds, and is refitted on every row with the best number of trees
+        (`models._lightgbm.fit_boosted`). Without either, with a single cutoff or with
+        early_stopping_rounds None, every booster has n_estimators trees.
+        """
         if self.objective not in ("tweedie", "hurdle"):
             raise ValueError(f"objective must be 'tweedie' or 'hurdle', got {self.objective!r}")
         X = _check_X(self, X, reset=True)
         y = np.clip(_check_y(X, y), 0.0, None)
         weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        params = _lgbm_kwargs(self)
+        rounds = _check_rounds(self.early_stopping_rounds)
+        split = _split(cutoffs, groups, len(y)) if rounds else None
         if self.objective == "tweedie":
-            regressor = LGBMRegressor(
-                objective="tweedie", tweedie_variance_power=self.tweedie_variance_power, **params
-            )
-            self.estimators_ = {"regressor": regressor.fit(X, y, sample_weight=weight)}
+            def tweedie(**overrides):
+                return LGBMRegressor(
+                    objective="tweedie", tweedie_variance_power=self.tweedie_variance_power,
+                    **(_lgbm_kwargs(self, len(y)) | overrides),
+                )
+
+            regressor, best = fit_boosted(tweedie, X, y, weight, split, rounds)
+            self.estimators_ = {"regressor": regressor}
+            self.best_iterations_ = {"regressor": best}
             return self
         bought = y > 0
         if bought.all() or not bought.any():
             raise ValueError("the hurdle model needs both buyers (spend > 0) and non-buyers")
-        classifier = LGBMClassifier(objective="binary", **params).fit(
-            X, bought.astype(int), sample_weight=weight
-        )
-        regressor = LGBMRegressor(objective="gamma", **params).fit(
-            _take(X, bought),
-            y[bought],
-            sample_weight=None if weight is None else weight[bought],
+
+        def binary(**overrides):
+            return LGBMClassifier(objective="binary", **(_lgbm_kwargs(self, len(y)) | overrides))
+
+        def gamma(**overrides):
+            return LGBMRegressor(
+                objective="gamma", **(_lgbm_kwargs(self, int(bought.sum())) | overrides)
+            )
+
+        both = split if split is not None and all(
+            np.unique(bought[part]).size == 2 for part in split) else None
+        classifier, best_buy = fit_boosted(binary, X, bought.astype(int), weight, both, rounds)
+        buyers = None if split is None else (split[0][bought], split[1][bought])
+        if buyers is not None and not (buyers[0].any() and buyers[1].any()):
+            buyers = None
+        regressor, best_spend = fit_boosted(
+            gamma, _take(X, bought), y[bought], None if weight is None else weight[bought],
+            buyers, rounds,
         )
         self.estimators_ = {"classifier": classifier, "regressor": regressor}
+        self.best_iterations_ = {"classifier": best_buy, "regressor": best_spend}
         return self
 
     def predict(self, X) -> np.ndarray:

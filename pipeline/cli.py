@@ -80,10 +80,19 @@ def generate(
     out_dir: Annotated[
         Path | None, typer.Option(help="Write here instead of paths.raw_dir / truth_dir.")
     ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="A base of another shape, on top of configs/generate.yaml: b2b (the "
+                     "demo), consumer, short_history, seasonal, new_customers "
+                     "(pipeline/synthetic/presets.py says how each differs).")
+    ] = None,
 ) -> None:
     """Write a synthetic B2B customer base (transactions, contacts, customers, managers) and
-    its ground truth, as Parquet in the shape of the data contract."""
-    _run_stage("generate", n_customers=customers, seed=seed, defect_rate=defects, out_dir=out_dir)
+    its ground truth, as Parquet in the shape of the data contract. A --preset writes a base
+    of another shape and names the configs/ settings its data needs (e.g. the consumer
+    base's 91-day horizon and its transactions-only tables)."""
+    _run_stage("generate", n_customers=customers, seed=seed, defect_rate=defects, out_dir=out_dir,
+               preset=preset)
 
 
 @app.command()
@@ -91,6 +100,13 @@ def validate() -> None:
     """Check the sources named in configs/data.yaml; write accepted rows as typed Parquet,
     refused rows to quarantine with the reason, and a validation report."""
     _run_stage("validate")
+
+
+@app.command()
+def sources() -> None:
+    """Fingerprint (size, SHA-256) the input files named in configs/data.yaml: what `dvc
+    repro` checks to re-validate when one of them changes (not part of `run`)."""
+    _run_stage("sources")
 
 
 @app.command()

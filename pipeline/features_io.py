@@ -20,10 +20,13 @@ from features.contract import (
 )
 from pipeline.errors import DataError
 from pipeline.progress import logger
-from pipeline.storage import StagedFiles, write_json, write_table, write_text
+from pipeline.storage import StagedFiles, read_json, read_table, write_json, write_table, write_text
 
-__all__ = ["load_tables", "plan_cutoffs", "require_customers", "features_summary",
-           "write_outputs"]
+__all__ = ["BACKTEST_SET", "backtest_inputs", "features_summary", "load_tables", "plan_cutoffs",
+           "require_customers", "write_outputs"]
+
+# the backtest's training set when the history is too short to backtest at horizon_days
+BACKTEST_SET = "backtest_training_set.parquet"
 
 
 def load_tables(validated_dir: Path) -> Tables:
@@ -46,36 +49,37 @@ def load_tables(validated_dir: Path) -> Tables:
     return Tables(transactions, read(CONTACTS), read(CUSTOMERS), read(MANAGERS))
 
 
-def plan_cutoffs(tables: Tables, config: FeaturesConfig) -> tuple[pd.Timestamp, list]:
-    """The scoring date ("now") and the training cutoffs, whose label windows end on or before
-    both the scoring date and the last order; `DataError` when the data is too short for one
-    full label window. Tables that end on different dates are logged as warnings."""
-    as_of = features.scoring_as_of(tables, config)
-    for warning in features.coverage_warnings(tables, as_of):
+def plan_cutoffs(tables: Tables, config: FeaturesConfig,
+                 min_train_cutoffs: int) -> features.CutoffPlan:
+    """The scoring date ("now"), the training cutoffs (whose label windows end on or before
+    both the scoring date and the last order) and the backtest's horizon and cutoffs
+    (`features.plan_cutoffs`). Tables that end on different dates are logged as warnings, a
+    history too short for the label window or the backtest as one warning line; neither stops
+    the stage: the train stage falls back to the BTYD models and the backtest to a shorter
+    horizon."""
+    plan = features.plan_cutoffs(tables, config, min_train_cutoffs)
+    for warning in features.coverage_warnings(tables, plan.as_of):
         logger.warning("features: %s", warning)
-    first = tables.transactions[ORDER_DATE].min()
-    labels_end = min(as_of, features.end_of_data(tables))
-    cutoffs = features.training_cutoffs(labels_end, config, min_date=first)
-    if not cutoffs:
-        raise DataError(
-            f"data from {first.date()} to {labels_end.date()} is too short for a "
-            f"{config.horizon_days}-day label window; lower horizon_days in configs/features.yaml"
-        )
-    return as_of, cutoffs
+    if plan.short_history:
+        logger.warning("features: %s", plan.short_history)
+    return plan
 
 
-def require_customers(tables: Tables, cutoffs: list, config: FeaturesConfig) -> int:
+def require_customers(tables: Tables, cutoffs: list, config: FeaturesConfig,
+                      as_of: pd.Timestamp | None = None) -> int:
     """The number of customers with an order (a positive amount) on or before the last
-    training cutoff, the customers the models can learn from; `DataError` naming the count
+    training cutoff (the scoring date `as_of` when there is none: a short history, scored by
+    the BTYD models), the customers the models can learn from; `DataError` naming the count
     and the minimum when it is below config.min_customers."""
     tx = tables.transactions
-    last = cutoffs[-1]
+    last = cutoffs[-1] if cutoffs else pd.Timestamp(as_of)
+    where = "the last training cutoff" if cutoffs else "the scoring date"
     bought = (tx[ORDER_DATE] <= last) & (tx[AMOUNT] > 0)
     count = int(tx.loc[bought, CUSTOMER_ID].nunique())
     if count < config.min_customers:
         raise DataError(
-            f"only {count} customers have an order (a positive amount) on or before the last "
-            f"training cutoff {last.date()}, fewer than min_customers {config.min_customers}: "
+            f"only {count} customers have an order (a positive amount) on or before {where} "
+            f"{last.date()}, fewer than min_customers {config.min_customers}: "
             "too few to train the models on; export more customers or a longer history, or "
             "lower min_customers in configs/features.yaml (models fitted on so few customers "
             "are unreliable)"
@@ -84,10 +88,13 @@ def require_customers(tables: Tables, cutoffs: list, config: FeaturesConfig) -> 
 
 
 def features_summary(training: pd.DataFrame, scoring: pd.DataFrame, cutoffs,
-                     as_of: pd.Timestamp) -> dict:
-    """The JSON-ready features_summary.json: row counts, cutoffs, as-of and feature names."""
+                     as_of: pd.Timestamp, plan: features.CutoffPlan | None = None,
+                     horizon_days: int | None = None) -> dict:
+    """The JSON-ready features_summary.json: row counts, cutoffs, as-of and feature names;
+    with `plan`, also the cutoff step, the backtest's horizon and (when shorter than
+    `horizon_days`) the cutoffs of its training set (BACKTEST_SET)."""
     names = features.feature_columns(scoring)
-    return {
+    summary = {
         "training_rows": len(training),
         "scoring_rows": len(scoring),
         "cutoffs": [str(c.date()) for c in cutoffs],
@@ -95,16 +102,54 @@ def features_summary(training: pd.DataFrame, scoring: pd.DataFrame, cutoffs,
         "n_features": len(names),
         "features": names,
     }
+    if plan is not None:
+        summary |= {
+            "cutoff_step": str(plan.step),
+            "horizon_days": horizon_days,
+            "backtest_horizon_days": plan.backtest_horizon_days,
+            "backtest_set": BACKTEST_SET if plan.backtest_cutoffs else None,
+            "backtest_cutoffs": [str(c.date()) for c in plan.backtest_cutoffs],
+            "short_history": plan.short_history,
+        }
+    return summary
 
 
 def write_outputs(out_dir: Path, training: pd.DataFrame, scoring: pd.DataFrame,
-                  catalogue: str, summary: dict) -> None:
-    """Write training_set.parquet, scoring_frame.parquet, feature_catalogue.md and
-    features_summary.json to `out_dir`: to temporaries first, then renamed into place
-    together (`storage.StagedFiles`)."""
+                  catalogue: str, summary: dict, backtest: pd.DataFrame | None = None) -> None:
+    """Write training_set.parquet, scoring_frame.parquet, feature_catalogue.md,
+    features_summary.json and, when given, the backtest's own training set (BACKTEST_SET) to
+    `out_dir`: to temporaries first, then renamed into place together
+    (`storage.StagedFiles`). A BACKTEST_SET left by an earlier run is removed when there is
+    none now, so that no reader takes it for this run's."""
     with StagedFiles() as staged:
         write_table(training, staged.path(out_dir / "training_set.parquet"))
         write_table(scoring, staged.path(out_dir / "scoring_frame.parquet"))
+        if backtest is not None:
+            write_table(backtest, staged.path(out_dir / BACKTEST_SET))
         write_text(catalogue, staged.path(out_dir / "feature_catalogue.md"))
         write_json(summary, staged.path(out_dir / "features_summary.json"))
         staged.commit()
+    if backtest is None:
+        (out_dir / BACKTEST_SET).unlink(missing_ok=True)
+
+
+def backtest_inputs(features_dir: Path, training: pd.DataFrame,
+                    horizon_days: int) -> tuple[pd.DataFrame, int, str]:
+    """What the backtest of the train stage scores: `training` at `horizon_days`, or, when
+    the features stage found the history too short for a backtest fold at horizon_days
+    (features_summary.json backtest_horizon_days), its training set at the shorter horizon
+    (BACKTEST_SET). Returns (frame, horizon, message); the message says which horizon is
+    scored and why, "" when it is horizon_days."""
+    summary_path = features_dir / "features_summary.json"
+    summary = read_json(summary_path) if summary_path.exists() else {}
+    shorter = summary.get("backtest_horizon_days")
+    if not summary.get("backtest_set") or shorter in (None, horizon_days):
+        return training, horizon_days, ""
+    frame = read_table(features_dir / summary["backtest_set"], "features")
+    message = (
+        f"the backtest scores a {shorter}-day horizon, not the {horizon_days}-day one: the "
+        f"history leaves no backtest fold at {horizon_days} days, and {shorter} days is the "
+        "longest of features.backtest_horizons_days that has one; its metrics say how the "
+        f"models rank at {shorter} days, the published scores are for {horizon_days} days"
+    )
+    return frame, int(shorter), message

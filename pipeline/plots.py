@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from features.contract import LABEL_CHURNED, LABEL_SPEND
-from models.backtest import value_model_name
+from models.selection import value_model_name
 from pipeline.storage import atomic_path
 
 __all__ = [
@@ -194,11 +194,11 @@ def write_backtest_plots(result, fitted, folder: Path) -> list[Path]:
         calibration = calibration_table(predictions)
         written.append(plot_calibration(calibration, folder / "calibration_curve.png"))
         deciles = decile_table(predictions)
-        value_model = value_model_name(fitted.objective)
+        value_model = fitted.value_candidate or value_model_name(fitted.objective)
         if value_model in set(deciles["model"]):
             written.append(plot_deciles(deciles, folder / "deciles.png", value_model))
     for kind, model in (("value", fitted.value), ("churn", fitted.churn)):
-        if model is not None:
+        if model is not None and hasattr(model, "feature_importances"):
             written.append(plot_importance(
                 model.feature_importances(), folder / f"importance_{kind}.png",
                 title=f"Feature importance of the {kind} model (gain)"))

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 
 from models.backtest import BacktestResult
-from models.metrics import CHURN_METRICS, HIGHER_IS_BETTER, VALUE_METRICS
+from models.metrics import CHURN_METRICS, DIAGNOSTIC_METRICS, HIGHER_IS_BETTER, VALUE_METRICS
 from pipeline import plots
 
 __all__ = [
@@ -77,14 +77,18 @@ def backtest_tables(result: BacktestResult) -> dict[str, pd.DataFrame]:
 
 
 def model_info(*, run_id: str, tracking_uri: str, trained_at: str, horizon: int, fitted,
-               result: BacktestResult, registered: Mapping, versions: Mapping) -> dict:
+               result: BacktestResult, registered: Mapping, versions: Mapping,
+               backtest_horizon: int | None = None) -> dict:
     """The content of model_info.json: the run, the fitted models, the backtest's notes, what
     was registered (with the gate decisions) and the library versions."""
     return {"run_id": run_id, "tracking_uri": tracking_uri, "trained_at": trained_at,
-            "horizon_days": horizon, "objective": fitted.objective,
+            "horizon_days": horizon, "backtest_horizon_days": backtest_horizon or horizon,
+            "objective": fitted.objective,
             "best_objective": result.best_objective, "fallback": fitted.fallback,
             "message": fitted.message, "train_cutoffs": fitted.train_cutoffs,
             "oracle_share": result.oracle_share, "backtest_messages": result.messages,
+            "selection": dict(fitted.selection),
+            "published": {"value": fitted.value_candidate, "churn": fitted.churn_candidate},
             "models": dict(registered), "versions": dict(versions)}
 
 
@@ -136,10 +140,21 @@ def report_markdown(summary: pd.DataFrame, grades: pd.DataFrame, info: dict) -> 
     lines = [
         "# Backtest",
         "",
-        f"MLflow run `{info.get('run_id')}`, horizon {info.get('horizon_days')} days, value "
-        f"objective `{info.get('objective')}` (backtest prefers `{info.get('best_objective')}`).",
+        f"MLflow run `{info.get('run_id')}`, horizon {info.get('horizon_days')} days"
+        + (f" (backtest at {info['backtest_horizon_days']} days: the history is too short for "
+           "a fold at the horizon)" if info.get("backtest_horizon_days", info.get(
+               "horizon_days")) != info.get("horizon_days") else "") + ".",
         "Means over the folds of the rolling-origin backtest; `oracle` is the generator's "
-        "ground truth (the best possible prediction, generated data only).",
+        "ground truth (the best possible prediction, generated data only); `blend` is scored "
+        "from the second fold on (its weights for a fold are fitted on the folds before it).",
+        "",
+        "## What publishes",
+        "",
+    ]
+    chosen = info.get("selection", {})
+    lines += [f"- {c['text']}" for c in chosen.values()] or [
+        f"- no selection: {info.get('message')}"]
+    lines += [
         "",
         "## Value (spend over the horizon)",
         "",
@@ -148,9 +163,15 @@ def report_markdown(summary: pd.DataFrame, grades: pd.DataFrame, info: dict) -> 
     lines += _table(summary, CHURN_METRICS) + ["", "## Grades against the best baseline", ""]
     if not grades.empty:
         lines += [f"- {'PASS' if g.beats else 'FAIL'}: {g.text}" for g in grades.itertuples()]
-    lines += ["", "## Share of attainable lift (top-10% capture / oracle's)", ""]
-    lines += [f"- {m}: {s:.1%}" if pd.notna(s) else f"- {m}: no ground truth"
-              for m, s in info.get("oracle_share", {}).items()]
+    lines += ["", "## Against the status quo, at capacity and on the active base", "",
+              "`lift_share_*` is the share of the attainable lift: (model - status quo) / "
+              "(truth - status quo) of the capture, where the status quo ranks by the last "
+              "horizon's spend (what a firm without this pipeline does) and the truth is the "
+              "generator's (`oracle`) or, on real data, hindsight; `*_capacity` at the "
+              "managers' total capacity. `spend_ratio` is total predicted over total actual "
+              "spend. `*_active`: churn on the customers with an order in the last horizon.",
+              ""]
+    lines += _table(summary, DIAGNOSTIC_METRICS)
     lines += ["", "## Champion gate", ""]
     gates = [
         f"- {m['name']} v{m['version']}: "

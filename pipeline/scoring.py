@@ -15,8 +15,8 @@ import math
 import pandas as pd
 
 from features.contract import AS_OF, CUSTOMER_ID, HORIZON_DAYS
-from models.metrics import HIGHER_IS_BETTER
-from models.reasons import explain
+from models.reasons import explain, explainable
+from models.selection import beats
 from models.training import FittedModels
 from pipeline.errors import DataError
 
@@ -70,21 +70,22 @@ def artifact_stamp(info: dict) -> dict:
 
 
 def baseline_warnings(info: dict) -> list[str]:
-    """One warning per model of model_info.json that did not beat the best baseline on its
-    backtest gate metric: scoring with it is allowed (it is this run's model) but a user
-    should know that a simple rule ranked better."""
+    """One warning per model of model_info.json that lost to the best baseline on its
+    backtest gate metric (models.selection.beats): only a forced candidate can
+    (configs/model.yaml selection.publish: lgbm), and a user should know that a simple rule
+    ranked better."""
     warnings = []
     for kind, m in info.get("models", {}).items():
         new, base = m.get("backtest_value"), m.get("baseline_value")
         if new is None or base is None or not (math.isfinite(new) and math.isfinite(base)):
-            continue
-        sign = 1.0 if HIGHER_IS_BETTER.get(m.get("metric"), True) else -1.0
-        if not sign * (new - base) > 0:
+            continue  # no baseline to lose to (or the published model is the best baseline)
+        if beats(base, new, m.get("metric", ""), 0.0):
             warnings.append(
                 f"the {kind} model v{m.get('version')} does not beat the best baseline "
                 f"{m.get('best_baseline')} on the backtest ({m.get('metric')} {new:.4f} vs "
-                f"{base:.4f}); its scores are published all the same: check "
-                "reports/backtest/report.md, or score with score.model_source: champion"
+                f"{base:.4f}); its scores are published because configs/model.yaml "
+                "selection.publish forces it: see reports/backtest/report.md, or set it back "
+                "to best"
             )
     return warnings
 
@@ -158,16 +159,20 @@ def add_reasons(scores: pd.DataFrame, prepared: pd.DataFrame, fitted: FittedMode
     churn_probability deciding who gets a churn section); unchanged for the BTYD fallback or
     no rows. `prepared` is score_table's. A churn model with an input of its own (a champion
     of another run, see FittedModels.churn_input) is explained on that input, its section
-    appended to the value model's."""
+    appended to the value model's. A model is explained through models.reasons.explainable
+    (a blend by its main LightGBM member; a baseline not at all)."""
     if fitted.fallback or not len(rows):
+        return scores
+    value_model, churn_model = explainable(fitted.value), explainable(fitted.churn)
+    if value_model is None and churn_model is None:  # baselines: rules, not models to explain
         return scores
     churn_p = scores["churn_probability"]
     if fitted.churn_input is None:
-        reasons = explain(prepared[fitted.features], fitted.value, fitted.churn, rows=rows,
+        reasons = explain(prepared[fitted.features], value_model, churn_model, rows=rows,
                           top_k=top_k, churn_probability=churn_p)["reasons"]
     else:
-        value = explain(prepared[fitted.features], fitted.value, None, rows=rows, top_k=top_k)
-        churn = explain(fitted.churn_input.prepare(prepared), None, fitted.churn, rows=rows,
+        value = explain(prepared[fitted.features], value_model, None, rows=rows, top_k=top_k)
+        churn = explain(fitted.churn_input.prepare(prepared), None, churn_model, rows=rows,
                         top_k=top_k, churn_probability=churn_p)
         reasons = (value["reasons"] + " " + churn["reasons"]).str.strip()
     scores = scores.copy()

@@ -78,6 +78,7 @@ __all__ = [
 ]
 
 GATE_METRIC_TAG = "gate_metric"
+CANDIDATE_TAG = "candidate"  # which candidate the version is (models.selection)
 GATE_VALUE_TAG = "gate_value"
 HORIZON_TAG = "horizon_days"
 FOLDS_TAG = "backtest_folds"
@@ -318,7 +319,6 @@ def gate(
     best_baseline: float | None,
     baseline_name: str | None,
     champion: float | None,
-    higher_is_better: bool = True,
     min_margin: float = 0.0,
     not_compared: str | None = None,
 ) -> GateDecision:
@@ -327,23 +327,23 @@ def gate(
 
     `not_compared` is why a current champion is left out (its backtest is not comparable,
     see `champion_comparison`; pass `champion=None` then): the decision rests on the best
-    baseline only and the reason ends with it."""
-    sign = 1.0 if higher_is_better else -1.0
+    baseline only and the reason ends with it. "Beats" is models.selection.beats, the one
+    decision the backtest's selection and grades and the score stage's warnings use too."""
+    from models.selection import beats
+
     note = f"; {not_compared}" if not_compared else ""
     if new is None or not math.isfinite(new):
         return GateDecision(False, f"no backtest value of {metric} for the new model")
     has_baseline = best_baseline is not None and math.isfinite(best_baseline)
     if has_baseline:
-        margin = sign * (new - best_baseline)
-        if not margin > min_margin:
+        if not beats(new, best_baseline, metric, min_margin):
             return GateDecision(
                 False,
                 f"{metric} {new:.4f} does not beat the best baseline {baseline_name} "
                 f"({best_baseline:.4f}) by more than {min_margin}{note}",
             )
     if champion is not None and math.isfinite(champion):
-        margin = sign * (new - champion)
-        if not margin > min_margin:
+        if not beats(new, champion, metric, min_margin):
             return GateDecision(
                 False,
                 f"{metric} {new:.4f} does not beat the current champion ({champion:.4f}) "
@@ -469,7 +469,11 @@ def log_training_run(result, fitted, params: Mapping[str, Any], catalogue: str) 
     log_params(params)
     log_fold_metrics(result.metrics, result.summary)
     mlflow.set_tags({"value_objective": fitted.objective, "fallback": str(fitted.fallback),
-                     "best_objective": str(result.best_objective)})
+                     "best_objective": str(result.best_objective),
+                     "published.value": fitted.value_candidate or "none",
+                     "published.churn": fitted.churn_candidate or "none"})
+    if result.selection:
+        mlflow.log_dict({k: v.as_dict() for k, v in result.selection.items()}, "selection.json")
     with tempfile.TemporaryDirectory() as tmp:
         plots.write_backtest_plots(result, fitted, Path(tmp))
         mlflow.log_artifacts(tmp, "plots")
@@ -492,28 +496,40 @@ def register_gated(kind: str, fitted, sample: pd.DataFrame, result, track, gate_
     own BTYD step and feature list from `fitted` (FittedModels.model_input)."""
     import mlflow
 
-    from models.backtest import CHURN_MODEL, value_model_name
-    from models.metrics import HIGHER_IS_BETTER
+    from models.selection import CHURN_MODEL, value_model_name
     from pipeline.reporting import best_baseline
 
     if kind == "value":
         name, model, output = track.value_model_name, fitted.value, "predict"
-        row, metric = value_model_name(fitted.objective), gate_config.value_metric
+        row = fitted.value_candidate or value_model_name(fitted.objective)
+        metric = gate_config.value_metric
     else:
         name, model, output = track.churn_model_name, fitted.churn, "proba"
-        row, metric = CHURN_MODEL, gate_config.churn_metric
+        row, metric = fitted.churn_candidate or CHURN_MODEL, gate_config.churn_metric
     inputs = fitted.model_input(kind)
     info = log_model(model, sample, f"{kind}_model", output, name, inputs.btyd, inputs.features)
     model_version = str(info.registered_model_version)
-    new = float(result.summary.loc[row, metric]) if row in result.summary.index else float("nan")
+    chosen = result.selection.get(kind)
+    if chosen is not None and row in chosen.scores:  # on the folds every candidate was scored on
+        new = chosen.scores[row]
+    else:
+        new = float(result.summary.loc[row, metric]) if row in result.summary.index else math.nan
     baseline, baseline_value = best_baseline(result, metric, baselines)
-    folds = backtest_folds(result)
+    if chosen is not None and chosen.best_baseline in chosen.scores:
+        baseline, baseline_value = chosen.best_baseline, chosen.scores[chosen.best_baseline]
+    if row == baseline:  # the simple rule itself won: only the champion can stop it
+        baseline_value = None
+    # the folds the score is a mean over: the selection's (every candidate scored on them)
+    folds = chosen.cutoffs if chosen is not None and chosen.cutoffs else backtest_folds(result)
     champion_version, champion_value, not_compared = champion_score(
         name, track.champion_alias, metric, horizon, folds)
     decision = gate(metric, new, baseline_value, baseline, champion_value,
-                    HIGHER_IS_BETTER.get(metric, True), gate_config.min_margin, not_compared)
+                    gate_config.min_margin, not_compared)
     tag_version(name, model_version, metric, new, horizon, folds,
                 max(fitted.train_cutoffs) if fitted.train_cutoffs else None)
+    mlflow.MlflowClient().set_model_version_tag(name, model_version, CANDIDATE_TAG, row)
+    if chosen is not None:
+        mlflow.set_tag(f"selection.{kind}", chosen.text)
     if decision.promote:
         set_alias(name, model_version, track.champion_alias)
     holder = model_version if decision.promote else champion_version
@@ -524,7 +540,7 @@ def register_gated(kind: str, fitted, sample: pd.DataFrame, result, track, gate_
     return {"name": name, "version": model_version, "model_uri": info.model_uri, "metric": metric,
             "backtest_value": new, "best_baseline": baseline, "baseline_value": baseline_value,
             "previous_champion": champion_version, "champion_value": champion_value,
-            "promoted": decision.promote,
+            "promoted": decision.promote, "candidate": row,
             "reason": decision.reason}
 
 
@@ -635,11 +651,14 @@ def load_champion(track, horizon: int, value_version: str | None = None,
     (value, value_input), (churn, churn_input) = found["value"], found["churn"]
     last_cutoffs = [pd.Timestamp(v.tags[LAST_CUTOFF_TAG]) for v in versions.values()
                     if (v.tags or {}).get(LAST_CUTOFF_TAG)]
-    fitted = FittedModels(value, churn, value_input.features, value.objective, horizon,
+    candidate = {kind: (versions[kind].tags or {}).get(CANDIDATE_TAG, "") for kind, _ in kinds}
+    fitted = FittedModels(value, churn, value_input.features,
+                          getattr(value, "objective", candidate["value"]), horizon,
                           value_input.btyd is not None,
                           train_cutoffs=[max(last_cutoffs)] if last_cutoffs else [],
                           btyd=value_input.btyd,
-                          churn_input=None if churn_input.same_as(value_input) else churn_input)
+                          churn_input=None if churn_input.same_as(value_input) else churn_input,
+                          value_candidate=candidate["value"], churn_candidate=candidate["churn"])
     stamp = make_stamp(versions["value"].version, versions["value"].run_id,
                        versions["churn"].version, versions["churn"].run_id)
     return fitted, stamp

@@ -1,16 +1,21 @@
 """configs/generate.yaml: the synthetic B2B customer base of `keyaccounts generate`.
 
 The behaviour parameters are the true model of the synthetic world (see
-`pipeline.synthetic.process` for how each one enters the weekly simulation).
+`pipeline.synthetic.process` for how each one enters the weekly simulation). The presets of
+`keyaccounts generate --preset NAME` (`pipeline.synthetic.presets`) are overrides of it.
 """
 
 from datetime import date
+from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from pipeline.config.base import StrictModel
 
-__all__ = ["BehaviourConfig", "GenerateConfig"]
+__all__ = ["GENERATED_TABLES", "BehaviourConfig", "GenerateConfig"]
+
+# the tables generate can write (features.contract.TABLES); transactions is always written
+GENERATED_TABLES = ("transactions", "contacts", "customers", "managers")
 
 
 class BehaviourConfig(StrictModel):
@@ -22,6 +27,8 @@ class BehaviourConfig(StrictModel):
     order_value_sigma: float = Field(0.7, gt=0.0)
     return_rate: float = Field(0.04, ge=0.0, lt=1.0)
     seasonality: float = Field(0.25, ge=0.0, lt=1.0)
+    season_cycles: int = Field(2, ge=1, le=4)  # waves a year (2: highs in spring and autumn)
+    season_peak_day: int = Field(75, ge=1, le=366)  # day of the year of the (first) high
     base_hazard: float = Field(0.0018, gt=0.0, lt=1.0)
     neglect_effect: float = Field(1.5, ge=0.0)
     manager_effect: float = Field(0.45, gt=0.0, le=1.0)
@@ -53,7 +60,18 @@ class GenerateConfig(StrictModel):
     truth_months: int = Field(24, ge=0)
     truth_n_sims: int = Field(16, ge=2)
     chunk_size: int = Field(50_000, ge=100)
+    # the raw tables written; the others are simulated (they drive the process) but not
+    # exported, e.g. [transactions] for a web shop's export without CRM or customer master
+    tables: tuple[Literal["transactions", "contacts", "customers", "managers"], ...] = (
+        GENERATED_TABLES)
     behaviour: BehaviourConfig = BehaviourConfig()
+
+    @field_validator("tables")
+    @classmethod
+    def _transactions_written(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if "transactions" not in value:
+            raise ValueError("must include transactions, the one table every export has")
+        return tuple(t for t in GENERATED_TABLES if t in value)  # in contract order, once
 
     @model_validator(mode="after")
     def _check_dates(self) -> "GenerateConfig":

@@ -27,6 +27,7 @@ class PathsConfig(StrictModel):
     publish_dir: Path = Path("reports/publish")
     metrics_dir: Path = Path("reports/metrics")
     plots_dir: Path = Path("reports/plots")
+    sources_file: Path = Path("data/sources.json")  # `keyaccounts sources`: input fingerprint
 
 
 class TrackingConfig(StrictModel):

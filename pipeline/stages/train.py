@@ -1,8 +1,8 @@
 """`keyaccounts train`: training set in; backtest, fitted models and an MLflow run out.
 
-Reads paths.features_dir/training_set.parquet (and, on generated data only, the ground truth
-paths.truth_dir/ground_truth.parquet, used to score the "oracle" row of the backtest, never
-to train). Runs the rolling-origin backtest (models.backtest), fits the final models
+Reads paths.features_dir/training_set.parquet (and, on generated data only, i.e. when the
+transactions are read from paths.raw_dir, the ground truth paths.truth_dir/ground_truth.parquet,
+used to score the "oracle" row of the backtest, never to train). Runs the rolling-origin backtest (models.backtest), fits the final models
 (models.training.fit_models) and writes to paths.artifacts_dir: fitted_models.joblib,
 backtest_{metrics,summary,grades,predictions}.parquet, features.json, model_info.json
 (run id, registered versions, gate decisions, library versions) and drift_reference.json (the
@@ -25,17 +25,31 @@ import joblib
 
 import features
 from features.contract import CUTOFF
-from models.backtest import backtest, value_model_name
+from models.backtest import backtest
+from models.tiering import total_capacity
 from models.training import fit_models
-from pipeline import drift_io, tracking
+from pipeline import drift_io, features_io, run_context, tracking
 from pipeline.config import Settings
 from pipeline.progress import logger, step
 from pipeline.reporting import FITTED_MODELS, MODEL_INFO, backtest_tables, model_info
 from pipeline.secrets import redact_uri
 from pipeline.storage import StagedFiles, read_table, write_json, write_table
+from pipeline.tiering_io import read_optional
 
 __all__ = ["main"]
 LIBRARIES = ("lightgbm", "scikit-learn", "pandas", "numpy", "mlflow")
+
+
+def _generated_truth(settings: Settings):
+    """The generator's ground truth, when the transactions come from the generator (they sit
+    in paths.raw_dir, where `keyaccounts generate` writes): with your own export, a truth
+    file a demo run left behind describes other customers and is not read."""
+    paths = settings.pipeline.paths
+    truth_path = settings.path(paths.truth_dir) / "ground_truth.parquet"
+    source = settings.path(settings.data.transactions.path).resolve()
+    if not truth_path.exists() or not source.is_relative_to(settings.path(paths.raw_dir).resolve()):
+        return None
+    return read_table(truth_path)
 
 
 def main(settings: Settings, **overrides) -> None:
@@ -47,32 +61,28 @@ def main(settings: Settings, **overrides) -> None:
     paths, horizon = settings.pipeline.paths, settings.features.horizon_days
     out = settings.path(paths.artifacts_dir)
     training = read_table(settings.path(paths.features_dir) / "training_set.parquet", "features")
-    truth_path = settings.path(paths.truth_dir) / "ground_truth.parquet"
-    truth = read_table(truth_path) if truth_path.exists() else None
+    truth = _generated_truth(settings)
 
-    with step(f"train: backtest on {training[CUTOFF].nunique()} cutoffs, {len(training):,} rows"):
+    managers = read_optional(settings.path(paths.validated_dir) / "managers.parquet")
+    capacity = total_capacity(managers, settings.tiers.policy)  # for the capture at capacity
+    # a history too short for a backtest fold at the horizon is backtested at a shorter one
+    frame, backtest_horizon, note = features_io.backtest_inputs(
+        settings.path(paths.features_dir), training, horizon)
+    with step(f"train: backtest on {frame[CUTOFF].nunique()} cutoffs, {len(frame):,} rows"):
         result = backtest(
-            training, config, horizon, truth, progress=lambda m: logger.info("train: %s", m)
+            frame, config, backtest_horizon, truth,
+            progress=lambda m: logger.info("train: %s", m), capacity=capacity,
         )
+    if note:
+        result.messages.insert(0, note)
     for message in result.messages:
         logger.info("train: %s", message)
-    if result.best_objective and result.best_objective != config.value_objective:
-        metric = config.gate.value_metric
-        means = {o: result.summary.loc[value_model_name(o), metric]
-                 for o in (result.best_objective, config.value_objective)
-                 if value_model_name(o) in result.summary.index}
-        logger.info("train: value objective %r scores %s on the backtest, the configured %r %s; "
-                    "the configured one is trained (to switch, set value_objective in "
-                    "configs/model.yaml; see reports/backtest/report.md for the other metrics)",
-                    result.best_objective,
-                    f"{metric} {means.get(result.best_objective, float('nan')):.4f}",
-                    config.value_objective,
-                    f"{means.get(config.value_objective, float('nan')):.4f}")
     with step("train: final models"):
         # the BTYD step the models carry is fitted on the customers at the end of the data
         population = (read_table(settings.path(paths.features_dir) / "scoring_frame.parquet",
                                  "features") if config.btyd_features else None)
-        fitted = fit_models(training, config, horizon, population=population)
+        fitted = fit_models(training, config, horizon, population=population,
+                            selection=result.selection)
     logger.info("train: %s", fitted.message)
 
     with StagedFiles() as staged:  # the artifacts are replaced together, after the MLflow run
@@ -81,7 +91,8 @@ def main(settings: Settings, **overrides) -> None:
             write_table(frame, staged.path(out / f"backtest_{name}.parquet"))
         write_json(fitted.features, staged.path(out / "features.json"))
         reference = drift_io.build_reference(settings, fitted)  # the drift guard's baseline
-        with mlflow.start_run() as run, step("train: MLflow run " + run.info.run_id):
+        with (mlflow.start_run(**run_context.start_run_kwargs(settings.root)) as run,
+              step("train: MLflow run " + run.info.run_id)):
             tracking.log_training_run(
                 result, fitted, {"features": settings.features, "model": config,
                                  "pipeline": settings.pipeline.model_dump(
@@ -95,7 +106,8 @@ def main(settings: Settings, **overrides) -> None:
         info = model_info(
             run_id=run.info.run_id, tracking_uri=redact_uri(mlflow.get_tracking_uri()),
             trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            horizon=horizon, fitted=fitted, result=result, registered=registered,
+            horizon=horizon, backtest_horizon=backtest_horizon, fitted=fitted, result=result,
+            registered=registered,
             versions={p: version(p) for p in LIBRARIES})
         write_json(info, staged.path(out / MODEL_INFO))
         staged.commit()

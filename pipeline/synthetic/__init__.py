@@ -8,7 +8,8 @@ belong to regions and carry a limited number of strategic accounts.
 
 Modules: `population` (who), `process` (the weekly step), `history` (a chunk's tables),
 `truth` (Monte Carlo ground truth), `defects` (export faults), `writer` (chunked Parquet),
-`marker` (which raw files generate wrote, so it never overwrites an export).
+`marker` (which raw files generate wrote, so it never overwrites an export), `presets`
+(bases of other shapes: consumer, short_history, seasonal, new_customers).
 """
 
 from pipeline.synthetic.defects import DEFECT_KINDS, inject

@@ -40,7 +40,7 @@ from pipeline.synthetic.population import (
     Population,
     draw_population,
 )
-from pipeline.synthetic.process import State, advance, initial_state, intensity, season
+from pipeline.synthetic.process import State, advance, behaviour_season, initial_state, intensity
 
 __all__ = ["ChunkResult", "customer_ids", "manager_ids", "n_weeks", "simulate_chunk"]
 
@@ -97,7 +97,7 @@ def simulate_chunk(config: GenerateConfig, chunk_index: int, first_number: int, 
     weeks = n_weeks(config)
     pop = draw_population(rng, first_number, n, weeks, config, thresholds, managers)
     state = initial_state(rng, pop)
-    seasons = season(config.start_date, np.arange(weeks), b.seasonality)
+    seasons = behaviour_season(config.start_date, np.arange(weeks), b)
     snapshots: dict[int, State] = {}
     buys, rets, contacts = [], [], []
     for t in range(weeks):

@@ -12,7 +12,8 @@ import numpy as np
 from pipeline.config.generate import BehaviourConfig, GenerateConfig
 
 __all__ = [
-    "CATEGORIES", "INDUSTRIES", "REGIONS", "TIERS", "Managers", "Population",
+    "CATEGORIES", "INDUSTRIES", "MANAGER_DELAY_WEEKS", "REGIONS", "TIERS", "Managers",
+    "Population",
     "draw_managers", "contact_bits", "draw_population", "tier_thresholds",
 ]
 
@@ -38,6 +39,7 @@ UNIT_PRICE = np.array([12.0, 85.0, 40.0, 30.0, 150.0, 8.0])
 TIERS = ("strategic", "key", "growth", "self-service")
 _SIZE_REF = 30.0
 NEVER = np.iinfo(np.int32).max
+MANAGER_DELAY_WEEKS = 26  # a managed account arriving during the history gets its manager then
 
 
 @dataclass
@@ -156,7 +158,8 @@ def draw_population(rng: np.random.Generator, first_number: int, n: int, n_weeks
                                          np.where(value >= thresholds[2], 2, 3)))
     tier = np.where(eligible & ~managed, 1, tier)
     # accounts arriving during the history get their manager after half a year
-    managed_from = np.where(managed, np.where(created_week <= 0, 0, created_week + 26), NEVER)
+    managed_from = np.where(managed, np.where(created_week <= 0, 0,
+                                              created_week + MANAGER_DELAY_WEEKS), NEVER)
     manager = np.full(n, -1)
     for r in range(len(REGIONS)):
         pool = np.flatnonzero((managers.region == r) & managers.active)

@@ -30,7 +30,8 @@ import numpy as np
 from pipeline.config.generate import BehaviourConfig
 from pipeline.synthetic.population import Population
 
-__all__ = ["State", "advance", "initial_state", "intensity", "season", "subset"]
+__all__ = ["State", "advance", "behaviour_season", "initial_state", "intensity", "season",
+           "subset"]
 
 FAR = np.int16(999)
 
@@ -53,13 +54,21 @@ class State:
                      self.since_complaint.copy())
 
 
-def season(start: date, t: np.ndarray | int, amplitude: float) -> np.ndarray:
-    """Multiplier of the purchase rate in week t: highs in March and September, lows in June
-    and December, and half the rate over Christmas."""
+def season(start: date, t: np.ndarray | int, amplitude: float, cycles: int = 2,
+           peak_day: int = 75) -> np.ndarray:
+    """Multiplier of the purchase rate in week t: 1 + amplitude * cos(2 pi cycles (d - peak_day)
+    / 365.25) on the week's middle day of the year d, and half the rate over Christmas (from
+    20 December). The default (2 cycles, peak on day 75) has highs in March and September and
+    lows in June and December; 1 cycle with a peak in November puts the most spend in Q4."""
     day0 = np.datetime64(start, "D") + 7 * np.asarray(t)
     doy = (day0 - day0.astype("datetime64[Y]")).astype(int) + 3
-    wave = 1.0 + amplitude * np.cos(2 * np.pi * (doy - 75) / 182.625)
+    wave = 1.0 + amplitude * np.cos(2 * np.pi * (doy - peak_day) / (365.25 / cycles))
     return wave * np.where(doy >= 354, 0.5, 1.0)
+
+
+def behaviour_season(start: date, t: np.ndarray | int, b: BehaviourConfig) -> np.ndarray:
+    """`season` with the seasonality settings of `b`."""
+    return season(start, t, b.seasonality, b.season_cycles, b.season_peak_day)
 
 
 def initial_state(rng: np.random.Generator, pop: Population) -> State:

@@ -26,7 +26,7 @@ import pandas as pd
 from features.contract import AS_OF, CUSTOMER_ID, HORIZON_DAYS
 from pipeline.config.generate import BehaviourConfig, GenerateConfig
 from pipeline.synthetic.population import Population
-from pipeline.synthetic.process import State, advance, intensity, season, subset
+from pipeline.synthetic.process import State, advance, behaviour_season, intensity, subset
 
 __all__ = [
     "TRUTH_COLUMNS", "as_of_dates", "expected_continuations", "realised_continuations",
@@ -81,7 +81,7 @@ def expected_continuations(rng: np.random.Generator, config: GenerateConfig, pop
     rep, st = _repeat(pop, state, n_sims)
     cum = np.zeros(len(rep))
     for t, share in _window_fractions(config, as_of, horizon):
-        cum += intensity(rep, st, float(season(config.start_date, t, b.seasonality)), b) * share
+        cum += intensity(rep, st, float(behaviour_season(config.start_date, t, b)), b) * share
         advance(rng, rep, st, t, None, b)
     shape = (len(pop), n_sims)
     return (cum * rep.mean_net_value).reshape(shape), np.exp(-cum).reshape(shape)
@@ -97,7 +97,7 @@ def realised_continuations(rng: np.random.Generator, config: GenerateConfig, pop
     spend = np.zeros(len(rep))
     bought = np.zeros(len(rep), bool)
     for t, share in _window_fractions(config, as_of, horizon):
-        rate = intensity(rep, st, float(season(config.start_date, t, b.seasonality)), b)
+        rate = intensity(rep, st, float(behaviour_season(config.start_date, t, b)), b)
         for sign, mean in ((1.0, rate), (-1.0, rate * b.return_rate)):
             # events fall on uniform days: each lands inside the window with probability share
             count = rng.binomial(rng.poisson(mean), share)

@@ -26,7 +26,7 @@ from features.contract import (
     REGION,
     TRANSACTIONS,
 )
-from pipeline.config.generate import GenerateConfig
+from pipeline.config.generate import GENERATED_TABLES, GenerateConfig
 from pipeline.storage import StagedFiles, write_text
 from pipeline.synthetic.defects import inject
 from pipeline.synthetic.history import customer_ids, manager_ids, simulate_chunk
@@ -75,6 +75,9 @@ def write_dataset(config: GenerateConfig, raw_dir: Path, truth_dir: Path,
                   ) -> dict:
     """Simulate `config.n_customers` customers and write raw tables, truth and defect list.
 
+    Only the tables of `config.tables` are written (the others are simulated all the same:
+    contacts drive dropout whether or not the export has them); a file of another table
+    left in `raw_dir` by an earlier run is removed, so the folder holds one data set.
     Returns a summary (rows per table, defects per kind, ground-truth precision) that is
     also written to truth_dir/generate_summary.json. Every file is written to a temporary in
     its folder and all are renamed into place at the end: a failed or killed run leaves the
@@ -90,10 +93,11 @@ def write_dataset(config: GenerateConfig, raw_dir: Path, truth_dir: Path,
     weeks = {d: week_of(config, d) for d in as_ofs}
     n_chunks = -(-config.n_customers // config.chunk_size)
     with StagedFiles() as staged:  # every file, or none, replaced at the end
+        chunked = [t for t in (TRANSACTIONS, CONTACTS, CUSTOMERS) if t in config.tables]
         writers = {t: pq.ParquetWriter(staged.path(raw_dir / f"{t}.parquet"), schema[t])
-                   for t in (TRANSACTIONS, CONTACTS, CUSTOMERS)}
+                   for t in chunked}
         writers["truth"] = pq.ParquetWriter(staged.path(truth_dir / TRUTH_FILE), schema["truth"])
-        rows = {t: 0 for t in (TRANSACTIONS, CONTACTS, CUSTOMERS)}
+        rows = {t: 0 for t in chunked}
         truth_rows = orders = 0
         load = np.zeros(len(managers.region), np.int64)
         total = {d: 0.0 for d in as_ofs}
@@ -112,11 +116,14 @@ def write_dataset(config: GenerateConfig, raw_dir: Path, truth_dir: Path,
                                     minlength=len(load))
                 tables = {TRANSACTIONS: result.transactions, CONTACTS: result.contacts,
                           CUSTOMERS: result.customers}
+                tables = {t: tables[t] for t in chunked}
                 if with_defects:
                     rng = np.random.default_rng([config.seed, k, 2])
                     size = config.n_customers  # numbers no customer has:
                     unknown = customer_ids(rng.integers(size, 3 * size, 1000), size)
                     for t in (TRANSACTIONS, CONTACTS):
+                        if t not in tables:
+                            continue
                         tables[t], found = inject(tables[t], t, config.defect_rate, rng, unknown)
                         found.insert(0, "table", t)
                         found["row"] += rows[t]
@@ -143,8 +150,10 @@ def write_dataset(config: GenerateConfig, raw_dir: Path, truth_dir: Path,
             CAPACITY: np.maximum(managers.capacity, load),
             ACTIVE: managers.active,
         })
-        pq.write_table(_arrow(mgr, schema[MANAGERS]), staged.path(raw_dir / f"{MANAGERS}.parquet"))
-        rows[MANAGERS] = len(mgr)
+        if MANAGERS in config.tables:
+            pq.write_table(_arrow(mgr, schema[MANAGERS]),
+                           staged.path(raw_dir / f"{MANAGERS}.parquet"))
+            rows[MANAGERS] = len(mgr)
         defect_frame = (pd.concat(defects, ignore_index=True) if defects
                         else pd.DataFrame({"table": [], "row": [], "kind": []}))
         pq.write_table(_arrow(defect_frame, schema["defects"]),
@@ -161,4 +170,7 @@ def write_dataset(config: GenerateConfig, raw_dir: Path, truth_dir: Path,
         }
         write_text(json.dumps(summary, indent=2), staged.path(truth_dir / SUMMARY_FILE))
         staged.commit()
+    for table in GENERATED_TABLES:  # an earlier run's table this data set does not have
+        if table not in config.tables:
+            (raw_dir / f"{table}.parquet").unlink(missing_ok=True)
     return summary

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import features
 from features.config import FeaturesConfig
 from features.contract import Tables
+from features.cutoffs import Step
 from tests.features.conftest import AS_OF, customers
 
 
@@ -73,6 +74,60 @@ def test_feature_columns(all_tables, config):
         "customer_id" not in columns and "future_spend" not in columns and "cutoff" not in columns
     )
     assert columns == list(features.catalogue(config))
+
+
+def test_plan_of_a_short_history_has_no_training_cutoff_and_a_shorter_backtest(all_tables):
+    # 2023-07-15 .. 2024-08-01 (383 days: monthly): no month end has a 400-day window; at
+    # 182 days the fold 2024-01-31 has 1 cutoff observed by then (07-31), at 91 days the
+    # fold 2024-04-30 has the six month ends 07-31 .. 12-31: 91 days is the longest that fits
+    config = FeaturesConfig(horizon_days=400)
+    plan = features.plan_cutoffs(all_tables, config, min_train_cutoffs=3)
+    assert plan.cutoffs == [] and plan.step == Step(1, "m")
+    assert plan.as_of == pd.Timestamp("2024-08-01") == plan.labels_end
+    assert plan.backtest_horizon_days == 91
+    assert plan.backtest_cutoffs == features.training_cutoffs(
+        plan.labels_end, config.model_copy(update={"horizon_days": 91}), "2023-07-15"
+    )
+    assert plan.backtest_cutoffs[0] == pd.Timestamp("2023-07-31")
+    assert plan.backtest_cutoffs[-1] == pd.Timestamp("2024-04-30")
+    assert plan.short_history == (
+        "short history: data from 2023-07-15 to 2024-08-01 (383 days) leaves no cutoff with a "
+        "full 400-day label window: the training set is empty and the models fall back to "
+        "BG/NBD + Gamma-Gamma; the backtest scores a 91-day horizon instead of 400 days, the "
+        "longest with a fold; add history or shorten horizon_days"
+    )
+    # one cutoff at 365 days: too few to train on, same backtest
+    one = features.plan_cutoffs(all_tables, FeaturesConfig(horizon_days=365), 3)
+    assert one.cutoffs == [pd.Timestamp("2023-07-31")] and one.backtest_horizon_days == 91
+    assert "leaves 1 cutoff(s) with a full 365-day label window" in one.short_history
+    # a horizon with a fold: nothing to say, no second training set
+    fits = features.plan_cutoffs(all_tables, FeaturesConfig(horizon_days=30), 3)
+    assert fits.backtest_horizon_days == 30 and fits.backtest_cutoffs == []
+    assert fits.short_history == ""
+    # not even 30 days leave a fold when 12 cutoffs must be observed by it
+    none = features.plan_cutoffs(all_tables, FeaturesConfig(horizon_days=400), 12)
+    assert none.backtest_horizon_days is None and none.backtest_cutoffs == []
+    assert none.short_history.endswith("no backtest horizon fits either; add history or "
+                                       "shorten horizon_days")
+
+
+def test_build_all_without_cutoffs_gives_an_empty_training_set_of_the_same_columns(all_tables):
+    config = FeaturesConfig(horizon_days=400)
+    built = features.build_all(all_tables, [], AS_OF, config, backtest_horizon_days=91,
+                               backtest_cutoffs=[pd.Timestamp("2024-03-31")])
+    full = features.build_training_set(all_tables, [AS_OF], config)
+    assert len(built.training) == 0
+    pd.testing.assert_series_equal(built.training.dtypes, full.dtypes)
+    pd.testing.assert_frame_equal(built.scoring, features.build(all_tables, AS_OF, config))
+    # the backtest's set: labels over 91 days, the features of the same cutoff
+    shorter = config.model_copy(update={"horizon_days": 91})
+    pd.testing.assert_frame_equal(
+        built.backtest,
+        features.build_training_set(all_tables, [pd.Timestamp("2024-03-31")], shorter),
+    )
+    assert features.build_all(all_tables, [AS_OF], AS_OF, config).backtest is None
+    training, _ = features.build_datasets(all_tables, [], AS_OF, config)
+    assert training.empty and list(training.columns) == list(full.columns)
 
 
 # ---- point in time, property based ----------------------------------------------------

@@ -29,6 +29,28 @@ def test_fold_cutoffs_step_back_from_the_latest():
     assert fold_cutoffs(cutoffs, 20, 6) == [pd.Timestamp("2024-06-30"), pd.Timestamp("2024-12-31")]
 
 
+def test_fold_cutoffs_a_duration_apart_on_weekly_and_daily_cutoffs():
+    weekly = pd.date_range("2024-01-07", "2024-12-29", freq="W-SUN")  # Sundays
+    # 3 months back from 2024-12-29 is 2024-09-29, a Sunday; 6 months back 2024-06-29, a
+    # Saturday: the Sunday before it
+    assert fold_cutoffs(weekly, 3, "3m") == [
+        pd.Timestamp(d) for d in ("2024-06-23", "2024-09-29", "2024-12-29")
+    ]
+    assert fold_cutoffs(weekly, 3, "2w") == [
+        pd.Timestamp(d) for d in ("2024-12-01", "2024-12-15", "2024-12-29")
+    ]
+    daily = pd.date_range("2024-11-01", "2024-12-31", freq="D")
+    assert fold_cutoffs(daily, 2, "30d") == [pd.Timestamp("2024-12-01"), pd.Timestamp("2024-12-31")]
+    # a step shorter than the cutoffs' spacing never evaluates one cutoff twice
+    assert fold_cutoffs(weekly, 4, "1d") == [
+        pd.Timestamp(d) for d in ("2024-12-22", "2024-12-29")
+    ]
+    # month ends and whole months: as before, also given the old number of months
+    monthly = pd.date_range("2024-01-31", "2024-12-31", freq="ME")
+    assert fold_cutoffs(monthly, 3, "3m") == fold_cutoffs(monthly, 3, 3)
+    assert fold_cutoffs([], 3, "3m") == []
+
+
 def test_fold_trains_only_on_labels_observed_by_its_cutoff():
     cutoffs = pd.date_range("2023-01-31", "2024-12-31", freq="ME")
     used = fold_train_cutoffs(cutoffs, pd.Timestamp("2024-12-31"), 365, window=3)
@@ -50,7 +72,7 @@ def result(training_set):
             "true_prob_no_purchase": last[LABEL_CHURNED].astype(float),
         }
     )
-    return backtest(training_set, _config(n_folds=2, fold_step_months=2), 365, truth=truth)
+    return backtest(training_set, _config(n_folds=2, fold_step="2m"), 365, truth=truth)
 
 
 def test_backtest_scores_models_baselines_and_oracle(result, training_set):

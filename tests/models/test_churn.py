@@ -64,6 +64,7 @@ OVERFIT = {
     "subsample": 1.0,
     "colsample_bytree": 1.0,
     "n_jobs": 1,
+    "early_stopping_rounds": None,  # over-fits on purpose: early stopping would prevent it
 }
 
 
@@ -168,3 +169,44 @@ def test_init_signature_is_calibration_then_the_lightgbm_params():
     params = inspect.signature(ChurnModel).parameters
     assert list(params)[:3] == ["calibration", "calibration_cutoffs", "n_estimators"]
     assert params["calibration"].default == "isotonic" and params["n_jobs"].default == 2
+
+
+def _rows(n: int) -> np.ndarray:
+    """Every row its own customer: drifting_churn draws independent rows per cutoff."""
+    return np.array([f"R{i:06d}" for i in range(n)])
+
+
+def test_early_stopping_picks_few_trees_on_noise():
+    X, y, cutoffs, (X_new, _, y_new) = drifting_churn(slope=0.0)
+    params = OVERFIT | {"early_stopping_rounds": 20}
+    model = ChurnModel(**params).fit(X, y, cutoffs=cutoffs, groups=_rows(len(y)))
+    assert model.best_iteration_ is not None and model.best_iteration_ < 40
+    assert model.classifier_.booster_.num_trees() == model.best_iteration_
+    assert model.raw_proba(X_new).std() < 0.03  # no scores spread over noise (OVERFIT: > 0.05)
+    assert ChurnModel(**OVERFIT).fit(X, y, cutoffs=cutoffs).best_iteration_ is None
+
+
+def test_the_calibration_cutoff_never_chooses_the_trees():
+    # the latest cutoff calibrates; the trees are chosen on the booster's own later cutoffs,
+    # so relabelling the calibration cutoff changes the calibrator, not the number of trees
+    X, y, cutoffs, _ = drifting_churn(slope=1.0)
+    params = OVERFIT | {"early_stopping_rounds": 10, "learning_rate": 0.1}
+    flipped = y.copy()
+    latest = cutoffs == cutoffs.max()
+    flipped[latest] = 1 - flipped[latest]
+    groups = _rows(len(y))
+    a = ChurnModel(**params).fit(X, y, cutoffs=cutoffs, groups=groups)
+    b = ChurnModel(**params).fit(X, flipped, cutoffs=cutoffs, groups=groups)
+    assert a.calibration_cutoffs_ == b.calibration_cutoffs_ == [pd.Timestamp(cutoffs.max())]
+    assert a.best_iteration_ == b.best_iteration_ is not None
+    assert a.best_iteration_ < params["n_estimators"]
+
+
+def test_churn_without_cutoffs_or_customers_has_no_early_stopping():
+    X, y, cutoffs, _ = drifting_churn(slope=1.0, per_cutoff=200)
+    params = OVERFIT | {"n_estimators": 30, "early_stopping_rounds": 5}
+    model = ChurnModel(**params).fit(X, y)
+    assert model.best_iteration_ is None and model.classifier_.booster_.num_trees() == 30
+    assert ChurnModel(**params).fit(X, y, cutoffs=cutoffs).best_iteration_ is None
+    with pytest.raises(ValueError, match="groups has 1 values"):
+        ChurnModel(n_estimators=2).fit(X, y, cutoffs=cutoffs, groups=["a"])

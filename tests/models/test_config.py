@@ -21,3 +21,27 @@ def test_lightgbm_defaults_are_declared_once():
     estimator = ValueModel().get_params()
     for name, value in LightGBMParams().model_dump().items():
         assert value == LIGHTGBM_PARAMS[name][1] == estimator[name], name
+
+
+def test_fold_step_is_a_duration_and_reads_the_old_months_key():
+    from models.config import BacktestConfig
+
+    assert BacktestConfig().fold_step == "3m"
+    assert BacktestConfig(fold_step="2w").fold_step == "2w"
+    old = ModelConfig.model_validate({"backtest": {"fold_step_months": 1}})
+    assert old.backtest.fold_step == "1m"
+    with pytest.raises(pydantic.ValidationError, match="keep only fold_step"):
+        BacktestConfig.model_validate({"fold_step_months": 1, "fold_step": "1m"})
+    for bad in ("auto", "3", "0m", "3 months", "1y"):
+        with pytest.raises(pydantic.ValidationError, match="fold_step"):
+            BacktestConfig(fold_step=bad)
+
+
+def test_early_stopping_and_auto_min_child_samples_are_the_defaults():
+    params = LightGBMParams()
+    assert (params.early_stopping_rounds, params.min_child_samples) == (50, "auto")
+    assert LightGBMParams(early_stopping_rounds=None, min_child_samples=40).min_child_samples == 40
+    for bad in ({"early_stopping_rounds": 0}, {"min_child_samples": 0},
+                {"min_child_samples": "lots"}):
+        with pytest.raises(pydantic.ValidationError):
+            LightGBMParams(**bad)

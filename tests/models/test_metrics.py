@@ -7,8 +7,10 @@ from models.metrics import (
     churn_metrics,
     decile_mape,
     expected_calibration_error,
+    lift_share,
     normalized_gini,
     top_decile_lift,
+    top_k_share,
     top_share,
     value_metrics,
 )
@@ -61,7 +63,29 @@ def test_value_metrics_mae_and_keys():
         "top10_capture",
         "decile_mape",
         "mae",
+        "spend_ratio",
     }
+    assert m["spend_ratio"] == pytest.approx(5 / 7)
+    # with the managers' capacity: the capture of the top `capacity` accounts
+    m = value_metrics([1.0, 2.0, 4.0], [2.0, 3.0, 1.0], capacity=2)
+    assert m["capacity_capture"] == pytest.approx(3 / 7)
+
+
+def test_lift_share_on_a_hand_computed_example():
+    # ten customers; the truth's top 10% is customer 0 (50 of 100)
+    actual = np.array([50.0, 20, 10, 5, 5, 4, 3, 2, 1, 0])
+    status_quo = np.array([0.0, 9, 8, 7, 6, 5, 4, 3, 2, 1])  # last year: ranks customer 1 first
+    model = np.array([8.0, 9, 1, 1, 1, 1, 1, 1, 1, 1])  # customer 1 first, customer 0 second
+    sq, best = top_k_share(actual, status_quo, 2), top_k_share(actual, actual, 2)
+    mine = top_k_share(actual, model, 2)
+    assert (sq, mine, best) == pytest.approx((0.30, 0.70, 0.70))
+    assert lift_share(mine, sq, best) == pytest.approx(1.0)
+    # top-1: the model is no better than the status quo (both pick customer 1)
+    one = [top_k_share(actual, x, 1) for x in (model, status_quo, actual)]
+    assert lift_share(*one) == pytest.approx(0.0)
+    assert lift_share(0.25, 0.30, 0.70) == pytest.approx(-0.125)
+    assert math.isnan(lift_share(0.5, 0.7, 0.7))  # nothing to attain
+    assert math.isnan(lift_share(math.nan, 0.3, 0.7))
 
 
 def test_churn_metrics_perfect_ranking_and_ranking_only_scores():

@@ -157,3 +157,18 @@ def test_input_columns_are_the_feature_columns_before_the_btyd_step(training_set
     prepared = prepare_frame(training_set, _btyd_config(), 365)
     assert input_columns(prepared) == columns
     assert "btyd_frequency" in columns and "btyd_expected_spend" not in columns
+
+
+def test_an_empty_training_set_falls_back_and_still_scores(training_set):
+    # what the features stage writes when no cutoff has a full label window (history <=
+    # horizon): no rows, the columns of a full one; the scoring frame is still there
+    from models.backtest import backtest
+
+    empty = training_set.iloc[:0]
+    fitted = fit_models(empty, _config(), 365)
+    assert fitted.fallback and fitted.value is None and "0 cutoff(s)" in fitted.message
+    scores = predict(fitted, _scoring(training_set))
+    assert len(scores) == (training_set[CUTOFF] == training_set[CUTOFF].max()).sum()
+    assert scores["expected_value"].notna().all() and scores["churn_probability"].between(0, 1).all()
+    result = backtest(empty, _config(), 365)
+    assert result.metrics.empty and any("no fold" in m for m in result.messages)

@@ -82,3 +82,60 @@ def test_init_signature_is_objective_then_the_lightgbm_params():
     assert list(params)[:3] == ["objective", "tweedie_variance_power", "n_estimators"]
     assert params["objective"].default == "tweedie" and params["random_state"].default == 0
     assert ValueModel("hurdle").objective == "hurdle"  # positional, as before
+
+
+def _noise(seed: int = 0, n_cutoffs: int = 8, per_cutoff: int = 500):
+    """Spend unrelated to the features (half zeros, gamma otherwise) over weekly cutoffs."""
+    rng = np.random.default_rng(seed)
+    n = n_cutoffs * per_cutoff
+    X = pd.DataFrame(rng.normal(size=(n, 5)), columns=[f"f{i}" for i in range(5)])
+    y = np.where(rng.uniform(size=n) < 0.5, 0.0, rng.gamma(2.0, 100.0, size=n))
+    cutoffs = np.repeat(pd.date_range("2024-01-07", periods=n_cutoffs, freq="W-SUN"), per_cutoff)
+    groups = np.tile([f"C{i:04d}" for i in range(per_cutoff)], n_cutoffs)
+    return X, y, cutoffs, groups
+
+
+NOISY = {"n_estimators": 300, "learning_rate": 0.1, "num_leaves": 15, "n_jobs": 1,
+         "early_stopping_rounds": 20}
+
+
+@pytest.mark.parametrize("objective", ["tweedie", "hurdle"])
+def test_early_stopping_picks_few_trees_on_noise(objective):
+    X, y, cutoffs, groups = _noise()
+    model = ValueModel(objective=objective, **NOISY).fit(X, y, cutoffs=cutoffs, groups=groups)
+    for name, best in model.best_iterations_.items():
+        assert best is not None and best < 60, (name, best)
+        assert model.estimators_[name].booster_.num_trees() == best  # refitted with that many
+    # the refit used every row: a different fit from the early-stopping one on fewer rows
+    assert model.estimators_["regressor"].n_features_in_ == 5
+
+
+def test_early_stopping_keeps_more_trees_where_there_is_signal(training_set):
+    features = model_features(training_set)
+    params = NOISY | {"learning_rate": 0.05, "num_leaves": 7, "early_stopping_rounds": 10}
+    signal = ValueModel(**params).fit(
+        training_set[features], training_set[LABEL_SPEND], cutoffs=training_set[CUTOFF],
+        groups=training_set["customer_id"],
+    )
+    X, y, cutoffs, groups = _noise()
+    noise = ValueModel(**params).fit(X, y, cutoffs=cutoffs, groups=groups)
+    assert signal.best_iterations_["regressor"] > 3 * noise.best_iterations_["regressor"]
+
+
+def test_without_cutoffs_there_is_no_early_stopping():
+    X, y, _, _ = _noise(per_cutoff=100)
+    model = ValueModel(**(NOISY | {"n_estimators": 40})).fit(X, y)
+    assert model.best_iterations_ == {"regressor": None}
+    assert model.estimators_["regressor"].booster_.num_trees() == 40  # the cap, as before
+    off = ValueModel(**(NOISY | {"n_estimators": 40, "early_stopping_rounds": None}))
+    X, y, cutoffs, groups = _noise(per_cutoff=100)
+    assert off.fit(X, y, cutoffs=cutoffs, groups=groups).best_iterations_ == {"regressor": None}
+    # cutoffs without the customers: no customer-disjoint fold, so no early stopping
+    on = ValueModel(**(NOISY | {"n_estimators": 40}))
+    assert on.fit(X, y, cutoffs=cutoffs).best_iterations_ == {"regressor": None}
+    with pytest.raises(ValueError, match="cutoffs has 3 values"):
+        ValueModel(n_estimators=2).fit(X, y, cutoffs=cutoffs[:3])
+    with pytest.raises(ValueError, match="groups has 3 values"):
+        ValueModel(n_estimators=2).fit(X, y, cutoffs=cutoffs, groups=groups[:3])
+    with pytest.raises(ValueError, match="early_stopping_rounds"):
+        ValueModel(n_estimators=2, early_stopping_rounds=0).fit(X, y, cutoffs=cutoffs)

@@ -77,7 +77,7 @@ def make_project(root: Path) -> Path:
         "min_train_cutoffs": 2, "train_window_cutoffs": 4,
         "value": {"params": tiny}, "churn": {"params": tiny},
         "btyd_features": False,
-        "backtest": {"n_folds": 2, "fold_step_months": 1,
+        "backtest": {"n_folds": 2, "fold_step": "1m",
                      "baselines": ["last_period", "rfm", "avg_spend_retention"]}})
     _edit(root / "configs" / "pipeline.yaml", {
         "tracking": {"tracking_uri": f"sqlite:///{root / 'mlflow.db'}"},

@@ -146,3 +146,48 @@ def test_too_few_customers_to_train_stops_naming_the_count_and_the_minimum(tmp_p
     )
     stage.main(settings)  # two are enough when two are asked for
     assert load_settings(CONFIGS).features.min_customers == 50
+
+
+def test_a_history_shorter_than_the_label_window_still_writes_the_scoring_frame(tmp_path, caplog):
+    # 2023-07-15 .. 2024-08-01 is 383 days: no cutoff has a full 400-day window
+    from pipeline.features_io import BACKTEST_SET, backtest_inputs
+
+    settings = settings_in(tmp_path)
+    long = settings.features.model_copy(update={"horizon_days": 400, "n_cutoffs": "auto"})
+    settings = dataclasses.replace(settings, features=long)
+    write(settings, {"transactions": transactions()})
+    with caplog.at_level("WARNING", logger="keyaccounts"):
+        stage.main(settings)
+    folder, summary = outputs(settings)
+    training = pd.read_parquet(folder / "training_set.parquet")
+    scoring = pd.read_parquet(folder / "scoring_frame.parquet")
+    backtest = pd.read_parquet(folder / BACKTEST_SET)
+    assert training.empty and summary["cutoffs"] == [] and len(scoring) == 3
+    assert list(training.columns) == list(backtest.columns)
+    assert summary["backtest_horizon_days"] == 91 and summary["backtest_set"] == BACKTEST_SET
+    assert summary["backtest_cutoffs"][-1] == "2024-04-30"  # + 91 days <= 2024-08-01
+    assert sorted(backtest["cutoff"].dt.strftime("%Y-%m-%d").unique()) == summary[
+        "backtest_cutoffs"]
+    warnings = [r.getMessage() for r in caplog.records if "short history" in r.getMessage()]
+    assert len(warnings) == 1 and "91-day horizon instead of 400 days" in warnings[0]
+    frame, horizon, message = backtest_inputs(folder, training, 400)
+    assert horizon == 91 and len(frame) == len(backtest) and "91-day horizon" in message
+
+    # a later run with enough history for its horizon removes the stale backtest set
+    settings = dataclasses.replace(
+        settings, features=settings.features.model_copy(update={"horizon_days": 30}))
+    stage.main(settings)
+    folder, summary = outputs(settings)
+    assert not (folder / BACKTEST_SET).exists() and summary["backtest_set"] is None
+    training = pd.read_parquet(folder / "training_set.parquet")
+    assert backtest_inputs(folder, training, 30) == (training, 30, "")
+
+
+def test_too_few_customers_at_the_scoring_date_stops_when_no_cutoff_has_labels(tmp_path):
+    settings = settings_in(tmp_path)
+    settings = dataclasses.replace(settings, features=settings.features.model_copy(
+        update={"horizon_days": 400, "min_customers": 4}))
+    write(settings, {"transactions": transactions()})
+    with pytest.raises(DataError, match="only 3 customers have an order .* on or before the "
+                                        "scoring date 2024-08-01, fewer than min_customers 4"):
+        stage.main(settings)

@@ -7,7 +7,8 @@ from models.backtest import BacktestResult
 from pipeline import reporting
 
 SUMMARY = pd.DataFrame(
-    {"normalized_gini": [0.60, 0.40, 0.50, float("nan")], "brier": [0.10, 0.20, 0.15, 0.12]},
+    {"normalized_gini": [0.60, 0.40, 0.50, float("nan")], "brier": [0.10, 0.20, 0.15, 0.12],
+     "lift_share_top10": [0.25, float("nan"), float("nan"), float("nan")]},
     index=pd.Index(["lgbm_tweedie", "rfm", "last_period", "lgbm_churn"], name="model"),
 )
 GRADES = pd.DataFrame({"beats": [True, False], "text": ["gini beats rfm", "brier loses"]})
@@ -15,7 +16,9 @@ INFO = {"run_id": "r1", "horizon_days": 180, "objective": "tweedie", "best_objec
         "oracle_share": {"lgbm_tweedie": 0.8, "lgbm_hurdle": float("nan")},
         "models": {"value": {"name": "customer-value", "version": "3", "promoted": True,
                              "backtest_value": 0.6, "reason": "beats the baselines"}},
-        "backtest_messages": ["fold 1 skipped"], "message": "ok"}
+        "backtest_messages": ["fold 1 skipped"], "message": "ok",
+        "selection": {"value": {"text": "value: blend publishes (normalized_gini 0.6100 on 2 "
+                                        "fold(s), +0.0100 over lgbm_tweedie)"}}}
 
 
 def _result(summary=SUMMARY, predictions=None) -> BacktestResult:
@@ -88,8 +91,12 @@ def test_report_markdown_has_tables_grades_gate_and_notes():
     assert "| lgbm_tweedie | 0.600 |" in text
     assert "| lgbm_churn | 0.120 |" in text  # churn table: brier only
     assert "- PASS: gini beats rfm" in text and "- FAIL: brier loses" in text
-    assert "- lgbm_tweedie: 80.0%" in text and "- lgbm_hurdle: no ground truth" in text
+    # what publishes, in the selection's own words
+    assert "## What publishes\n\n- value: blend publishes (normalized_gini 0.6100" in text
+    # the lift share against the status quo, not the old share of the oracle's capture
+    assert "| lgbm_tweedie | 0.250 |" in text and "80.0%" not in text
     assert "- customer-value v3: promoted: beats the baselines" in text
     assert text.endswith("- fold 1 skipped\n")
     unregistered = reporting.report_markdown(SUMMARY, pd.DataFrame(), {"message": "short"})
     assert "- not registered: short" in unregistered and "## Notes" not in unregistered
+    assert "- no selection: short" in unregistered

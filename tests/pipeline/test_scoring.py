@@ -126,9 +126,14 @@ def test_baseline_warnings_name_models_that_lose_to_a_baseline():
     }}
     assert scoring.baseline_warnings(info) == [
         "the value model v4 does not beat the best baseline btyd on the backtest "
-        "(normalized_gini 0.9000 vs 0.9100); its scores are published all the same: check "
-        "reports/backtest/report.md, or score with score.model_source: champion"]
+        "(normalized_gini 0.9000 vs 0.9100); its scores are published because "
+        "configs/model.yaml selection.publish forces it: see reports/backtest/report.md, or set "
+        "it back to best"]
     info["models"]["churn"]["backtest_value"] = 0.12
     assert "churn model v5" in scoring.baseline_warnings(info)[1]
+    info["models"]["churn"]["backtest_value"] = 0.10  # a tie does not lose
+    assert len(scoring.baseline_warnings(info)) == 1
+    info["models"]["value"]["baseline_value"] = None  # the published model is the baseline
+    assert scoring.baseline_warnings(info) == []
     assert scoring.baseline_warnings({"models": {}}) == []
     assert scoring.baseline_warnings({"models": {"value": {"backtest_value": None}}}) == []

@@ -34,18 +34,19 @@ def test_flatten_nests_with_dots_and_joins_lists():
 
 
 @pytest.mark.parametrize(
-    "new, baseline, champion, higher, promote, says",
+    "new, baseline, champion, metric, promote, says",
     [
-        (0.60, 0.50, None, True, True, "no champion yet"),
-        (0.60, 0.50, 0.55, True, True, "beats the champion"),
-        (0.60, 0.50, 0.60, True, False, "current champion"),  # a tie does not move the alias
-        (0.45, 0.50, None, True, False, "best baseline last_period"),
-        (0.10, 0.12, 0.11, False, True, "beats the champion"),  # lower is better (e.g. brier)
-        (float("nan"), 0.5, None, True, False, "no backtest value"),
+        (0.60, 0.50, None, "pr_auc", True, "no champion yet"),
+        (0.60, 0.50, 0.55, "pr_auc", True, "beats the champion"),
+        (0.60, 0.50, 0.60, "pr_auc", False, "current champion"),  # a tie does not move the alias
+        (0.45, 0.50, None, "pr_auc", False, "best baseline last_period"),
+        (0.10, 0.12, 0.11, "brier", True, "beats the champion"),  # lower is better
+        (0.12, 0.10, None, "brier", False, "best baseline last_period"),
+        (float("nan"), 0.5, None, "pr_auc", False, "no backtest value"),
     ],
 )
-def test_gate(new, baseline, champion, higher, promote, says):
-    decision = tracking.gate("m", new, baseline, "last_period", champion, higher)
+def test_gate(new, baseline, champion, metric, promote, says):
+    decision = tracking.gate(metric, new, baseline, "last_period", champion)
     assert decision.promote is promote
     assert says in decision.reason
 

@@ -26,10 +26,15 @@ def test_registered_versions_record_their_backtest(trained_project):
     assert folds.count(",") == 1  # 2 folds
     tracking.configure(settings.pipeline.tracking, settings.root)
     client = mlflow.MlflowClient()
-    for model in info["models"].values():
+    for kind, model in info["models"].items():
+        # the folds of the selection's means: those every candidate was scored on (the blend
+        # has none on the first fold)
+        chosen = ",".join(info["selection"][kind]["cutoffs"])
+        assert chosen and set(chosen.split(",")) <= set(folds.split(","))
         for version in ("1", "2"):  # the second run met the first's backtest: compared
             tags = client.get_model_version(model["name"], version).tags
-            assert tags["horizon_days"] == "180" and tags["backtest_folds"] == folds
+            assert tags["horizon_days"] == "180" and tags["backtest_folds"] == chosen
+            assert tags["candidate"] == info["published"][kind] == model["candidate"]
             assert tags["last_train_cutoff"] == info["train_cutoffs"][-1][:10]
         assert "not comparable" not in model["reason"] and "champion" in model["reason"]
 

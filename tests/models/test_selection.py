@@ -1,0 +1,202 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.contract import CUTOFF, LABEL_CHURNED, LABEL_SPEND
+from models import backtest as backtest_module
+from models.backtest import backtest
+from models.baselines import make_baseline
+from models.config import ModelConfig
+from models.reasons import explain, explainable
+from models.selection import (
+    BLEND,
+    BaselineChurn,
+    BaselineValue,
+    Blend,
+    beats,
+    blend_weights,
+    compare,
+)
+from models.training import fit_models
+from models.value import ValueModel
+
+SMALL = {"n_estimators": 20, "num_leaves": 7, "min_child_samples": 10, "n_jobs": 1}
+
+
+def _config(**update) -> ModelConfig:
+    return ModelConfig.model_validate({
+        "btyd_features": False, "train_window_cutoffs": 4, "min_train_cutoffs": 2,
+        "backtest": {"baselines": ["last_period", "rfm", "avg_spend_retention"], "n_folds": 3,
+                     "fold_step": "2m"},
+        "value": {"params": SMALL}, "churn": {"params": SMALL}, **update})
+
+
+def test_beats_follows_the_metric_direction_and_never_lets_a_tie_or_nan_win():
+    assert beats(0.7, 0.6, "normalized_gini") and not beats(0.6, 0.7, "normalized_gini")
+    assert beats(0.10, 0.20, "brier") and not beats(0.20, 0.10, "brier")  # lower is better
+    assert not beats(0.6, 0.6, "normalized_gini")  # a tie does not beat
+    # not by more than the margin (binary fractions: the boundary is exact)
+    assert not beats(0.75, 0.5, "normalized_gini", margin=0.25)
+    assert beats(0.75, 0.5, "normalized_gini", margin=0.125)
+    assert not beats(math.nan, 0.1, "pr_auc") and not beats(None, 0.1, "pr_auc")
+    assert beats(0.1, math.nan, "pr_auc") and beats(0.1, None, "pr_auc")
+
+
+def test_blend_weights_are_non_negative_and_recover_a_mix():
+    rng = np.random.default_rng(0)
+    P = rng.gamma(2.0, 100.0, size=(500, 3))
+    y = 0.7 * P[:, 0] + 0.3 * P[:, 2]
+    w = blend_weights(P, y, "value")
+    assert w == pytest.approx([0.7, 0.0, 0.3], abs=1e-6)
+    # a member that hurts gets 0, never a negative weight
+    w = blend_weights(np.column_stack([y, -y]), y, "value")
+    assert (w >= 0).all() and w == pytest.approx([1.0, 0.0])
+    # churn: a mixture of probabilities, weights summing to 1
+    p = rng.random((400, 2))
+    churned = (rng.random(400) < p[:, 0]).astype(float)
+    w = blend_weights(p, churned, "churn")
+    assert w.sum() == pytest.approx(1.0) and (w >= 0).all() and w[0] > w[1]
+    # nothing to fit: equal weights
+    assert blend_weights(np.full((1, 2), np.nan), np.ones(1), "value") == pytest.approx([0.5, 0.5])
+    assert blend_weights(np.zeros((10, 2)), np.ones(10), "churn") == pytest.approx([0.5, 0.5])
+
+
+def _metrics(rows) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["fold", "model", "metric", "value"])
+
+
+def test_compare_ranks_on_the_folds_every_candidate_was_scored_on():
+    # the blend has no first fold: everyone is compared on folds 1 and 2, where the
+    # baseline is best although lgbm's mean over all three folds is higher
+    m = _metrics([
+        (0, "lgbm_tweedie", "normalized_gini", 0.95), (1, "lgbm_tweedie", "normalized_gini", 0.60),
+        (2, "lgbm_tweedie", "normalized_gini", 0.60),
+        (0, "last_period", "normalized_gini", 0.50), (1, "last_period", "normalized_gini", 0.65),
+        (2, "last_period", "normalized_gini", 0.65),
+        (1, BLEND, "normalized_gini", 0.64), (2, BLEND, "normalized_gini", 0.62),
+        (0, "lgbm_tweedie", "top10_capture", 0.99),
+    ])
+    s = compare(m, "value", "normalized_gini", ["lgbm_tweedie", BLEND, "last_period"],
+                ["last_period"])
+    assert s.folds == [1, 2] and s.cutoffs == []  # no cutoff column here
+    assert list(s.scores) == ["last_period", BLEND, "lgbm_tweedie"]
+    assert s.winner == s.published == "last_period" and s.runner_up == BLEND
+    assert s.best_baseline == "last_period" and not s.forced
+    assert s.margin("lgbm_tweedie") == pytest.approx(0.05)
+    assert "last_period publishes" in s.text
+    # an explicit setting publishes the loser, and says so
+    forced = compare(m, "value", "normalized_gini", ["lgbm_tweedie", BLEND, "last_period"],
+                     ["last_period"], publish="lgbm_tweedie")
+    assert forced.published == "lgbm_tweedie" and forced.winner == "last_period" and forced.forced
+    assert "forced" in forced.text and forced.margin("last_period") == pytest.approx(-0.05)
+
+
+def test_compare_breaks_ties_in_the_candidates_order_and_follows_the_direction():
+    m = _metrics([(0, "lgbm_churn", "brier", 0.2), (0, "rfm", "brier", 0.2),
+                  (0, "btyd", "brier", 0.1)])
+    s = compare(m, "churn", "brier", ["lgbm_churn", "rfm", "btyd"], ["rfm", "btyd"])
+    assert list(s.scores) == ["btyd", "lgbm_churn", "rfm"]  # lower is better; tie keeps order
+    assert compare(m, "churn", "pr_auc", ["lgbm_churn"], []) is None
+
+
+def test_the_blend_is_never_scored_on_a_fold_it_was_fitted_on(monkeypatch):
+    sizes = []
+
+    def recording(P, y, kind):
+        sizes.append(len(P))
+        return np.full(P.shape[1], 1.0 / P.shape[1])
+
+    monkeypatch.setattr(backtest_module, "blend_weights", recording)
+    rng = np.random.default_rng(1)
+    folds = []
+    for k, n in enumerate((100, 200, 300)):
+        fold = pd.DataFrame({CUTOFF: pd.Timestamp("2024-01-31") + pd.offsets.MonthEnd(k),
+                             LABEL_SPEND: rng.gamma(1, 10, n), "a_value": rng.random(n),
+                             "b_value": rng.random(n)})
+        fold.attrs["fold"] = k
+        folds.append(fold)
+    rows = []
+    final = backtest_module._blend(folds, ["a", "b"], "value", rows)
+    # fold 1 from fold 0's 100 rows, fold 2 from folds 0-1's 300, the final blend from all 600
+    assert sizes == [100, 300, 600]
+    assert {r[0] for r in rows} == {1, 2} and all(r[2] == BLEND for r in rows)
+    assert "blend_value" not in folds[0] and "blend_value" in folds[2]
+    assert final == {"a": 0.5, "b": 0.5}
+
+
+@pytest.fixture(scope="module")
+def last_period_world(training_set):
+    """A base whose next year's spend is exactly last year's: nothing beats last_period."""
+    return training_set.assign(**{LABEL_SPEND: training_set["txn_spend_365d"]})
+
+
+def test_a_baseline_that_wins_the_backtest_is_what_train_publishes(last_period_world):
+    # with the blend, the blend leans on last_period and is at least as good
+    blended = backtest(last_period_world, _config(), 365).selection["value"]
+    assert set(blended.scores) >= {"lgbm_tweedie", "lgbm_hurdle", BLEND, "last_period", "rfm"}
+    assert not beats(blended.scores["last_period"], blended.scores[BLEND], "normalized_gini")
+    assert max(blended.weights, key=blended.weights.get) == "last_period"
+    config = _config(selection={"blend": False})
+    result = backtest(last_period_world, config, 365)
+    value = result.selection["value"]
+    assert BLEND not in value.scores
+    assert value.winner == value.published == "last_period"
+    assert value.scores["last_period"] > value.scores["lgbm_tweedie"]
+    assert len(value.cutoffs) == 3 and value.cutoffs == sorted(value.cutoffs)  # no blend: all
+    assert len(blended.cutoffs) == 2 and blended.cutoffs == value.cutoffs[1:]
+    fitted = fit_models(last_period_world, config, 365, selection=result.selection)
+    assert fitted.value_candidate == "last_period" and isinstance(fitted.value, BaselineValue)
+    latest = last_period_world[last_period_world[CUTOFF] == last_period_world[CUTOFF].max()]
+    scores = fitted.predict(latest)
+    np.testing.assert_allclose(scores["expected_value"], latest["txn_spend_365d"])
+    # a rule's reasons name its inputs: last year's spend, the right way round
+    assert explainable(fitted.value) is fitted.value
+    X = fitted.prepare(latest)
+    contributions = fitted.value.contributions(X)
+    assert set(contributions.columns[(contributions != 0).any()]) <= {
+        "txn_spend_365d", "txn_orders_365d", "bias"}
+    out = explain(X, fitted.value, None)
+    top = X["txn_spend_365d"].idxmax()
+    assert out.loc[top, "value_up"].startswith(f"{X.loc[top, 'txn_spend_365d']:,.0f} spent in "
+                                               "the last 365 days")
+    nothing = X.index[X["txn_spend_365d"] == 0][0]
+    assert "spent" in out.loc[nothing, "value_down"] and out.loc[nothing, "value_up"] == ""
+    assert fitted.selection["value"]["published"] == "last_period"
+    # forcing LightGBM publishes it, and the selection says it was forced
+    forced = backtest(last_period_world, _config(selection={"publish": "lgbm", "blend": False}),
+                      365)
+    assert forced.selection["value"].published == "lgbm_tweedie"
+    assert forced.selection["value"].forced
+
+
+def test_blend_and_baseline_wrappers_predict_like_their_members(training_set):
+    X = training_set[training_set[CUTOFF] == training_set[CUTOFF].max()]
+    train = training_set[training_set[CUTOFF] < training_set[CUTOFF].max()]
+    last = make_baseline("last_period", 365).fit(train)
+    value_b, churn_b = BaselineValue(last, "last_period").fit(X), BaselineChurn(last).fit(X)
+    features = ["txn_days_since_last_order", "txn_orders", "txn_spend_365d", "txn_spend_90d"]
+    lgbm = ValueModel(**SMALL).fit(train[features], train[LABEL_SPEND])
+
+    class Both:  # a value model that reads only its features
+        def predict(self, rows):
+            return lgbm.predict(rows[features])
+
+        def contributions(self, rows):
+            return lgbm.contributions(rows[features])
+
+    blend = Blend([Both(), value_b], [0.8, 0.4], ["lgbm_tweedie", "last_period"],
+                  shares=[0.7, 0.3]).fit()
+    np.testing.assert_allclose(blend.predict(X), 0.8 * lgbm.predict(X[features])
+                               + 0.4 * last.predict(X)["value"])
+    assert explainable(blend) is blend.members[0]  # 70% of the blend: it speaks for it
+    other = Blend([Both(), value_b], [0.8, 0.4], shares=[0.4, 0.6]).fit()
+    assert explainable(other) is value_b  # the rule carries more of it
+    churn = Blend([churn_b, churn_b], [0.5, 0.5], kind="churn").fit()
+    p = churn.predict_proba(X)
+    np.testing.assert_allclose(p[:, 1], last.predict(X)["churn"])
+    assert ((p >= 0) & (p <= 1)).all()
+    with pytest.raises(AttributeError):
+        blend.predict_proba(X)
+    assert train[LABEL_CHURNED].notna().all()

@@ -64,7 +64,9 @@ __all__ = [
     "BacktestResult",
     "backtest",
     "candidates",
+    "AUTO_FOLD_STEPS",
     "fold_cutoffs",
+    "plan_folds",
     "fold_train_cutoffs",
     "value_model_name",
 ]
@@ -141,6 +143,29 @@ def fold_cutoffs(cutoffs, n_folds: int, step: str | int) -> list[pd.Timestamp]:
         if earlier and earlier[-1] not in chosen:
             chosen.append(earlier[-1])
     return sorted(chosen)
+
+
+# the steps `fold_step: auto` tries, longest first: folds far apart are less alike
+AUTO_FOLD_STEPS = ("3m", "1m", "2w", "1w")
+
+
+def plan_folds(cutoffs, n_folds: int, step: str, horizon_days: int,
+               min_train_cutoffs: int) -> tuple[list[pd.Timestamp], str]:
+    """(the fold cutoffs, the step): `fold_cutoffs` at `step`, or for "auto" at the longest
+    of AUTO_FOLD_STEPS that gives `n_folds` folds each with `min_train_cutoffs` cutoffs to
+    train on (else the one giving the most such folds): a short history gets folds closer
+    together rather than a single fold to judge the candidates on."""
+    steps = AUTO_FOLD_STEPS if step == "auto" else (step,)
+    best: tuple[int, list[pd.Timestamp], str] | None = None
+    for candidate in steps:
+        folds = fold_cutoffs(cutoffs, n_folds, candidate)
+        usable = sum(len(fold_train_cutoffs(cutoffs, c, horizon_days, len(cutoffs) + 1))
+                     >= min_train_cutoffs for c in folds)
+        if best is None or usable > best[0]:
+            best = (usable, folds, candidate)
+        if usable >= n_folds:
+            break
+    return best[1], best[2]
 
 
 def fold_train_cutoffs(cutoffs, fold_cutoff, horizon_days: int, window: int) -> list[pd.Timestamp]:
@@ -253,7 +278,11 @@ def backtest(
     if not config.btyd_features:
         features = [f for f in features if f in model_features(training_set)]
     rows, last_predictions, evaluated = [], pd.DataFrame(), []
-    folds = fold_cutoffs(labelled, bt.n_folds, bt.fold_step)
+    folds, step = plan_folds(labelled, bt.n_folds, bt.fold_step, horizon_days,
+                             config.min_train_cutoffs)
+    if bt.fold_step == "auto" and step != AUTO_FOLD_STEPS[0]:
+        messages.append(f"folds {step} apart (fold_step: auto): the history is too short for "
+                        f"{bt.n_folds} folds {AUTO_FOLD_STEPS[0]} apart")
     for fold, cutoff in enumerate(folds):
         used = fold_train_cutoffs(labelled, cutoff, horizon_days, config.train_window_cutoffs)
         if len(used) < config.min_train_cutoffs:

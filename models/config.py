@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from features.cutoffs import DURATION_PATTERN, months_alias
+from features.cutoffs import STEP_PATTERN, months_alias
 from models._lightgbm import LIGHTGBM_PARAMS
 from models.metrics import CHURN_METRICS, VALUE_METRICS
 
@@ -72,7 +72,7 @@ class BacktestConfig(_Strict):
     """Rolling-origin backtest: which cutoffs are evaluated and what each fold trains on."""
 
     n_folds: int = Field(3, ge=1)
-    fold_step: str = Field("3m", pattern=DURATION_PATTERN)
+    fold_step: str = Field("auto", pattern=STEP_PATTERN)
     objectives: tuple[Literal["tweedie", "hurdle"], ...] = ("tweedie", "hurdle")
     baselines: tuple[Literal["last_period", "rfm", "avg_spend_retention", "btyd"], ...] = (
         "last_period",

@@ -126,3 +126,23 @@ def test_short_history_skips_folds_with_a_reason(training_set):
     result = backtest(short, _config(n_folds=1), 365)
     assert result.metrics.empty and result.best_objective is None
     assert any("skipped" in m for m in result.messages)
+
+
+def test_auto_fold_step_moves_folds_closer_only_when_the_history_is_short():
+    from models.backtest import plan_folds
+
+    long = pd.date_range("2022-01-31", "2024-12-31", freq="ME")
+    folds, step = plan_folds(long, 3, "auto", 91, 3)
+    assert step == "3m" and folds == [pd.Timestamp(d) for d in
+                                      ("2024-06-30", "2024-09-30", "2024-12-31")]
+    # 40 weekly cutoffs, horizon 91 days, 3 training cutoffs: 3 months apart leaves the
+    # oldest fold without enough labelled cutoffs before it; 1 month apart fits all three
+    weekly = pd.date_range("2024-01-07", periods=40, freq="W-SUN")
+    folds, step = plan_folds(weekly, 3, "auto", 91, 3)
+    assert step == "1m" and len(folds) == 3
+    assert plan_folds(weekly, 3, "3m", 91, 3)[1] == "3m"  # an explicit step is kept
+    # room for one usable fold whatever the step: the most usable folds, ties to the longer
+    tiny = weekly[:16]
+    assert plan_folds(tiny, 3, "auto", 91, 3)[1] == "3m"
+    # two usable folds only when they are a week apart
+    assert plan_folds(weekly[:17], 3, "auto", 91, 3)[1] == "1w"

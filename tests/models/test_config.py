@@ -26,13 +26,13 @@ def test_lightgbm_defaults_are_declared_once():
 def test_fold_step_is_a_duration_and_reads_the_old_months_key():
     from models.config import BacktestConfig
 
-    assert BacktestConfig().fold_step == "3m"
+    assert BacktestConfig().fold_step == "auto"  # models.backtest.plan_folds
     assert BacktestConfig(fold_step="2w").fold_step == "2w"
     old = ModelConfig.model_validate({"backtest": {"fold_step_months": 1}})
     assert old.backtest.fold_step == "1m"
     with pytest.raises(pydantic.ValidationError, match="keep only fold_step"):
         BacktestConfig.model_validate({"fold_step_months": 1, "fold_step": "1m"})
-    for bad in ("auto", "3", "0m", "3 months", "1y"):
+    for bad in ("3", "0m", "3 months", "1y", "Auto"):
         with pytest.raises(pydantic.ValidationError, match="fold_step"):
             BacktestConfig(fold_step=bad)
 

@@ -352,7 +352,7 @@ def backtest(
                     known[TRUE_NO_PURCHASE].to_numpy(float),
                     True,
                 )
-        spend, orders = LastPeriodBaseline(horizon_days)._last(test)
+        spend, orders = LastPeriodBaseline(horizon_days).last_horizon(test)
         out.attrs.update(fold=fold, capacity=capacity, status_quo=spend, active=orders > 0,
                          best=scores[ORACLE][0] if ORACLE in scores else y_spend)
         for model, (value, churn_score, is_prob) in scores.items():

@@ -207,7 +207,9 @@ class LastPeriodBaseline(_Baseline):
         self.horizon_days = horizon_days
         self.max_orders = max_orders
 
-    def _last(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def last_horizon(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(spend over the last horizon, orders in it capped at max_orders) per row: the
+        status quo's ranking (models.backtest) and this baseline's inputs."""
         w = spend_window(frame.columns, self.horizon_days)
         spend = frame[f"txn_spend_{w}d"].fillna(0.0).to_numpy(float) * self.horizon_days / w
         orders_col = f"txn_orders_{w}d"
@@ -221,7 +223,7 @@ class LastPeriodBaseline(_Baseline):
         return [c for c in (f"txn_spend_{w}d", f"txn_orders_{w}d") if c in columns]
 
     def fit(self, frame: pd.DataFrame, y=None):
-        _, cells = self._last(frame)
+        _, cells = self.last_horizon(frame)
         churned = frame[LABEL_CHURNED].to_numpy(float)
         self.overall_ = float(churned.mean())
         rates = pd.Series(churned).groupby(cells).mean()
@@ -230,7 +232,7 @@ class LastPeriodBaseline(_Baseline):
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self)
-        spend, cells = self._last(frame)
+        spend, cells = self.last_horizon(frame)
         return self._output(frame, spend, self.rates_.to_numpy()[cells])
 
 

@@ -156,12 +156,15 @@ def compare(metrics: pd.DataFrame, kind: str, metric: str, candidates: list[str]
     present = [c for c in candidates if c in set(rows["model"])]
     if not present:
         return None
-    folds = sorted(set.intersection(*(set(rows.loc[rows["model"] == c, "fold"])
-                                      for c in present)))
+
+    def common(names):  # the folds every one of `names` was scored on
+        return sorted(set.intersection(*(set(rows.loc[rows["model"] == c, "fold"])
+                                         for c in names)))
+
+    folds = common(present)
     if not folds:  # no fold with all of them (cannot happen with the blend on folds 1..): drop it
         present = [c for c in present if c != BLEND]
-        folds = sorted(set.intersection(*(set(rows.loc[rows["model"] == c, "fold"])
-                                          for c in present)))
+        folds = common(present)
     means = rows[rows["fold"].isin(folds)].groupby("model")["value"].mean()
     ranked = []
     for c in present:  # stable: the first of equal scores stays first

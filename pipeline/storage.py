@@ -31,8 +31,8 @@ import pandas as pd
 from pipeline.errors import DataError
 
 __all__ = [
-    "CSV_LINE_END", "FORMULA_PREFIXES", "StagedFiles", "atomic_path", "csv_safe", "is_formula_like",
-    "read_json", "read_table", "remove_stale_temporaries", "write_json", "write_table",
+    "CSV_LINE_END", "FORMULA_PREFIXES", "StagedFiles", "atomic_path", "csv_safe", "folder_entries",
+    "is_formula_like", "read_json", "read_table", "remove_stale_temporaries", "write_json", "write_table",
     "write_text",
 ]
 
@@ -71,17 +71,21 @@ def _abandoned(path: Path, pid: int) -> bool:
     return False
 
 
+def folder_entries(folder: Path) -> list[os.DirEntry]:
+    """The entries of `folder` (os.scandir), none when it is missing or not a folder."""
+    try:
+        return list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
 def remove_stale_temporaries(folder: Path) -> list[Path]:
     """Remove the temporaries that killed runs left in `folder` (hidden `.<name>.<pid>-....tmp*`
     files whose process is gone); those of running processes are kept. Returns the removed
     paths. The writers of this module call it for the folder they write into."""
     folder = Path(folder)
     removed = []
-    try:
-        entries = list(os.scandir(folder))
-    except (FileNotFoundError, NotADirectoryError):
-        return removed
-    for entry in entries:
+    for entry in folder_entries(folder):
         match = _TEMPORARY.match(entry.name)
         if not match or not entry.is_file(follow_symlinks=False):
             continue

@@ -20,7 +20,6 @@ file), and stale books are removed by the next publish.
 """
 
 import hashlib
-import os
 import re
 import unicodedata
 from collections.abc import Callable
@@ -34,7 +33,7 @@ from features.contract import CUSTOMER_ID, MANAGER_ID, REGION
 from models.tier_policy import TierPolicy
 from pipeline.publishing import excel, html, summary
 from pipeline.publishing.inputs import TierOutputs
-from pipeline.storage import write_table
+from pipeline.storage import folder_entries, write_table
 
 __all__ = ["Book", "BookPlan", "file_stem", "plan_books", "remove_stale", "write_books"]
 
@@ -159,11 +158,7 @@ def remove_stale(folder: Path, keep=()) -> list[Path]:
     files; a missing folder removes nothing."""
     names = {Path(k).name for k in keep}
     removed = []
-    try:
-        entries = list(os.scandir(folder))
-    except (FileNotFoundError, NotADirectoryError):
-        return removed
-    for entry in entries:
+    for entry in folder_entries(folder):
         if (entry.name in names or _TEMPORARY.match(entry.name)
                 or not entry.is_file(follow_symlinks=False) and not entry.is_symlink()):
             continue

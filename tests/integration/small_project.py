@@ -43,7 +43,8 @@ def make_project(root: Path, n_customers: int = 400, dvc: bool = False) -> Path:
     if dvc:
         for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
             shutil.copy2(REPO / name, root / name)
-        shutil.copytree(REPO / "demo", root / "demo")
+        # the repository's lock is the 20,000-customer demo's: a new project starts without one
+        shutil.copytree(REPO / "demo", root / "demo", ignore=shutil.ignore_patterns("dvc.lock"))
         for package in CODE:
             shutil.copytree(REPO / package, root / package,
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))

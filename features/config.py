@@ -7,13 +7,19 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from features.cutoffs import STEP_PATTERN, months_alias
 
-__all__ = ["FamiliesConfig", "FeaturesConfig"]
+__all__ = ["FamiliesConfig", "FeaturesConfig", "StrictModel"]
 
 
-class FamiliesConfig(BaseModel):
-    """Which feature families to compute; a family is also skipped when its table is absent."""
+class StrictModel(BaseModel):
+    """The base of every configuration model of the project: refuses unknown keys and is
+    immutable once loaded. It lives here, in the lowest layer, so that models/ and pipeline/
+    import the one definition."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FamiliesConfig(StrictModel):
+    """Which feature families to compute; a family is also skipped when its table is absent."""
 
     transactions: bool = True
     btyd: bool = True
@@ -21,7 +27,7 @@ class FamiliesConfig(BaseModel):
     customers: bool = True
 
 
-class FeaturesConfig(BaseModel):
+class FeaturesConfig(StrictModel):
     """What `features.build` computes and at which cutoffs the training set is stacked.
 
     horizon_days: label window (T, T+H]. windows_days: look-back windows of the windowed
@@ -42,8 +48,6 @@ class FeaturesConfig(BaseModel):
     cutoff_step: "<n>m". backtest_horizons_days: the shorter horizons the backtest falls back to
     (the longest that fits) when the history leaves it no fold at horizon_days.
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     horizon_days: int = Field(365, gt=0)
     windows_days: tuple[int, ...] = (30, 90, 180, 365)

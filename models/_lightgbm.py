@@ -1,11 +1,11 @@
 """The LightGBM hyper-parameters our estimators share (ValueModel, ChurnModel).
 
-scikit-learn reads an estimator's parameters from the signature of its `__init__`, which
-must store each argument unchanged under the same name (no validation, no **kwargs). Both
-models take the same eleven LightGBM arguments after their own, so instead of writing that
-signature and its assignments twice, `lightgbm_estimator` builds the `__init__` of a class
-from its `OWN_PARAMS` and `LIGHTGBM_PARAMS`, with a real `inspect.Signature` (what
-`get_params`, `clone` and `help()` see). `lgbm_kwargs` passes the values on to LightGBM.
+Both models take the same twelve typed LightGBM arguments after their own
+(`LIGHTGBM_PARAMS`: the ones configs/model.yaml writes out, with our defaults), and any other
+LightGBM parameter through `lgbm_params`, a dict checked against LightGBM's own parameter list
+and value checks (`check_lgbm_params`). `lgbm_kwargs` passes them on to LightGBM. Each
+estimator writes its `__init__` out by hand, as scikit-learn and IDEs read parameters from
+the signature; tests/models/test_lightgbm.py checks that their defaults are LIGHTGBM_PARAMS.
 
 Two of the parameters are ours, not LightGBM's, and are resolved when fitting:
 
@@ -24,21 +24,26 @@ Two of the parameters are ours, not LightGBM's, and are resolved when fitting:
   cutoffs and customers: the estimators' fit(X, y, cutoffs=, groups=)).
 """
 
+import difflib
 import inspect
+import re
 from collections.abc import Callable
+from functools import cache
 
 import lightgbm
 import numpy as np
 import pandas as pd
+from lightgbm.basic import _ConfigAliases
 from sklearn.base import BaseEstimator
 
 __all__ = [
     "LIGHTGBM_PARAMS",
     "OUR_PARAMS",
+    "RESERVED_PARAMS",
+    "check_lgbm_params",
     "early_stopping_split",
     "fit_boosted",
     "lgbm_kwargs",
-    "lightgbm_estimator",
     "resolve_min_child_samples",
 ]
 
@@ -76,12 +81,96 @@ def resolve_min_child_samples(value, n_rows: int | None) -> int:
     return int(value)
 
 
+# LightGBM parameters our estimators set themselves (with why), refused in lgbm_params
+RESERVED_PARAMS = {
+    "objective": "the model's formulation sets it (value_objective, churn = binary)",
+    "num_class": "the models are binary or single-output",
+    "metric": "early stopping uses the objective's own loss",
+    "verbosity": "LightGBM's log is kept quiet (verbose -1)",
+    "tweedie_variance_power": "set value.tweedie_variance_power",
+    "early_stopping_round": "set early_stopping_rounds",
+}
+
+
+@cache
+def _aliases() -> dict[str, frozenset[str]]:
+    """LightGBM's own parameter list: canonical name -> every name it accepts for it (from
+    the library, LGBM_DumpParamAliases; read once, on first use)."""
+    table = _ConfigAliases._get_all_param_aliases()
+    return {name: frozenset({name, *names}) for name, names in table.items()}
+
+
+def _canonical(name: str) -> str | None:
+    return next((c for c, names in _aliases().items() if name in names), None)
+
+
+# scikit-learn-API names of LGBMModel that are not LightGBM parameters (importance_type, ...)
+_SKLEARN_ONLY = frozenset(inspect.signature(lightgbm.LGBMModel.__init__).parameters) - {
+    "self", "kwargs"}
+
+
+def check_lgbm_params(params: dict | None) -> dict:
+    """`params` (the estimators' lgbm_params, configs/model.yaml's extra LightGBM keys) as a
+    dict, after checking them the way LightGBM would; ValueError naming the key otherwise.
+
+    A key must be a LightGBM parameter or one of its aliases (LightGBM's own list) or a name of
+    its scikit-learn API; it must not be one of the typed parameters (or an alias of one:
+    `num_iterations` is n_estimators), nor reserved (RESERVED_PARAMS), nor given twice under
+    two aliases. The values are checked by LightGBM itself: a booster is built with the
+    typed defaults and these on a 4-row data set, which runs LightGBM's parameter parser and
+    range checks (`max_depth: "six"` -> "should be of type int"), in about a millisecond."""
+    params = dict(params or {})
+    typed = {_canonical(name): name for name in LIGHTGBM_PARAMS}
+    seen: dict[str, str] = {}
+    for key in params:
+        if not isinstance(key, str):
+            raise ValueError(f"LightGBM parameter names are strings, got {key!r}")
+        canonical = _canonical(key)
+        if canonical is None:
+            if key in _SKLEARN_ONLY - set(LIGHTGBM_PARAMS):
+                continue
+            known = [n for names in _aliases().values() for n in names]
+            hint = difflib.get_close_matches(key, known, n=1)
+            raise ValueError(
+                f"{key} is not a LightGBM parameter"
+                + (f": did you mean {hint[0]}?" if hint else " (see LightGBM's Parameters page)")
+            )
+        if key in LIGHTGBM_PARAMS or canonical in typed:
+            raise ValueError(
+                f"{key} is {typed[canonical]} under LightGBM's name: set {typed[canonical]}")
+        if canonical in RESERVED_PARAMS:
+            raise ValueError(f"{key} cannot be set: {RESERVED_PARAMS[canonical]}")
+        if canonical in seen:
+            raise ValueError(f"{key} and {seen[canonical]} are the same LightGBM parameter")
+        seen[canonical] = key
+    lightgbm_only = {k: v for k, v in params.items() if _canonical(k) is not None}
+    if lightgbm_only:
+        _check_values(lightgbm_only)
+    return params
+
+
+def _check_values(params: dict) -> None:
+    """Run LightGBM's own parser and checks over `params` with the typed defaults."""
+    defaults = {name: default for name, (_, default) in LIGHTGBM_PARAMS.items()
+                if name not in OUR_PARAMS}
+    defaults["min_child_samples"] = MIN_CHILD_FLOOR
+    full = {**defaults, **params, "verbose": -1, "num_threads": 1}
+    try:
+        data = lightgbm.Dataset(np.arange(8.0).reshape(4, 2), label=np.arange(4.0),
+                                params={"verbose": -1})
+        lightgbm.Booster(params={**full, "objective": "regression"}, train_set=data)
+    except lightgbm.basic.LightGBMError as error:
+        message = re.sub(r" at \S+ line \d+ \.?", "", str(error)).strip()
+        raise ValueError(f"LightGBM refuses {params}: {message}") from None
+
+
 def lgbm_kwargs(estimator: BaseEstimator, n_rows: int | None = None) -> dict:
-    """The LightGBM keyword arguments of one of our estimators (same names as LightGBM's),
-    min_child_samples resolved for a booster fitted on `n_rows` rows; without OUR_PARAMS."""
+    """The LightGBM keyword arguments of one of our estimators (same names as LightGBM's):
+    the typed ones, min_child_samples resolved for a booster fitted on `n_rows` rows, without
+    OUR_PARAMS, and the checked extra ones of its `lgbm_params`."""
     kwargs = {n: getattr(estimator, n) for n in LIGHTGBM_PARAMS if n not in OUR_PARAMS}
     kwargs["min_child_samples"] = resolve_min_child_samples(kwargs["min_child_samples"], n_rows)
-    return kwargs | {"verbose": -1}
+    return kwargs | check_lgbm_params(estimator.lgbm_params) | {"verbose": -1}
 
 
 def early_stopping_split(cutoffs, groups) -> tuple[np.ndarray, np.ndarray] | None:
@@ -151,31 +240,3 @@ def fit_boosted(make: Callable[..., object], X, y: np.ndarray, weight: np.ndarra
     )
     best = int(probe.best_iteration_ or probe.n_estimators)
     return make(n_estimators=max(1, best)).fit(X, y, sample_weight=weight), best
-
-
-def lightgbm_estimator(cls):
-    """Class decorator: give `cls` an `__init__(self, <OWN_PARAMS>, <LIGHTGBM_PARAMS>)`.
-
-    `cls.OWN_PARAMS` is a dict name -> (annotation, default) of the class's own parameters;
-    they come first, in order, then LIGHTGBM_PARAMS. Arguments are accepted by position or
-    keyword, like a hand-written `__init__`, and each is stored as an attribute unchanged."""
-    self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    params = [
-        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default,
-                          annotation=annotation)
-        for name, (annotation, default) in {**cls.OWN_PARAMS, **LIGHTGBM_PARAMS}.items()
-    ]
-    signature = inspect.Signature([self_param, *params])
-
-    def __init__(self, *args, **kwargs):
-        bound = signature.bind(self, *args, **kwargs)
-        bound.apply_defaults()
-        for name, value in list(bound.arguments.items())[1:]:
-            setattr(self, name, value)
-
-    __init__.__signature__ = signature
-    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
-    __init__.__module__ = cls.__module__
-    __init__.__doc__ = f"Store the parameters of {cls.__name__} (see the class docstring)."
-    cls.__init__ = __init__
-    return cls

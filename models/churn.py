@@ -37,7 +37,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
-from models._lightgbm import early_stopping_split, fit_boosted, lightgbm_estimator
+from models._lightgbm import early_stopping_split, fit_boosted
 from models._lightgbm import lgbm_kwargs as _lgbm_kwargs
 from models.value import _check_rounds, _check_X, _check_y, _take
 
@@ -51,7 +51,6 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-@lightgbm_estimator
 class ChurnModel(ClassifierMixin, BaseEstimator):
     """P(no order over the horizon) from LightGBM, calibrated on the latest cutoff(s).
 
@@ -73,6 +72,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     early_stopping_rounds : int or None
         Rounds without improvement on the later time fold before the boosting stops (needs
         `cutoffs` and `groups` in fit); None: n_estimators trees.
+    lgbm_params : dict or None
+        Any other LightGBM parameter (max_depth, reg_alpha, boosting, ...), checked against
+        LightGBM's own list and value checks when fitting (models._lightgbm.check_lgbm_params).
 
     Attributes
     ----------
@@ -84,8 +86,39 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     classes_ : array([0, 1])
     """
 
-    # parameters before the LightGBM ones; __init__ is built by models._lightgbm
-    OWN_PARAMS = {"calibration": (str, "isotonic"), "calibration_cutoffs": (int, 1)}
+    def __init__(
+        self,
+        calibration: str = "isotonic",
+        calibration_cutoffs: int = 1,
+        n_estimators: int = 300,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        min_child_samples: int | str = "auto",
+        subsample: float = 0.8,
+        subsample_freq: int = 1,
+        colsample_bytree: float = 0.5,
+        reg_lambda: float = 1.0,
+        max_bin: int = 63,
+        n_jobs: int = 2,
+        random_state: int | None = 0,
+        early_stopping_rounds: int | None = 50,
+        lgbm_params: dict | None = None,
+    ):
+        self.calibration = calibration
+        self.calibration_cutoffs = calibration_cutoffs
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.subsample_freq = subsample_freq
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.max_bin = max_bin
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.early_stopping_rounds = early_stopping_rounds
+        self.lgbm_params = lgbm_params
 
     def fit(self, X, y, cutoffs=None, sample_weight=None, groups=None):
         """Fit on features X and churned y (1 = no order over the horizon).

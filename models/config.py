@@ -7,10 +7,11 @@ that need it.
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from features.config import StrictModel
 from features.cutoffs import STEP_PATTERN, months_alias
-from models._lightgbm import LIGHTGBM_PARAMS
+from models._lightgbm import LIGHTGBM_PARAMS, check_lgbm_params
 from models.metrics import CHURN_METRICS, VALUE_METRICS
 
 __all__ = [
@@ -25,18 +26,21 @@ __all__ = [
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 _DEFAULT = {name: default for name, (_, default) in LIGHTGBM_PARAMS.items()}
 
 
-class LightGBMParams(_Strict):
+class LightGBMParams(StrictModel):
     """Hyperparameters passed to LightGBM's scikit-learn estimators (defaults: the estimators'
     own, models._lightgbm.LIGHTGBM_PARAMS). n_estimators is the cap of early stopping;
     early_stopping_rounds None turns it off; min_child_samples "auto" = max(20, rows / 2000),
-    at most 1000 (models._lightgbm explains both)."""
+    at most 1000 (models._lightgbm explains both).
+
+    Any other LightGBM parameter (max_depth, reg_alpha, boosting, min_split_gain, ...) may be
+    added as a key of its own: it is checked at load time against LightGBM's parameter list
+    and by LightGBM's own value checks (models._lightgbm.check_lgbm_params), and reaches the
+    estimators as their `lgbm_params`."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     n_estimators: int = Field(_DEFAULT["n_estimators"], gt=0)
     early_stopping_rounds: int | None = Field(_DEFAULT["early_stopping_rounds"], gt=0)
@@ -52,15 +56,26 @@ class LightGBMParams(_Strict):
     max_bin: int = Field(_DEFAULT["max_bin"], gt=1)
     n_jobs: int = _DEFAULT["n_jobs"]
 
+    @model_validator(mode="after")
+    def _lightgbm_checks_the_others(self):
+        check_lgbm_params(self.model_extra)
+        return self
 
-class ValueConfig(_Strict):
+    def estimator_kwargs(self) -> dict:
+        """The keyword arguments of ValueModel / ChurnModel: the typed parameters, and the
+        other LightGBM ones as `lgbm_params` (None when there are none)."""
+        typed = {name: getattr(self, name) for name in type(self).model_fields}
+        return typed | {"lgbm_params": dict(self.model_extra) or None}
+
+
+class ValueConfig(StrictModel):
     """The value model: spend over the horizon."""
 
     tweedie_variance_power: float = Field(1.5, gt=1, lt=2)
     params: LightGBMParams = LightGBMParams()
 
 
-class ChurnConfig(_Strict):
+class ChurnConfig(StrictModel):
     """The churn model: P(no order over the horizon), calibrated on a later time fold."""
 
     calibration: Literal["isotonic", "sigmoid", "none"] = "isotonic"
@@ -68,7 +83,7 @@ class ChurnConfig(_Strict):
     params: LightGBMParams = LightGBMParams()
 
 
-class BacktestConfig(_Strict):
+class BacktestConfig(StrictModel):
     """Rolling-origin backtest: which cutoffs are evaluated and what each fold trains on."""
 
     n_folds: int = Field(3, ge=1)
@@ -88,7 +103,7 @@ class BacktestConfig(_Strict):
         return months_alias(data, "fold_step_months", "fold_step")
 
 
-class GateConfig(_Strict):
+class GateConfig(StrictModel):
     """When a new model counts as better (backtest summary means)."""
 
     value_metric: Literal[VALUE_METRICS] = "normalized_gini"
@@ -96,7 +111,7 @@ class GateConfig(_Strict):
     min_margin: float = 0.0
 
 
-class SelectionConfig(_Strict):
+class SelectionConfig(StrictModel):
     """What publishes a target's scores (models.selection): "best" = the candidate that wins
     the backtest on the gate metric (LightGBM, a baseline, BTYD or the blend); "lgbm" = the
     configured LightGBM model even when it lost (every output then names it). blend: whether
@@ -106,13 +121,13 @@ class SelectionConfig(_Strict):
     blend: bool = True
 
 
-class ReasonsConfig(_Strict):
+class ReasonsConfig(StrictModel):
     """Reasons behind a score: how many factors per direction."""
 
     top_k: int = Field(3, ge=1)
 
 
-class ModelConfig(_Strict):
+class ModelConfig(StrictModel):
     """LightGBM settings, the value-model formulation, the backtest folds and the gate."""
 
     value_objective: Literal["tweedie", "hurdle"] = "tweedie"

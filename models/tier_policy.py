@@ -10,7 +10,9 @@ bar it is limited by the capacity of the active managers of each region.
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from features.config import StrictModel
 
 __all__ = [
     "TierBar",
@@ -21,11 +23,7 @@ __all__ = [
 ]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TierBar(_Frozen):
+class TierBar(StrictModel):
     """A tier below strategic: enter at `min_bar`, keep it while above `keep_bar`."""
 
     name: str = Field(min_length=1)
@@ -50,7 +48,7 @@ class StrategicTier(TierBar):
     capacity_without_managers: int = Field(default=200, ge=0)
 
 
-class RetentionRule(_Frozen):
+class RetentionRule(StrictModel):
     """Flag an account for retention, whatever its tier, when both hold: its expected value
     is in the top share (percentile >= `min_value_percentile`) and its churn probability is
     at least `min_churn_probability`."""
@@ -59,7 +57,7 @@ class RetentionRule(_Frozen):
     min_churn_probability: float = Field(default=0.5, ge=0, le=1)
 
 
-class AssignmentPolicy(_Frozen):
+class AssignmentPolicy(StrictModel):
     """How strategic accounts are spread over the managers of their region.
 
     `continuity_bonus`: what keeping an account with its current manager is worth against
@@ -74,7 +72,7 @@ class AssignmentPolicy(_Frozen):
     value_bands: int = Field(default=20, ge=1, le=100)
 
 
-class TierPolicy(_Frozen):
+class TierPolicy(StrictModel):
     """Ranking, bars, hysteresis, retention and assignment: everything that decides a tier."""
 
     rank_by: Literal["expected_value", "value_at_risk", "mix"] = "expected_value"

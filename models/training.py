@@ -92,7 +92,7 @@ def make_value_model(config: ModelConfig, objective: str | None = None) -> Value
         objective=objective or config.value_objective,
         tweedie_variance_power=config.value.tweedie_variance_power,
         random_state=config.random_state,
-        **config.value.params.model_dump(),
+        **config.value.params.estimator_kwargs(),
     )
 
 
@@ -102,7 +102,7 @@ def make_churn_model(config: ModelConfig) -> ChurnModel:
         calibration=config.churn.calibration,
         calibration_cutoffs=config.churn.calibration_cutoffs,
         random_state=config.random_state,
-        **config.churn.params.model_dump(),
+        **config.churn.params.estimator_kwargs(),
     )
 
 

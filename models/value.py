@@ -19,7 +19,7 @@ from lightgbm import LGBMClassifier, LGBMRegressor
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from models._lightgbm import early_stopping_split, fit_boosted, lightgbm_estimator
+from models._lightgbm import early_stopping_split, fit_boosted
 from models._lightgbm import lgbm_kwargs as _lgbm_kwargs
 
 __all__ = ["ValueModel"]
@@ -68,7 +68,6 @@ def _split(cutoffs, groups, n_rows: int):
     return early_stopping_split(cutoffs, groups)
 
 
-@lightgbm_estimator
 class ValueModel(RegressorMixin, BaseEstimator):
     """Predict spend over the horizon (>= 0) with LightGBM, as Tweedie or hurdle model.
 
@@ -86,6 +85,9 @@ class ValueModel(RegressorMixin, BaseEstimator):
     early_stopping_rounds : int or None
         Rounds without improvement on the later time fold before the boosting stops (needs
         `cutoffs` and `groups` in fit); None: n_estimators trees.
+    lgbm_params : dict or None
+        Any other LightGBM parameter (max_depth, reg_alpha, boosting, ...), checked against
+        LightGBM's own list and value checks when fitting (models._lightgbm.check_lgbm_params).
 
     Attributes
     ----------
@@ -98,8 +100,39 @@ class ValueModel(RegressorMixin, BaseEstimator):
     n_features_in_, feature_names_in_ : as in scikit-learn.
     """
 
-    # parameters before the LightGBM ones; __init__ is built by models._lightgbm
-    OWN_PARAMS = {"objective": (str, "tweedie"), "tweedie_variance_power": (float, 1.5)}
+    def __init__(
+        self,
+        objective: str = "tweedie",
+        tweedie_variance_power: float = 1.5,
+        n_estimators: int = 300,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        min_child_samples: int | str = "auto",
+        subsample: float = 0.8,
+        subsample_freq: int = 1,
+        colsample_bytree: float = 0.5,
+        reg_lambda: float = 1.0,
+        max_bin: int = 63,
+        n_jobs: int = 2,
+        random_state: int | None = 0,
+        early_stopping_rounds: int | None = 50,
+        lgbm_params: dict | None = None,
+    ):
+        self.objective = objective
+        self.tweedie_variance_power = tweedie_variance_power
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.subsample_freq = subsample_freq
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.max_bin = max_bin
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.early_stopping_rounds = early_stopping_rounds
+        self.lgbm_params = lgbm_params
 
     def fit(self, X, y, cutoffs=None, sample_weight=None, groups=None):
         """Fit on features X and spend over the horizon y (negative spend counts as 0).

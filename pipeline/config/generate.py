@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from pipeline.config.base import StrictModel
+from features.config import StrictModel
 
 __all__ = ["GENERATED_TABLES", "BehaviourConfig", "GenerateConfig"]
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from pipeline.config.base import StrictModel
+from features.config import StrictModel
 
 __all__ = ["GuardConfig"]
 

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from pipeline.config.base import StrictModel
+from features.config import StrictModel
 from pipeline.config.guard import GuardConfig
 
 __all__ = ["PathsConfig", "ScoreConfig", "TrackingConfig", "PipelineConfig"]

@@ -5,8 +5,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from features.config import StrictModel
 from models.tier_policy import TierPolicy
-from pipeline.config.base import StrictModel
 from pipeline.secrets import password_in_url
 
 __all__ = ["CrmConfig", "CrmTablesConfig", "PublishConfig", "TiersConfig"]

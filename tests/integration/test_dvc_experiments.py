@@ -34,7 +34,8 @@ def _git(root: Path, *args: str) -> str:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory):
     """A git + DVC project after `dvc repro` (committed with dvc.lock, metrics and plots) and
-    `dvc exp run -S configs/model.yaml:value.params.num_leaves=15`; yields (root, outputs)."""
+    `dvc exp run -S configs/model.yaml:value.params.num_leaves=15` with a LightGBM parameter
+    the file does not write out (`+value.params.max_depth=4`); yields (root, outputs)."""
     if shutil.which("git") is None:
         pytest.fail("git is required for the DVC experiment test")
     root = make_project(tmp_path_factory.mktemp("dvcproject"), n_customers=300, dvc=True)
@@ -47,7 +48,8 @@ def project(tmp_path_factory: pytest.TempPathFactory):
     _git(root, "add", "-A")  # dvc.lock, demo/dvc.lock, reports/metrics, reports/plots
     _git(root, "commit", "-q", "-m", "baseline")
     outputs["exp"] = run(["dvc", "exp", "run", TARGET, "-n", EXPERIMENT,
-                          "-S", "configs/model.yaml:value.params.num_leaves=15"], root)
+                          "-S", "configs/model.yaml:value.params.num_leaves=15",
+                          "-S", "configs/model.yaml:+value.params.max_depth=4"], root)
     yield root, outputs
 
 
@@ -86,6 +88,8 @@ def test_a_value_parameter_reaches_the_value_model_only(project) -> None:
     assert value and churn, "the published models hold no LightGBM model to check"
     assert {m.booster_.params["num_leaves"] for m in value} == {15}
     assert {m.booster_.params["num_leaves"] for m in churn} == {31}
+    assert {m.booster_.params["max_depth"] for m in value} == {4}  # any LightGBM parameter
+    assert {m.get_params()["max_depth"] for m in churn} == {-1}  # LightGBM's default
 
 
 def test_the_mlflow_runs_are_named_and_tagged_with_commit_and_experiment(project) -> None:
@@ -107,6 +111,7 @@ def test_the_mlflow_runs_are_named_and_tagged_with_commit_and_experiment(project
     assert experiment["params.model.value.params.num_leaves"] == "15"
     assert experiment["params.model.churn.params.num_leaves"] == "31"
     assert baseline["params.model.value.params.num_leaves"] == "31"
+    assert experiment["params.model.value.params.max_depth"] == "4"
 
 
 def _number(value) -> bool:

@@ -45,3 +45,19 @@ def test_early_stopping_and_auto_min_child_samples_are_the_defaults():
                 {"min_child_samples": "lots"}):
         with pytest.raises(pydantic.ValidationError):
             LightGBMParams(**bad)
+
+
+def test_any_lightgbm_parameter_reaches_its_model_only():
+    from models.training import make_churn_model, make_value_model
+
+    config = ModelConfig.model_validate({"value": {"params": {"max_depth": 6, "reg_alpha": 0.5}}})
+    assert make_value_model(config).lgbm_params == {"max_depth": 6, "reg_alpha": 0.5}
+    assert make_churn_model(config).lgbm_params is None  # churn.params are the churn model's
+    assert make_value_model(ModelConfig()).lgbm_params is None
+
+
+def test_a_misspelt_or_out_of_range_lightgbm_parameter_is_refused_at_load_time():
+    with pytest.raises(pydantic.ValidationError, match="did you mean max_depth"):
+        ModelConfig.model_validate({"churn": {"params": {"max_dept": 6}}})
+    with pytest.raises(pydantic.ValidationError, match=r"Check failed: \(lambda_l1\) >= \(0.0\)"):
+        ModelConfig.model_validate({"value": {"params": {"reg_alpha": -1.0}}})

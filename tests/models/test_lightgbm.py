@@ -1,4 +1,5 @@
-"""The shared LightGBM parameters: the generated __init__ behaves like a hand-written one."""
+"""The shared LightGBM parameters: typed ones, any other LightGBM parameter checked by
+LightGBM's own list and checks, early stopping."""
 
 import inspect
 
@@ -6,45 +7,93 @@ import numpy as np
 import pandas as pd
 import pytest
 from lightgbm import LGBMRegressor
-from sklearn.base import BaseEstimator
+from sklearn.base import clone
 
 from models._lightgbm import (
     LIGHTGBM_PARAMS,
     OUR_PARAMS,
+    check_lgbm_params,
     early_stopping_split,
     fit_boosted,
     lgbm_kwargs,
-    lightgbm_estimator,
     resolve_min_child_samples,
 )
+from models.churn import ChurnModel
+from models.value import ValueModel
+
+OWN = {ValueModel: ["objective", "tweedie_variance_power"],
+       ChurnModel: ["calibration", "calibration_cutoffs"]}
 
 
-@lightgbm_estimator
-class Toy(BaseEstimator):
-    OWN_PARAMS = {"alpha": (float, 1.0)}
-
-
-def test_signature_lists_own_then_lightgbm_params():
-    names = list(inspect.signature(Toy).parameters)
-    assert names == ["alpha", *LIGHTGBM_PARAMS]
-    assert sorted(Toy().get_params()) == sorted(names)
-
-
-def test_arguments_by_position_or_keyword_are_stored_unchanged():
-    toy = Toy(2.0, 10, random_state=None)
-    assert (toy.alpha, toy.n_estimators, toy.random_state) == (2.0, 10, None)
-    assert toy.learning_rate == 0.05  # default
+@pytest.mark.parametrize("cls", [ValueModel, ChurnModel])
+def test_hand_written_init_lists_own_then_lightgbm_params_with_their_defaults(cls):
+    signature = inspect.signature(cls)
+    assert list(signature.parameters) == [*OWN[cls], *LIGHTGBM_PARAMS, "lgbm_params"]
+    for name, (_, default) in LIGHTGBM_PARAMS.items():
+        assert signature.parameters[name].default == default, name
+    model = cls(*[p.default for p in signature.parameters.values()][:2], 10, random_state=None)
+    assert (model.n_estimators, model.random_state, model.learning_rate) == (10, None, 0.05)
     with pytest.raises(TypeError):
-        Toy(beta=1)
+        cls(beta=1)
 
 
-def test_lgbm_kwargs_pass_the_lightgbm_params_only():
-    kwargs = lgbm_kwargs(Toy(max_bin=63))
+def test_lgbm_kwargs_pass_the_lightgbm_params_and_the_checked_extra_ones():
+    kwargs = lgbm_kwargs(ValueModel(max_bin=63))
     assert kwargs["max_bin"] == 63 and kwargs["verbose"] == -1
     assert OUR_PARAMS == ("early_stopping_rounds",)
-    assert "alpha" not in kwargs and set(kwargs) == {*LIGHTGBM_PARAMS, "verbose"} - {*OUR_PARAMS}
-    assert lgbm_kwargs(Toy(), n_rows=300_000)["min_child_samples"] == 150  # "auto"
-    assert lgbm_kwargs(Toy(min_child_samples=7), n_rows=300_000)["min_child_samples"] == 7
+    assert "objective" not in kwargs and "lgbm_params" not in kwargs
+    assert set(kwargs) == {*LIGHTGBM_PARAMS, "verbose"} - {*OUR_PARAMS}
+    assert lgbm_kwargs(ValueModel(), n_rows=300_000)["min_child_samples"] == 150  # "auto"
+    assert lgbm_kwargs(ValueModel(min_child_samples=7), n_rows=300_000)["min_child_samples"] == 7
+    extra = lgbm_kwargs(ValueModel(lgbm_params={"max_depth": 4, "reg_alpha": 0.5}))
+    assert (extra["max_depth"], extra["reg_alpha"]) == (4, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"max_dpth": 4}, "max_dpth is not a LightGBM parameter: did you mean max_depth"),
+        ({"num_iterations": 10}, "num_iterations is n_estimators under LightGBM's name"),
+        ({"bagging_fraction": 0.5}, "set subsample"),  # an alias of a typed parameter
+        ({"n_estimators": 10}, "set n_estimators"),  # a typed one given twice
+        ({"objective": "l1"}, "cannot be set: the model's formulation"),
+        ({"early_stopping_round": 5}, "set early_stopping_rounds"),
+        ({"lambda_l1": 1.0, "reg_alpha": 2.0}, "the same LightGBM parameter"),
+        ({"max_depth": "six"}, "max_depth should be of type int"),  # LightGBM's parser
+        ({"feature_fraction_bynode": 1.5}, r"feature_fraction_bynode\) <= \(1.0\)"),  # its check
+        ({"boosting": "forest"}, "Unknown boosting type forest"),
+    ],
+)
+def test_other_lightgbm_parameters_are_checked_by_lightgbm(params, message):
+    with pytest.raises(ValueError, match=message):
+        check_lgbm_params(params)
+
+
+def test_known_lightgbm_parameters_pass_by_any_of_their_names():
+    params = {"max_depth": 5, "min_split_gain": 0.0, "lambda_l1": 0.1, "boosting": "gbdt",
+              "extra_trees": True, "path_smooth": 1.0, "importance_type": "gain"}
+    assert check_lgbm_params(params) == params
+    assert check_lgbm_params(None) == {}
+
+
+def test_an_extra_parameter_reaches_the_booster_and_survives_clone():
+    X = pd.DataFrame({"a": np.arange(200.0), "b": np.arange(200.0) % 7})
+    y = (X["a"] % 3 == 0).astype(float) * X["b"]
+    model = ValueModel(n_estimators=5, n_jobs=1, early_stopping_rounds=None,
+                       lgbm_params={"max_depth": 2}).fit(X, y)
+    assert model.estimators_["regressor"].get_params()["max_depth"] == 2
+    assert all(tree["tree_structure"] and _depth(tree["tree_structure"]) <= 2
+               for tree in model.estimators_["regressor"].booster_.dump_model()["tree_info"])
+    copy = clone(model)
+    assert copy.lgbm_params == {"max_depth": 2} and copy.lgbm_params is not model.lgbm_params
+    with pytest.raises(ValueError, match="max_dpth"):
+        ValueModel(n_estimators=5, lgbm_params={"max_dpth": 2}).fit(X, y)
+
+
+def _depth(node) -> int:
+    if "left_child" not in node:
+        return 0
+    return 1 + max(_depth(node["left_child"]), _depth(node["right_child"]))
 
 
 @pytest.mark.parametrize(

@@ -166,3 +166,24 @@ def test_max_unparseable_share_is_a_share(config_dir: Path, share: float, ok: bo
     else:
         with pytest.raises(ConfigError, match="max_unparseable_share"):
             load_settings(config_dir)
+
+
+def test_every_config_model_has_the_one_strict_base() -> None:
+    import importlib
+    import inspect
+
+    from features.config import StrictModel
+
+    modules = ["features.config", "models.config", "models.tier_policy",
+               *(f"pipeline.config.{m}" for m in ("data", "generate", "guard", "paths", "tiers"))]
+    found = 0
+    for name in modules:
+        for _, cls in inspect.getmembers(importlib.import_module(name), inspect.isclass):
+            if issubclass(cls, pydantic.BaseModel) and cls.__module__ == name:
+                found += 1
+                assert cls is StrictModel or StrictModel in cls.__mro__, cls
+                assert cls.model_config["frozen"], cls
+                # only the LightGBM parameters take other keys, each checked by LightGBM
+                extra = "allow" if cls.__name__ == "LightGBMParams" else "forbid"
+                assert cls.model_config["extra"] == extra, cls
+    assert found >= 20

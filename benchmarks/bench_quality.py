@@ -297,7 +297,8 @@ def _predictions(root: Path, horizon: int, ids: pd.Index, truth: pd.DataFrame | 
                  ) -> tuple[dict[str, tuple[pd.Series, pd.Series]], dict[str, str]]:
     """{predictor: (value, churn)} on `ids` and {predictor: error}: published scores, each
     baseline fitted on the training set and predicting the scoring frame, and the truth."""
-    from models.baselines import make_baseline
+    from features.contract import LABEL_CHURNED, LABEL_SPEND
+    from models.baselines import fit_baseline
 
     out, errors = {}, {}
     scores = root / "data/scores/scores.parquet"
@@ -316,13 +317,16 @@ def _predictions(root: Path, horizon: int, ids: pd.Index, truth: pd.DataFrame | 
                 errors[name] = "no labelled training cutoff"  # they are label means
                 continue
             try:
-                predicted = make_baseline(name, horizon).fit(training).predict(scoring)
+                labels = (training[LABEL_SPEND], training[LABEL_CHURNED])
+                value = fit_baseline(name, "value", horizon, training, *labels).predict(scoring)
+                rule = fit_baseline(name, "churn", horizon, training, *labels)
+                churn = np.nan if rule is None else rule.predict_proba(scoring)[:, 1]
             except Exception as error:  # noqa: BLE001 - shown in the table
                 errors[name] = f"{type(error).__name__}: {str(error)[:120]}"
                 continue
             # with no labelled cutoff the label baselines' churn rates are empty means
-            churn = np.nan if training.empty and name != "btyd" else predicted["churn"]
-            out[name] = (pd.Series(predicted["value"].to_numpy(), index),
+            churn = np.nan if training.empty and name != "btyd" else churn
+            out[name] = (pd.Series(value, index),
                          pd.Series(np.asarray(churn, float) * np.ones(len(index)), index))
     if truth is not None:
         out["truth"] = (truth["true_expected_spend"], truth["true_prob_no_purchase"])

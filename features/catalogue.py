@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from features import names
 from features.config import FeaturesConfig
 
 __all__ = [
@@ -113,7 +114,7 @@ def _trend(value: float, entry: "Feature", row: Mapping | None) -> str:
     means: recent / before - 1 = 2t / (1 - t) for both positive (0 with nothing spent in
     the last window, given the row: nothing in either)."""
     w = _window(entry)
-    recent = None if row is None else row.get(f"txn_spend_{w}d")
+    recent = None if row is None else row.get(names.txn_spend_in(w))
     if value == 0 and recent is not None and not _is_missing(recent) and recent == 0:
         return f"nothing bought in the last {2 * int(w)} days"
     if value <= -1:
@@ -139,7 +140,7 @@ def _concentration(value: float, entry: "Feature", row: Mapping | None) -> str:
 _F = Feature
 TEMPLATES: tuple[Feature, ...] = (
     _F(
-        "txn_days_since_last_order",
+        names.TXN_DAYS_SINCE_LAST_ORDER,
         "transactions",
         "Days since the customer's last order.",
         "last order {value:,.0f} day{s} ago",
@@ -148,10 +149,10 @@ TEMPLATES: tuple[Feature, ...] = (
         better="lower",
         fact="last_order",
         good_at_most=RECENT_DAYS,
-        bad_from=("txn_gap_mean_days", OVERDUE_RATIO),
+        bad_from=(names.TXN_GAP_MEAN_DAYS, OVERDUE_RATIO),
     ),
     _F(
-        "txn_tenure_days",
+        names.TXN_TENURE_DAYS,
         "transactions",
         "Days since the customer's first transaction: how long it has been buying from us.",
         "buying from us for {value:,.0f} day{s}",
@@ -161,7 +162,7 @@ TEMPLATES: tuple[Feature, ...] = (
         fact="tenure",
     ),
     _F(
-        "txn_orders",
+        names.TXN_ORDERS,
         "transactions",
         "Number of orders placed so far.",
         "{value:,.0f} order{s} so far",
@@ -171,7 +172,7 @@ TEMPLATES: tuple[Feature, ...] = (
         fact="orders",
     ),
     _F(
-        "txn_order_days",
+        names.TXN_ORDER_DAYS,
         "transactions",
         "Number of different days on which it ordered.",
         "ordered on {value:,.0f} different days",
@@ -182,7 +183,7 @@ TEMPLATES: tuple[Feature, ...] = (
         fact="orders",
     ),
     _F(
-        "txn_spend_total",
+        names.TXN_SPEND_TOTAL,
         "transactions",
         "Total spend so far, net of returns.",
         "{value:,.0f} spent so far",
@@ -192,7 +193,7 @@ TEMPLATES: tuple[Feature, ...] = (
         better="higher",
     ),
     _F(
-        "txn_mean_order_value",
+        names.TXN_MEAN_ORDER_VALUE,
         "transactions",
         "Average value of one order (returns not deducted).",
         "average order of {value:,.0f}",
@@ -201,7 +202,7 @@ TEMPLATES: tuple[Feature, ...] = (
         fact="order_value",
     ),
     _F(
-        "txn_order_day_spend_std",
+        names.TXN_ORDER_DAY_SPEND_STD,
         "transactions",
         "How much the spend of one order day varies from one order day to the next "
         "(standard deviation).",
@@ -210,7 +211,7 @@ TEMPLATES: tuple[Feature, ...] = (
         never="fewer than two order days",
     ),
     _F(
-        "txn_order_day_spend_max",
+        names.TXN_ORDER_DAY_SPEND_MAX,
         "transactions",
         "Largest spend on a single day.",
         "largest day of spend {value:,.0f}",
@@ -218,7 +219,7 @@ TEMPLATES: tuple[Feature, ...] = (
         better="higher",
     ),
     _F(
-        "txn_orders_{window}d",
+        names.txn_orders_in("{window}"),
         "transactions",
         "Orders in the last {window} days.",
         "{value:,.0f} order{s} in the last {window} days",
@@ -230,7 +231,7 @@ TEMPLATES: tuple[Feature, ...] = (
         zero_fact="last_order",
     ),
     _F(
-        "txn_spend_{window}d",
+        names.txn_spend_in("{window}"),
         "transactions",
         "Spend in the last {window} days, net of returns.",
         "{value:,.0f} spent in the last {window} days",
@@ -243,7 +244,7 @@ TEMPLATES: tuple[Feature, ...] = (
         zero_fact="last_order",
     ),
     _F(
-        "txn_spend_trend_{window}d",
+        names.txn_spend_trend("{window}"),
         "transactions",
         "Spend of the last {window} days against the {window} days before: -1 = stopped buying, "
         "0 = unchanged, +1 = all new.",
@@ -254,7 +255,7 @@ TEMPLATES: tuple[Feature, ...] = (
         better="higher",
     ),
     _F(
-        "txn_gap_mean_days",
+        names.TXN_GAP_MEAN_DAYS,
         "transactions",
         "Usual number of days between two order days.",
         "orders every {value:,.0f} days on average",
@@ -263,7 +264,7 @@ TEMPLATES: tuple[Feature, ...] = (
         better="lower",
     ),
     _F(
-        "txn_gap_std_days",
+        names.TXN_GAP_STD_DAYS,
         "transactions",
         "How irregular the time between orders is (standard deviation of the gaps, days).",
         "the gap between orders varies by {value:,.0f} day{s}",
@@ -271,7 +272,7 @@ TEMPLATES: tuple[Feature, ...] = (
         never="too few orders to tell how regular they are",
     ),
     _F(
-        "txn_overdue_ratio",
+        names.TXN_OVERDUE_RATIO,
         "transactions",
         "Days since the last order divided by the usual gap between orders; above 1 the next "
         "order is overdue.",
@@ -283,7 +284,7 @@ TEMPLATES: tuple[Feature, ...] = (
         good_at_most=1.0,  # past the usual gap is never good news
     ),
     _F(
-        "txn_return_share",
+        names.TXN_RETURN_SHARE,
         "transactions",
         "Share of the value bought that was returned.",
         "{value:.0%} of purchases returned",
@@ -292,7 +293,7 @@ TEMPLATES: tuple[Feature, ...] = (
         better="lower",
     ),
     _F(
-        "txn_categories",
+        names.TXN_CATEGORIES,
         "transactions",
         "Number of product categories it has bought.",
         "buys from {value:,.0f} product categories",
@@ -302,7 +303,7 @@ TEMPLATES: tuple[Feature, ...] = (
         better="higher",
     ),
     _F(
-        "txn_category_hhi",
+        names.TXN_CATEGORY_HHI,
         "transactions",
         "How concentrated spend is on few categories (Herfindahl index: 1 = one category, near 0 "
         "= spread over many).",
@@ -311,7 +312,7 @@ TEMPLATES: tuple[Feature, ...] = (
         render=_concentration,
     ),
     _F(
-        "txn_season_next_quarter_share",
+        names.TXN_SEASON_NEXT_QUARTER_SHARE,
         "transactions",
         "Share of last year's spend that fell in the coming quarter, one year earlier (0.25 = "
         "no seasonality).",
@@ -321,7 +322,7 @@ TEMPLATES: tuple[Feature, ...] = (
         better="higher",
     ),
     _F(
-        "txn_season_strength",
+        names.TXN_SEASON_STRENGTH,
         "transactions",
         "Largest share of last year's spend taken by a single quarter (0.25 = even through the "
         "year, 1 = all in one quarter).",
@@ -329,7 +330,7 @@ TEMPLATES: tuple[Feature, ...] = (
         never="nothing bought in the last year",
     ),
     _F(
-        "btyd_frequency",
+        names.BTYD_FREQUENCY,
         "btyd",
         "Repeat order days (order days after the first), as used by the BG/NBD model.",
         "ordered again on {value:,.0f} day{s}",
@@ -339,7 +340,7 @@ TEMPLATES: tuple[Feature, ...] = (
         fact="orders",
     ),
     _F(
-        "btyd_recency",
+        names.BTYD_RECENCY,
         "btyd",
         "Days between the first and the last order day (BG/NBD recency).",
         "{value:,.0f} day{s} between first and last order",
@@ -348,7 +349,7 @@ TEMPLATES: tuple[Feature, ...] = (
         better="higher",
     ),
     _F(
-        "btyd_T",
+        names.BTYD_T,
         "btyd",
         "Days between the first order and the cutoff (BG/NBD customer age).",
         "first order {value:,.0f} day{s} ago",
@@ -358,7 +359,7 @@ TEMPLATES: tuple[Feature, ...] = (
         fact="tenure",
     ),
     _F(
-        "btyd_monetary",
+        names.BTYD_MONETARY,
         "btyd",
         "Average spend of a repeat order day, returns not deducted; 0 without repeats "
         "(Gamma-Gamma).",
@@ -369,7 +370,7 @@ TEMPLATES: tuple[Feature, ...] = (
         fact="order_value",
     ),
     _F(
-        "ctc_{channel}_{window}d",
+        names.ctc_contacts("{channel}", "{window}"),
         "contacts",
         "Number of {channel} contacts in the last {window} days.",
         "{value:,.0f} {channel} contact{s} in the last {window} days",
@@ -380,7 +381,7 @@ TEMPLATES: tuple[Feature, ...] = (
         fact="contacts_{channel}",
     ),
     _F(
-        "ctc_days_since_last_contact",
+        names.CTC_DAYS_SINCE_LAST_CONTACT,
         "contacts",
         "Days since the last contact of any kind.",
         "last contact {value:,.0f} day{s} ago",
@@ -390,7 +391,7 @@ TEMPLATES: tuple[Feature, ...] = (
         good_at_most=RECENT_DAYS,
     ),
     _F(
-        "ctc_days_since_manager_visit",
+        names.CTC_DAYS_SINCE_MANAGER_VISIT,
         "contacts",
         "Days since the last visit by a dedicated manager.",
         "last manager visit {value:,.0f} day{s} ago",
@@ -400,7 +401,7 @@ TEMPLATES: tuple[Feature, ...] = (
         good_at_most=RECENT_DAYS,
     ),
     _F(
-        "ctc_has_manager",
+        names.CTC_HAS_MANAGER,
         "contacts",
         "1 when a dedicated manager has contacted the customer recently (configs/features.yaml: "
         "manager_lookback_days), else 0.",
@@ -410,7 +411,7 @@ TEMPLATES: tuple[Feature, ...] = (
         better="higher",
     ),
     _F(
-        "ctc_complaints_{window}d",
+        names.ctc_complaints("{window}"),
         "contacts",
         "Complaints in the last {window} days.",
         "{value:,.0f} complaint{s} in the last {window} days",
@@ -420,7 +421,7 @@ TEMPLATES: tuple[Feature, ...] = (
         better="lower",
     ),
     _F(
-        "ctc_order_conversion_{window}d",
+        names.ctc_order_conversion("{window}"),
         "contacts",
         "Share of the contacts of the last {window} days that ended in an order.",
         "{value:.0%} of contacts in the last {window} days led to an order",
@@ -430,7 +431,7 @@ TEMPLATES: tuple[Feature, ...] = (
         better="higher",
     ),
     _F(
-        "cust_size_employees",
+        names.CUST_SIZE_EMPLOYEES,
         "customers",
         "Number of employees.",
         "{value:,.0f} employee{s}",
@@ -438,7 +439,7 @@ TEMPLATES: tuple[Feature, ...] = (
         fact="size",
     ),
     _F(
-        "cust_relationship_days",
+        names.CUST_RELATIONSHIP_DAYS,
         "customers",
         "Days since the customer account was created.",
         "customer for {value:,.0f} day{s}",
@@ -446,10 +447,10 @@ TEMPLATES: tuple[Feature, ...] = (
         better="higher",
         fact="tenure",
     ),
-    _F("cust_region", "customers", "Sales region.", "region {value}", categorical=True),
-    _F("cust_industry", "customers", "Industry.", "industry {value}", categorical=True),
+    _F(names.CUST_REGION, "customers", "Sales region.", "region {value}", categorical=True),
+    _F(names.CUST_INDUSTRY, "customers", "Industry.", "industry {value}", categorical=True),
     _F(
-        "cust_size_band",
+        names.CUST_SIZE_BAND,
         "customers",
         "Company size band, in employees.",
         "{value} employees",
@@ -582,11 +583,11 @@ def describe(name: str, value, row: Mapping | None = None) -> str:
         return _count(-value, feature.negative)
     if round(value) == 1 and feature.one is not None:
         return feature.one
-    if name == "txn_overdue_ratio":
+    if name == names.TXN_OVERDUE_RATIO:
         return f"{_times(value)} since the last order"
     text = _count(value, feature.template)
-    if name == "txn_days_since_last_order" and row is not None:
-        gap = row.get("txn_gap_mean_days")
+    if name == names.TXN_DAYS_SINCE_LAST_ORDER and row is not None:
+        gap = row.get(names.TXN_GAP_MEAN_DAYS)
         if not _is_missing(gap) and gap > 0 and value / gap >= OVERDUE_RATIO:
             text += f", {_times(value / gap)}"
     return text

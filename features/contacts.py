@@ -11,6 +11,7 @@ Features whose source column (channel, manager_id, outcome) is absent are not pr
 
 import polars as pl
 
+from features import names
 from features.config import FeaturesConfig
 from features.tables import C, D, Prepared
 
@@ -26,7 +27,7 @@ def contact_features(prep: Prepared, cutoff: int, config: FeaturesConfig) -> pl.
     present = set(prep.contacts.columns)
     lookback = config.contact_lookback_days
     in_lookback = day > T - lookback
-    aggs = [(T - day.max()).cast(pl.Float64).alias("ctc_days_since_last_contact")]
+    aggs = [(T - day.max()).cast(pl.Float64).alias(names.CTC_DAYS_SINCE_LAST_CONTACT)]
     for name in config.contact_channels:
         if f"ch_{name}" in present:
             for w in config.windows_days:
@@ -34,32 +35,32 @@ def contact_features(prep: Prepared, cutoff: int, config: FeaturesConfig) -> pl.
                     (pl.col(f"ch_{name}") & (day > T - w))
                     .sum()
                     .cast(pl.Float64)
-                    .alias(f"ctc_{name}_{w}d")
+                    .alias(names.ctc_contacts(name, w))
                 )
     if "manager_visit" in present:
         aggs.append(
             (T - day.filter(pl.col("manager_visit")).max())
             .cast(pl.Float64)
-            .alias("ctc_days_since_manager_visit")
+            .alias(names.CTC_DAYS_SINCE_MANAGER_VISIT)
         )
     if "manager" in present:
         aggs.append(
             (pl.col("manager") & (day > T - config.manager_lookback_days))
             .any()
             .cast(pl.Float64)
-            .alias("ctc_has_manager")
+            .alias(names.CTC_HAS_MANAGER)
         )
     if "complaint" in present:
         aggs.append(
             (pl.col("complaint") & in_lookback)
             .sum()
             .cast(pl.Float64)
-            .alias(f"ctc_complaints_{lookback}d")
+            .alias(names.ctc_complaints(lookback))
         )
         contacts_n = in_lookback.sum()
         aggs.append(
             pl.when(contacts_n > 0)
             .then((pl.col("converted") & in_lookback).sum() / contacts_n)
-            .alias(f"ctc_order_conversion_{lookback}d")
+            .alias(names.ctc_order_conversion(lookback))
         )
     return prep.contacts.lazy().filter(day <= T).group_by(C).agg(aggs).collect()

@@ -9,6 +9,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
+from features import names
 from features.config import FeaturesConfig
 from features.contract import CREATED_DATE, INDUSTRY, REGION, SIZE
 from features.tables import Prepared
@@ -31,7 +32,7 @@ def customer_features(
     if attributes is None:
         return {}
     columns: dict[str, object] = {}
-    for column, name in ((REGION, "cust_region"), (INDUSTRY, "cust_industry")):
+    for column, name in ((REGION, names.CUST_REGION), (INDUSTRY, names.CUST_INDUSTRY)):
         if column in attributes:
             level_codes, levels = attributes[column]
             columns[name] = pd.Categorical.from_codes(level_codes[codes], categories=levels)
@@ -39,10 +40,10 @@ def customer_features(
         size = attributes[SIZE][codes]
         band = np.searchsorted(np.asarray(config.size_bands), size, side="right")
         band = np.where(np.isnan(size), -1, band)
-        columns["cust_size_band"] = pd.Categorical.from_codes(
+        columns[names.CUST_SIZE_BAND] = pd.Categorical.from_codes(
             band, categories=size_band_labels(config.size_bands), ordered=True
         )
-        columns["cust_size_employees"] = size.astype(float)
+        columns[names.CUST_SIZE_EMPLOYEES] = size.astype(float)
     if CREATED_DATE in attributes:
-        columns["cust_relationship_days"] = cutoff - attributes[CREATED_DATE][codes]
+        columns[names.CUST_RELATIONSHIP_DAYS] = cutoff - attributes[CREATED_DATE][codes]
     return columns

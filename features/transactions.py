@@ -21,6 +21,7 @@ Definitions (T = the cutoff day; only days <= T are read):
 import numpy as np
 import polars as pl
 
+from features import names
 from features.config import FeaturesConfig
 from features.tables import C, D, Prepared
 
@@ -49,8 +50,8 @@ def _category_features(prep: Prepared, cutoff: int) -> pl.DataFrame:
     return pl.DataFrame(
         {
             C: present.astype(np.int32),
-            "txn_categories": n_categories[present].astype(np.float64),
-            "txn_category_hhi": hhi[present],
+            names.TXN_CATEGORIES: n_categories[present].astype(np.float64),
+            names.TXN_CATEGORY_HHI: hhi[present],
         }
     )
 
@@ -68,15 +69,15 @@ def transaction_features(prep: Prepared, cutoff: int, config: FeaturesConfig) ->
         day.min().alias("_first_any"),
         day.filter(order_day).min().alias("_first"),
         day.filter(order_day).max().alias("_last"),
-        order_day.sum().cast(pl.Float64).alias("txn_order_days"),
-        n_orders.sum().cast(pl.Float64).alias("txn_orders"),
+        order_day.sum().cast(pl.Float64).alias(names.TXN_ORDER_DAYS),
+        n_orders.sum().cast(pl.Float64).alias(names.TXN_ORDERS),
         gross.sum().alias("_gross"),
-        net.sum().alias("txn_spend_total"),
+        net.sum().alias(names.TXN_SPEND_TOTAL),
         pl.col("returns").sum().alias("_returns"),
-        gross.filter(order_day).std().alias("txn_order_day_spend_std"),
-        gross.max().alias("txn_order_day_spend_max"),
-        gap.mean().cast(pl.Float64).alias("txn_gap_mean_days"),
-        gap.std().alias("txn_gap_std_days"),
+        gross.filter(order_day).std().alias(names.TXN_ORDER_DAY_SPEND_STD),
+        gross.max().alias(names.TXN_ORDER_DAY_SPEND_MAX),
+        gap.mean().cast(pl.Float64).alias(names.TXN_GAP_MEAN_DAYS),
+        gap.std().alias(names.TXN_GAP_STD_DAYS),
         gross.filter(pl.col("first_purchase")).sum().alias("_first_gross"),
         _window_sum(net, T - tw, T).alias("_recent"),
         _window_sum(net, T - 2 * tw, T - tw).alias("_previous"),
@@ -86,8 +87,8 @@ def transaction_features(prep: Prepared, cutoff: int, config: FeaturesConfig) ->
     for k in range(4):
         aggs.append(_window_sum(gross, quarter_edges[k], quarter_edges[k + 1]).alias(f"_q{k}"))
     for w in config.windows_days:
-        aggs.append(_window_sum(n_orders, T - w, T).cast(pl.Float64).alias(f"txn_orders_{w}d"))
-        aggs.append(_window_sum(net, T - w, T).alias(f"txn_spend_{w}d"))
+        aggs.append(_window_sum(n_orders, T - w, T).cast(pl.Float64).alias(names.txn_orders_in(w)))
+        aggs.append(_window_sum(net, T - w, T).alias(names.txn_spend_in(w)))
 
     frame = prep.daily.lazy().filter(day <= T).group_by(C).agg(aggs).collect()
     if prep.category_rows is not None:
@@ -100,28 +101,28 @@ def transaction_features(prep: Prepared, cutoff: int, config: FeaturesConfig) ->
     recent, previous = pl.col("_recent"), pl.col("_previous")
     quarters = [pl.col(f"_q{k}") for k in range(4)]
     derived = {
-        "txn_days_since_last_order": recency,
-        "txn_tenure_days": (T - pl.col("_first_any")).cast(pl.Float64),
-        "txn_mean_order_value": ratio(pl.col("_gross"), pl.col("txn_orders")),
-        "txn_overdue_ratio": ratio(recency, pl.col("txn_gap_mean_days")),
-        f"txn_spend_trend_{tw}d": pl.when((recent.abs() + previous.abs()) > 0)
+        names.TXN_DAYS_SINCE_LAST_ORDER: recency,
+        names.TXN_TENURE_DAYS: (T - pl.col("_first_any")).cast(pl.Float64),
+        names.TXN_MEAN_ORDER_VALUE: ratio(pl.col("_gross"), pl.col(names.TXN_ORDERS)),
+        names.TXN_OVERDUE_RATIO: ratio(recency, pl.col(names.TXN_GAP_MEAN_DAYS)),
+        names.txn_spend_trend(tw): pl.when((recent.abs() + previous.abs()) > 0)
         .then((recent - previous) / (recent.abs() + previous.abs()))
         .otherwise(0.0),
-        "txn_return_share": ratio(pl.col("_returns"), pl.col("_gross")),
-        "txn_season_next_quarter_share": ratio(
+        names.TXN_RETURN_SHARE: ratio(pl.col("_returns"), pl.col("_gross")),
+        names.TXN_SEASON_NEXT_QUARTER_SHARE: ratio(
             pl.col("_next_quarter_gross"), pl.col("_year_gross")
         ),
-        "txn_season_strength": ratio(pl.max_horizontal(quarters), pl.col("_year_gross")),
+        names.TXN_SEASON_STRENGTH: ratio(pl.max_horizontal(quarters), pl.col("_year_gross")),
     }
     if prep.category_rows is not None:
-        derived["txn_categories"] = pl.col("txn_categories").fill_null(0.0)
-        derived["txn_category_hhi"] = pl.col("txn_category_hhi")
-    frequency = pl.col("txn_order_days") - 1
+        derived[names.TXN_CATEGORIES] = pl.col(names.TXN_CATEGORIES).fill_null(0.0)
+        derived[names.TXN_CATEGORY_HHI] = pl.col(names.TXN_CATEGORY_HHI)
+    frequency = pl.col(names.TXN_ORDER_DAYS) - 1
     btyd = {
-        "btyd_frequency": pl.when(frequency >= 0).then(frequency),
-        "btyd_recency": (pl.col("_last") - pl.col("_first")).cast(pl.Float64),
-        "btyd_T": (T - pl.col("_first")).cast(pl.Float64),
-        "btyd_monetary": pl.when(frequency > 0)
+        names.BTYD_FREQUENCY: pl.when(frequency >= 0).then(frequency),
+        names.BTYD_RECENCY: (pl.col("_last") - pl.col("_first")).cast(pl.Float64),
+        names.BTYD_T: (T - pl.col("_first")).cast(pl.Float64),
+        names.BTYD_MONETARY: pl.when(frequency > 0)
         .then((pl.col("_gross") - pl.col("_first_gross")) / frequency)
         .when(frequency == 0)
         .then(0.0),
@@ -132,17 +133,17 @@ def transaction_features(prep: Prepared, cutoff: int, config: FeaturesConfig) ->
         columns += [
             pl.col(name)
             for name in (
-                "txn_orders",
-                "txn_order_days",
-                "txn_spend_total",
-                "txn_order_day_spend_std",
-                "txn_order_day_spend_max",
-                "txn_gap_mean_days",
-                "txn_gap_std_days",
+                names.TXN_ORDERS,
+                names.TXN_ORDER_DAYS,
+                names.TXN_SPEND_TOTAL,
+                names.TXN_ORDER_DAY_SPEND_STD,
+                names.TXN_ORDER_DAY_SPEND_MAX,
+                names.TXN_GAP_MEAN_DAYS,
+                names.TXN_GAP_STD_DAYS,
             )
         ]
         for w in config.windows_days:
-            columns += [pl.col(f"txn_orders_{w}d"), pl.col(f"txn_spend_{w}d")]
+            columns += [pl.col(names.txn_orders_in(w)), pl.col(names.txn_spend_in(w))]
     if config.families.btyd:
         columns += [expr.alias(name) for name, expr in btyd.items()]
     return frame.select(columns)

@@ -39,19 +39,24 @@ import numpy as np
 import pandas as pd
 from ortools.graph.python import min_cost_flow
 
-from features.contract import CAPACITY, CURRENT_MANAGER_ID, CUSTOMER_ID, MANAGER_ID, REGION
+from features.contract import (
+    ACTIVE,
+    CAPACITY,
+    CURRENT_MANAGER_ID,
+    CUSTOMER_ID,
+    MANAGER_ID,
+    MANAGERS,
+    REGION,
+)
+from models.columns import ACCOUNTS, EXPECTED_VALUE, KEPT_MANAGER, UNASSIGNED
 from models.tier_policy import AssignmentPolicy
 
 __all__ = [
-    "EXPECTED_VALUE",
-    "KEPT_MANAGER",
     "AssignmentResult",
     "assign_managers",
     "assignment_cost",
 ]
 
-EXPECTED_VALUE = "expected_value"
-KEPT_MANAGER = "kept_manager"
 _WEIGHT_SCALE = 1000   # W_b as an integer
 _LEVEL_SCALE = 10_000  # L_mk as an integer
 
@@ -89,16 +94,16 @@ class _Region:
 
 def _check(accounts: pd.DataFrame, managers: pd.DataFrame) -> None:
     for frame, name, columns in (
-        (accounts, "accounts", (CUSTOMER_ID, REGION, EXPECTED_VALUE)),
-        (managers, "managers", (MANAGER_ID, REGION, CAPACITY)),
+        (accounts, ACCOUNTS, (CUSTOMER_ID, REGION, EXPECTED_VALUE)),
+        (managers, MANAGERS, (MANAGER_ID, REGION, CAPACITY)),
     ):
         missing = [c for c in columns if c not in frame.columns]
         if missing:
             raise ValueError(f"{name} lacks column(s) {missing}")
     if accounts[CUSTOMER_ID].duplicated().any():
-        raise ValueError("accounts: customer_id must be unique")
+        raise ValueError(f"{ACCOUNTS}: {CUSTOMER_ID} must be unique")
     if managers[MANAGER_ID].duplicated().any():
-        raise ValueError("managers: manager_id must be unique")
+        raise ValueError(f"{MANAGERS}: {MANAGER_ID} must be unique")
 
 
 def _region(accounts: pd.DataFrame, managers: pd.DataFrame, policy: AssignmentPolicy) -> _Region:
@@ -215,8 +220,8 @@ def _cost(problem: _Region, manager_index: np.ndarray) -> int:
 
 def _prepare(accounts: pd.DataFrame, managers: pd.DataFrame):
     _check(accounts, managers)
-    if "active" in managers.columns:
-        managers = managers[managers["active"].fillna(False).astype(bool)]
+    if ACTIVE in managers.columns:
+        managers = managers[managers[ACTIVE].fillna(False).astype(bool)]
     regions = sorted(set(accounts[REGION].dropna()) | set(managers[REGION].dropna()))
     return managers, regions
 
@@ -246,17 +251,17 @@ def assign_managers(
         for i, manager in enumerate(problem.managers):
             mine = problem.ids[chosen == i]
             books.append({MANAGER_ID: manager, REGION: region,
-                          CAPACITY: int(problem.capacity[i]), "accounts": len(mine),
+                          CAPACITY: int(problem.capacity[i]), ACCOUNTS: len(mine),
                           EXPECTED_VALUE: float(value.loc[mine].sum()) if len(mine) else 0.0})
-        shortfall.append({REGION: region, "accounts": len(in_region),
+        shortfall.append({REGION: region, ACCOUNTS: len(in_region),
                           CAPACITY: int(region_managers[CAPACITY].clip(lower=0).sum()),
-                          "unassigned": len(problem.dropped)})
+                          UNASSIGNED: len(problem.dropped)})
     unplaced = accounts[accounts[REGION].isna()]
     if len(unplaced):
         rows.append(pd.DataFrame({CUSTOMER_ID: unplaced[CUSTOMER_ID].to_numpy(), REGION: None,
                                   MANAGER_ID: None, KEPT_MANAGER: False}))
-        shortfall.append({REGION: None, "accounts": len(unplaced), CAPACITY: 0,
-                          "unassigned": len(unplaced)})
+        shortfall.append({REGION: None, ACCOUNTS: len(unplaced), CAPACITY: 0,
+                          UNASSIGNED: len(unplaced)})
     assignments = (pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
         columns=[CUSTOMER_ID, REGION, MANAGER_ID, KEPT_MANAGER]))
     assignments[MANAGER_ID] = assignments[MANAGER_ID].astype("str").where(
@@ -264,9 +269,9 @@ def assign_managers(
     assignments[KEPT_MANAGER] = assignments[KEPT_MANAGER].astype(bool)
     return AssignmentResult(
         assignments=assignments,
-        books=pd.DataFrame(books, columns=[MANAGER_ID, REGION, CAPACITY, "accounts",
+        books=pd.DataFrame(books, columns=[MANAGER_ID, REGION, CAPACITY, ACCOUNTS,
                                            EXPECTED_VALUE]),
-        shortfall=pd.DataFrame(shortfall, columns=[REGION, "accounts", CAPACITY, "unassigned"]),
+        shortfall=pd.DataFrame(shortfall, columns=[REGION, ACCOUNTS, CAPACITY, UNASSIGNED]),
         cost=cost,
     )
 

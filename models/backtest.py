@@ -27,7 +27,7 @@ import pandas as pd
 
 from features.contract import AS_OF, CUSTOMER_ID, CUTOFF, HORIZON_DAYS, LABEL_CHURNED, LABEL_SPEND
 from features.cutoffs import Step
-from models.baselines import LastPeriodBaseline, make_baseline
+from models.baselines import fit_baseline, last_horizon, make_baseline
 from models.config import ModelConfig
 from models.metrics import (
     CHURN_METRICS,
@@ -187,7 +187,7 @@ def candidates(config: ModelConfig, kind: str) -> tuple[list[str], list[str]]:
     else:
         lgbm = [CHURN_MODEL]
         base = [b for b in config.backtest.baselines
-                if make_baseline(b, 1).churn_is_probability]
+                if make_baseline(b, 1, "churn") is not None]
     return lgbm + base, base
 
 
@@ -328,13 +328,14 @@ def backtest(
         scores[CHURN_MODEL] = (None, churn.predict_proba(test[features])[:, 1], True)
         for name in bt.baselines:
             say(f"fold {fold + 1}/{len(folds)} {cutoff:%Y-%m-%d}: baseline {name}")
-            baseline = make_baseline(name, horizon_days).fit(train)
-            pred = baseline.predict(test)
-            churn_score = pred["churn"].to_numpy()
+            labels = (train[LABEL_SPEND], train[LABEL_CHURNED])
+            value_rule = fit_baseline(name, "value", horizon_days, train, *labels)
+            churn_rule = fit_baseline(name, "churn", horizon_days, train, *labels)
+            churn_score = None if churn_rule is None else churn_rule.predict_proba(test)[:, 1]
             scores[name] = (
-                pred["value"].to_numpy(),
-                None if np.isnan(churn_score).all() else churn_score,
-                baseline.churn_is_probability,
+                value_rule.predict(test),
+                None if churn_score is None or np.isnan(churn_score).all() else churn_score,
+                True,  # a baseline's churn view is a probability
             )
         if truth is not None:
             known = test[[CUSTOMER_ID]].merge(
@@ -352,7 +353,7 @@ def backtest(
                     known[TRUE_NO_PURCHASE].to_numpy(float),
                     True,
                 )
-        spend, orders = LastPeriodBaseline(horizon_days).last_horizon(test)
+        spend, orders = last_horizon(test, horizon_days)
         out.attrs.update(fold=fold, capacity=capacity, status_quo=spend, active=orders > 0,
                          best=scores[ORACLE][0] if ORACLE in scores else y_spend)
         for model, (value, churn_score, is_prob) in scores.items():

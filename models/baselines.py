@@ -1,59 +1,76 @@
 """Baselines the models must beat: what a user would otherwise pick.
 
-Every baseline is fitted on a training frame (features + labels over many cutoffs) and
-predicts, for a features frame, a value (spend over the horizon) and, where sensible, a
-churn score. `predict` returns a DataFrame with columns "value" and "churn" (NaN when the
-baseline has no churn view) on the frame's index; `churn_is_probability` says whether
-the churn score is a probability (Brier and calibration error need one).
+Each baseline is a rule, and each rule is one scikit-learn estimator per target: a
+regressor of the spend over the horizon (`*Value`, `predict` -> array) and, where the rule
+has a churn view, a binary classifier of churned (`*Churn`, `predict_proba(X)[:, 1]` =
+P(no order over the horizon)). `fit(X, y)` takes the labels in y, never from X; `X` is a
+features frame, a DataFrame, because the rules read their inputs by name (the columns of
+`inputs(columns)`, a spend window chosen by its name) and ignore the others; the frames of
+several cutoffs hold a `cutoff` or `as_of` column, by which the rules that rank or fit per
+date (rfm, btyd) split them.
 
 - last_period: spend over the last H days (the longest feature window <= H, scaled to H);
   churn = churn rate of the training rows with the same number of orders in that window.
 - rfm: recency, frequency and monetary quintile scores (1-5, per cutoff); value and churn
   are the mean future spend and churn rate of the training rows in the same R-F-M cell.
 - avg_spend_retention: average spend per day over the customer's tenure x H x the
-  training-set retention rate (1 - churn rate); no churn view (one rate for everyone).
-- btyd: BG/NBD + Gamma-Gamma (models.btyd), fitted per cutoff on the customers' own
-  summaries (frequency, recency, T, monetary; no labels): expected spend over H, and
-  P(no purchase over H) as churn.
+  training-set retention rate (1 - churn rate), so its value model is fitted on the churn
+  labels too (`fit(X, y, churned=...)`); no churn view (one rate for everyone).
+- btyd: BG/NBD + Gamma-Gamma (models.btyd), fitted per cutoff at prediction time on the
+  customers' own summaries (frequency, recency, T, monetary; no labels): expected spend over
+  H, and P(no purchase over H) as churn.
+
+`make_baseline(name, horizon_days, kind)` builds one, `fit_baseline` builds and fits it on
+the labels its rule learns from (what the backtest and the final fit call).
 
 The BTYD predictions are also features of the LightGBM models. `add_btyd` fits them per cutoff
 (the training rows and the backtest: each cutoff's population at that cutoff);
 `BTYDTransformer` is the same step fitted once and then applied with its stored parameters,
 which is what the final models carry (models.training.FittedModels, the registered serving
 models): a row's BTYD columns then depend on that row alone, not on the batch it comes in.
-
-Frames with several cutoffs (a `cutoff` or `as_of` column) are scored cutoff by cutoff
-where a baseline ranks within a cutoff (rfm quintiles) or fits per cutoff (btyd).
 """
 
 import re
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from features.contract import AS_OF, CUTOFF, LABEL_CHURNED, LABEL_SPEND
+from features.contract import AS_OF, CUTOFF
+from features.names import (
+    BTYD_SUMMARY,
+    TXN_DAYS_SINCE_LAST_ORDER,
+    TXN_ORDERS,
+    TXN_SPEND_TOTAL,
+    TXN_TENURE_DAYS,
+    txn_orders_in,
+    txn_spend_in,
+)
+from models.columns import BTYD_EXPECTED_SPEND, BTYD_OUTPUTS, BTYD_PROB_NO_PURCHASE
 
 __all__ = [
     "BASELINES",
-    "AvgSpendRetentionBaseline",
-    "BTYDBaseline",
+    "AvgSpendRetentionValue",
+    "BTYDChurn",
     "BTYDTransformer",
+    "BTYDValue",
+    "BTYD_EXPECTED_SPEND",
     "BTYD_OUTPUTS",
-    "LastPeriodBaseline",
-    "RFMBaseline",
+    "BTYD_PROB_NO_PURCHASE",
+    "LastPeriodChurn",
+    "LastPeriodValue",
+    "RFMChurn",
+    "RFMValue",
     "add_btyd",
     "btyd_predictions",
+    "fit_baseline",
+    "last_horizon",
     "make_baseline",
     "spend_window",
 ]
 
-RECENCY = "txn_days_since_last_order"
-ORDERS = "txn_orders"
-SPEND_TOTAL = "txn_spend_total"
-TENURE = "txn_tenure_days"
-_WINDOW = re.compile(r"^txn_(spend|orders)_(\d+)d$")
+_SPEND_WINDOW = re.compile("^" + txn_spend_in(r"(\d+)") + "$")  # txn_spend_{w}d
 
 
 def _require(frame: pd.DataFrame, columns, who: str) -> None:
@@ -66,13 +83,23 @@ def _require(frame: pd.DataFrame, columns, who: str) -> None:
 
 def spend_window(columns, horizon_days: int) -> int:
     """The longest txn_spend_{w}d window <= horizon_days (else the shortest one available)."""
-    windows = sorted(
-        int(m.group(2)) for c in columns if (m := _WINDOW.match(str(c))) and m.group(1) == "spend"
-    )
+    windows = sorted(int(m.group(1)) for c in columns if (m := _SPEND_WINDOW.match(str(c))))
     if not windows:
-        raise ValueError("no txn_spend_{w}d column: switch on the transactions family")
+        raise ValueError(f"no {txn_spend_in('{w}')} column: switch on the transactions family")
     fitting = [w for w in windows if w <= horizon_days]
     return fitting[-1] if fitting else windows[0]
+
+
+def last_horizon(frame: pd.DataFrame, horizon_days: int,
+                 max_orders: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """(spend over the last horizon, orders in it capped at max_orders) per row: the
+    status quo's ranking (models.backtest) and the last_period rule's inputs. The spend
+    window is `spend_window`'s, its spend scaled to `horizon_days`."""
+    w = spend_window(frame.columns, horizon_days)
+    spend = frame[txn_spend_in(w)].fillna(0.0).to_numpy(float) * horizon_days / w
+    orders_col = txn_orders_in(w)
+    orders = frame[orders_col].fillna(0.0).to_numpy(float) if orders_col in frame else (spend > 0)
+    return spend, np.minimum(np.asarray(orders, dtype=float), max_orders).astype(int)
 
 
 def _time_column(frame: pd.DataFrame) -> str | None:
@@ -89,15 +116,6 @@ def _groups(frame: pd.DataFrame):
             yield part
 
 
-BTYD_SUMMARY = ("btyd_frequency", "btyd_recency", "btyd_T", "btyd_monetary")
-# columns models.btyd.add_btyd_features adds (expected spend over H, P(no purchase over H))
-BTYD_EXPECTED_SPEND = "btyd_expected_spend"
-BTYD_PROB_NO_PURCHASE = "btyd_prob_no_purchase"
-# every column the BTYD step adds (models.btyd.OUTPUT_COLUMNS)
-BTYD_OUTPUTS = ("btyd_prob_alive", "btyd_expected_orders", BTYD_EXPECTED_SPEND,
-                BTYD_PROB_NO_PURCHASE)
-
-
 def add_btyd(frame: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
     """`frame` with the BG/NBD + Gamma-Gamma predictions added, the models fitted per cutoff
     (or per as-of) on the customers' summaries only (no labels, no data after the cutoff).
@@ -111,6 +129,13 @@ def add_btyd(frame: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
     if column is None:
         raise ValueError(f"the BTYD models need a {CUTOFF!r} or {AS_OF!r} column to fit per date")
     return add_btyd_features(frame, horizon_days, cutoff_col=column)
+
+
+def _check_btyd_frame(estimator, frame) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"{type(estimator).__name__} needs a DataFrame with the columns "
+                         f"{list(BTYD_SUMMARY)}, got {type(frame).__name__}")
+    _require(frame, BTYD_SUMMARY, "the BTYD models")
 
 
 class BTYDTransformer(TransformerMixin, BaseEstimator):
@@ -141,7 +166,8 @@ class BTYDTransformer(TransformerMixin, BaseEstimator):
     def fit(self, frame: pd.DataFrame, y=None):
         """Fit on the customers of `frame`, which must hold a single date (if it has a
         cutoff or as-of column): the population the parameters describe."""
-        _require(frame, BTYD_SUMMARY, "the BTYD models")
+        _check_btyd_frame(self, frame)
+        validate_data(self, frame[list(BTYD_SUMMARY)], skip_check_array=True)
         from models.btyd import BTYDFeatures
 
         column = _time_column(frame)
@@ -166,12 +192,17 @@ class BTYDTransformer(TransformerMixin, BaseEstimator):
         """A new frame: `frame` with the BTYD_OUTPUTS columns from the stored parameters
         (replacing any it already has). Never mutates `frame`."""
         check_is_fitted(self, "params_")
-        _require(frame, BTYD_SUMMARY, "the BTYD models")
+        _check_btyd_frame(self, frame)
         out = self.features_.transform(frame)
         return frame.assign(**{c: out[c].to_numpy() for c in BTYD_OUTPUTS})
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         return np.array(BTYD_OUTPUTS, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # customers without an order have null summaries
+        return tags
 
 
 def btyd_predictions(frame: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
@@ -186,69 +217,137 @@ def btyd_predictions(frame: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# the estimators
+
+
+def _labels(y, n_rows: int, who: str, binary: bool) -> np.ndarray:
+    """y as a finite float array of one value per row (0/1 when `binary`)."""
+    if y is None:
+        raise ValueError(f"{who} requires y to be passed, but the target y is None")
+    y = column_or_1d(np.asarray(y, dtype=np.float64), warn=True)
+    if len(y) != n_rows:
+        raise ValueError(f"{who}: X has {n_rows} rows but y has {len(y)}")
+    if not np.isfinite(y).all():
+        raise ValueError(f"{who}: y holds NaN or infinite values: labels must be fully observed")
+    if binary and not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError(f"{who}: y must be 0/1 (or bool): 1 = no order over the horizon")
+    return y
+
+
 class _Baseline(BaseEstimator):
-    churn_is_probability = True
+    """What every baseline shares: a features DataFrame read by name, labels in y."""
 
     def inputs(self, columns) -> list[str]:
         """The feature columns the rule reads (what its reasons can name)."""
         return []
 
-    def _output(self, frame, value, churn) -> pd.DataFrame:
-        return pd.DataFrame(
-            {"value": np.asarray(value, dtype=float), "churn": np.asarray(churn, dtype=float)},
-            index=frame.index,
-        )
+    def _frame(self, X, reset: bool) -> pd.DataFrame:
+        """X, which must be a DataFrame. At fit (`reset`) n_features_in_ and
+        feature_names_in_ are recorded; at predict the frame may hold other columns than at
+        fit (the rule reads its inputs by name), so they are not compared."""
+        if not isinstance(X, pd.DataFrame):
+            raise ValueError(
+                f"{type(self).__name__} reads its inputs by name: pass a DataFrame of the "
+                f"feature columns, got {type(X).__name__}"
+            )
+        if reset:
+            validate_data(self, X, skip_check_array=True)
+        return X
+
+    def _fit_frame(self, X, y, binary: bool) -> tuple[pd.DataFrame, np.ndarray]:
+        if y is None:  # before X: the labels are what a baseline is fitted on
+            _labels(y, 0, type(self).__name__, binary)
+        X = self._frame(X, reset=True)
+        y = _labels(y, len(X), type(self).__name__, binary)
+        if binary:
+            self.classes_ = np.array([0, 1])
+        return X, y
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing features read as 0 (or as never bought)
+        if tags.regressor_tags is not None:
+            tags.regressor_tags.poor_score = True  # a rule of thumb, not a fit to y
+        if tags.classifier_tags is not None:
+            tags.classifier_tags.poor_score = True
+            tags.classifier_tags.multi_class = False  # churned or not
+        return tags
 
 
-class LastPeriodBaseline(_Baseline):
-    """Next horizon's spend = last horizon's spend; churn by orders in the last horizon."""
+class _Churn(ClassifierMixin, _Baseline):
+    """A rule's churn view: predict_proba from `_churn_score`, predict = P(churn) >= 0.5."""
 
+    def _churn_score(self, X: pd.DataFrame) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict_proba(self, X) -> np.ndarray:
+        """(P(order), P(no order)) over the horizon, shape (n, 2)."""
+        check_is_fitted(self)
+        p = np.asarray(self._churn_score(self._frame(X, reset=False)), dtype=float)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        """1 where P(churn) >= 0.5."""
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+
+class _LastPeriod(_Baseline):
     def __init__(self, horizon_days: int = 365, max_orders: int = 5):
         self.horizon_days = horizon_days
         self.max_orders = max_orders
 
-    def last_horizon(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """(spend over the last horizon, orders in it capped at max_orders) per row: the
-        status quo's ranking (models.backtest) and this baseline's inputs."""
-        w = spend_window(frame.columns, self.horizon_days)
-        spend = frame[f"txn_spend_{w}d"].fillna(0.0).to_numpy(float) * self.horizon_days / w
-        orders_col = f"txn_orders_{w}d"
-        orders = (
-            frame[orders_col].fillna(0.0).to_numpy(float) if orders_col in frame else (spend > 0)
-        )
-        return spend, np.minimum(np.asarray(orders, dtype=float), self.max_orders).astype(int)
-
     def inputs(self, columns) -> list[str]:
         w = spend_window(columns, self.horizon_days)
-        return [c for c in (f"txn_spend_{w}d", f"txn_orders_{w}d") if c in columns]
+        return [c for c in (txn_spend_in(w), txn_orders_in(w)) if c in columns]
 
-    def fit(self, frame: pd.DataFrame, y=None):
-        _, cells = self.last_horizon(frame)
-        churned = frame[LABEL_CHURNED].to_numpy(float)
+    def _last(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        return last_horizon(X, self.horizon_days, self.max_orders)
+
+
+class LastPeriodValue(RegressorMixin, _LastPeriod):
+    """Next horizon's spend = last horizon's spend (`last_horizon`); nothing is learnt from
+    y, which fit only checks."""
+
+    def fit(self, X, y):
+        X, _ = self._fit_frame(X, y, binary=False)
+        spend_window(X.columns, self.horizon_days)  # fail at fit without a spend window
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        return self._last(self._frame(X, reset=False))[0]
+
+
+class LastPeriodChurn(_Churn, _LastPeriod):
+    """P(churn) = the churn rate of the training rows with the same number of orders in the
+    last horizon (capped at max_orders; the overall rate for a count not seen in training).
+
+    Attributes: overall_ (the training churn rate), rates_ (per order count 0..max_orders)."""
+
+    def fit(self, X, y):
+        X, churned = self._fit_frame(X, y, binary=True)
+        _, cells = self._last(X)
         self.overall_ = float(churned.mean())
         rates = pd.Series(churned).groupby(cells).mean()
         self.rates_ = rates.reindex(range(self.max_orders + 1)).fillna(self.overall_)
         return self
 
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
-        check_is_fitted(self)
-        spend, cells = self.last_horizon(frame)
-        return self._output(frame, spend, self.rates_.to_numpy()[cells])
+    def _churn_score(self, X: pd.DataFrame) -> np.ndarray:
+        return self.rates_.to_numpy()[self._last(X)[1]]
 
 
-class RFMBaseline(_Baseline):
-    """Recency, frequency, monetary quintile cells; cell means of the training labels."""
-
+class _RFM(_Baseline):
     def __init__(self, bins: int = 5, min_cell_rows: int = 20):
         self.bins = bins
         self.min_cell_rows = min_cell_rows
 
     def inputs(self, columns) -> list[str]:
-        return [RECENCY, ORDERS, SPEND_TOTAL]
+        return [TXN_DAYS_SINCE_LAST_ORDER, TXN_ORDERS, TXN_SPEND_TOTAL]
 
     def scores(self, frame: pd.DataFrame) -> pd.DataFrame:
         """R, F, M scores 1..bins per cutoff (higher = better: recent, frequent, big)."""
-        _require(frame, [RECENCY, ORDERS, SPEND_TOTAL], "the RFM baseline")
+        _require(frame, self.inputs(frame.columns), "the RFM baseline")
         parts = []
         for part in _groups(frame):
 
@@ -259,9 +358,10 @@ class RFMBaseline(_Baseline):
             parts.append(
                 pd.DataFrame(
                     {
-                        "R": score(-part[RECENCY].fillna(np.inf).replace(np.inf, 1e9)),
-                        "F": score(part[ORDERS].fillna(0)),
-                        "M": score(part[SPEND_TOTAL].fillna(0)),
+                        "R": score(-part[TXN_DAYS_SINCE_LAST_ORDER].fillna(np.inf)
+                                   .replace(np.inf, 1e9)),
+                        "F": score(part[TXN_ORDERS].fillna(0)),
+                        "M": score(part[TXN_SPEND_TOTAL].fillna(0)),
                     },
                     index=part.index,
                 )
@@ -272,57 +372,87 @@ class RFMBaseline(_Baseline):
         s = self.scores(frame)
         return ((s["R"] * 10 + s["F"]) * 10 + s["M"]).to_numpy()
 
-    def fit(self, frame: pd.DataFrame, y=None):
-        cells = self._cells(frame)
-        labels = pd.DataFrame(
-            {
-                "value": frame[LABEL_SPEND].to_numpy(float),
-                "churn": frame[LABEL_CHURNED].to_numpy(float),
-            }
-        )
-        grouped = labels.groupby(cells)
-        stats = grouped.mean()
-        stats["n"] = grouped.size()
-        self.overall_ = labels.mean()
-        self.table_ = stats[stats["n"] >= self.min_cell_rows][["value", "churn"]]
+    def _fit_cells(self, X: pd.DataFrame, y: np.ndarray) -> None:
+        """overall_ (the mean of y) and table_ (its mean per R-F-M cell of at least
+        min_cell_rows training rows)."""
+        grouped = pd.Series(y).groupby(self._cells(X))
+        stats = pd.DataFrame({"mean": grouped.mean(), "n": grouped.size()})
+        self.overall_ = float(np.mean(y))
+        self.table_ = stats.loc[stats["n"] >= self.min_cell_rows, "mean"]
+
+    def _cell_means(self, X: pd.DataFrame) -> np.ndarray:
+        return self.table_.reindex(self._cells(X)).fillna(self.overall_).to_numpy(float)
+
+
+class RFMValue(RegressorMixin, _RFM):
+    """Spend = the mean future spend of the training rows in the same R-F-M cell (the
+    overall mean for a cell of fewer than min_cell_rows rows).
+
+    Attributes: overall_, table_ (mean spend per cell)."""
+
+    def fit(self, X, y):
+        X, spend = self._fit_frame(X, y, binary=False)
+        self._fit_cells(X, spend)
         return self
 
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def predict(self, X) -> np.ndarray:
         check_is_fitted(self)
-        table = self.table_.reindex(self._cells(frame))
-        return self._output(
-            frame,
-            table["value"].fillna(self.overall_["value"]),
-            table["churn"].fillna(self.overall_["churn"]),
-        )
+        return self._cell_means(self._frame(X, reset=False))
 
 
-class AvgSpendRetentionBaseline(_Baseline):
-    """Average spend per day so far x horizon x retention rate (classic simple CLV)."""
+class RFMChurn(_Churn, _RFM):
+    """P(churn) = the churn rate of the training rows in the same R-F-M cell (the overall
+    rate for a cell of fewer than min_cell_rows rows).
 
-    churn_is_probability = False
+    Attributes: overall_, table_ (churn rate per cell)."""
+
+    def fit(self, X, y):
+        X, churned = self._fit_frame(X, y, binary=True)
+        self._fit_cells(X, churned)
+        return self
+
+    def _churn_score(self, X: pd.DataFrame) -> np.ndarray:
+        return self._cell_means(X)
+
+
+class AvgSpendRetentionValue(RegressorMixin, _Baseline):
+    """Average spend per day so far x horizon x retention rate (classic simple CLV).
+
+    `fit(X, y, churned)`: y (the spend) is only checked; the one thing learnt is the
+    retention rate 1 - mean(churned), from the churn labels, which are therefore required.
+
+    Attributes: retention_."""
 
     def __init__(self, horizon_days: int = 365, min_tenure_days: int = 30):
         self.horizon_days = horizon_days
         self.min_tenure_days = min_tenure_days
 
     def inputs(self, columns) -> list[str]:
-        return [SPEND_TOTAL, TENURE]
+        return [TXN_SPEND_TOTAL, TXN_TENURE_DAYS]
 
-    def fit(self, frame: pd.DataFrame, y=None):
-        self.retention_ = float(1.0 - frame[LABEL_CHURNED].astype(float).mean())
+    def fit(self, X, y, churned=None):
+        X, _ = self._fit_frame(X, y, binary=False)
+        if churned is None:
+            raise ValueError(
+                "AvgSpendRetentionValue learns the retention rate from the churn labels: "
+                "pass fit(X, y, churned=...)"
+            )
+        churned = _labels(churned, len(X), "AvgSpendRetentionValue (churned)", binary=True)
+        self.retention_ = float(1.0 - churned.mean())
         return self
 
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def predict(self, X) -> np.ndarray:
         check_is_fitted(self)
-        _require(frame, [SPEND_TOTAL, TENURE], "the average-spend baseline")
-        tenure = frame[TENURE].fillna(0).clip(lower=self.min_tenure_days).to_numpy(float)
-        per_day = frame[SPEND_TOTAL].fillna(0).clip(lower=0).to_numpy(float) / tenure
-        return self._output(frame, per_day * self.horizon_days * self.retention_, np.nan)
+        X = self._frame(X, reset=False)
+        _require(X, self.inputs(X.columns), "the average-spend baseline")
+        tenure = X[TXN_TENURE_DAYS].fillna(0).clip(lower=self.min_tenure_days).to_numpy(float)
+        per_day = X[TXN_SPEND_TOTAL].fillna(0).clip(lower=0).to_numpy(float) / tenure
+        return per_day * self.horizon_days * self.retention_
 
 
-class BTYDBaseline(_Baseline):
-    """BG/NBD + Gamma-Gamma fitted per cutoff on the frame's own BTYD summaries."""
+class _BTYD(_Baseline):
+    """BG/NBD + Gamma-Gamma fitted per cutoff at prediction time on the frame's own BTYD
+    summaries (data up to each cutoff only); `fit` learns nothing from the labels."""
 
     def __init__(self, horizon_days: int = 365):
         self.horizon_days = horizon_days
@@ -330,27 +460,62 @@ class BTYDBaseline(_Baseline):
     def inputs(self, columns) -> list[str]:
         return [c for c in BTYD_SUMMARY if c in columns]
 
-    def fit(self, frame: pd.DataFrame, y=None):
-        # unsupervised: the BTYD models are fitted at prediction time on each cutoff's
-        # summaries (data up to that cutoff only); nothing is learnt from the labels
-        self.fitted_ = True
+
+class BTYDValue(RegressorMixin, _BTYD):
+    """Spend = BG/NBD expected orders x Gamma-Gamma spend per order over the horizon."""
+
+    def fit(self, X, y):
+        self._fit_frame(X, y, binary=False)
         return self
 
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def predict(self, X) -> np.ndarray:
         check_is_fitted(self)
-        out = btyd_predictions(frame, self.horizon_days)
-        return self._output(frame, out["expected_spend"], out["prob_no_purchase"])
+        X = self._frame(X, reset=False)
+        return btyd_predictions(X, self.horizon_days)["expected_spend"].to_numpy(float)
 
 
+class BTYDChurn(_Churn, _BTYD):
+    """P(churn) = BG/NBD's P(no purchase over the horizon)."""
+
+    def fit(self, X, y):
+        self._fit_frame(X, y, binary=True)
+        return self
+
+    def _churn_score(self, X: pd.DataFrame) -> np.ndarray:
+        return btyd_predictions(X, self.horizon_days)["prob_no_purchase"].to_numpy(float)
+
+
+# rule name -> (value regressor, churn classifier or None)
 BASELINES = {
-    "last_period": LastPeriodBaseline,
-    "rfm": RFMBaseline,
-    "avg_spend_retention": AvgSpendRetentionBaseline,
-    "btyd": BTYDBaseline,
+    "last_period": (LastPeriodValue, LastPeriodChurn),
+    "rfm": (RFMValue, RFMChurn),
+    "avg_spend_retention": (AvgSpendRetentionValue, None),
+    "btyd": (BTYDValue, BTYDChurn),
 }
+_KINDS = ("value", "churn")
 
 
-def make_baseline(name: str, horizon_days: int) -> _Baseline:
-    """A fresh baseline by its configured name."""
-    cls = BASELINES[name]
+def make_baseline(name: str, horizon_days: int, kind: str = "value") -> _Baseline | None:
+    """A fresh baseline by its configured name, for target `kind` ("value" or "churn");
+    None when the rule has no churn view (avg_spend_retention)."""
+    if kind not in _KINDS:
+        raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}")
+    cls = BASELINES[name][_KINDS.index(kind)]
+    if cls is None:
+        return None
     return cls(horizon_days=horizon_days) if "horizon_days" in cls().get_params() else cls()
+
+
+def fit_baseline(name: str, kind: str, horizon_days: int, X: pd.DataFrame, spend,
+                 churned) -> _Baseline | None:
+    """`make_baseline(name, horizon_days, kind)` fitted on X with the labels its rule learns
+    from: the spend (value) or churned (churn) labels as y, and for avg_spend_retention's
+    value the churn labels too. None when the rule has no view of `kind`."""
+    model = make_baseline(name, horizon_days, kind)
+    if model is None:
+        return None
+    if kind == "churn":
+        return model.fit(X, churned)
+    if isinstance(model, AvgSpendRetentionValue):
+        return model.fit(X, spend, churned=churned)
+    return model.fit(X, spend)

@@ -10,7 +10,9 @@ Inputs follow the lifetimes conventions, in any time unit (days in this project)
 
 `X` is either a DataFrame with the columns `btyd_frequency, btyd_recency, btyd_T` (and
 `btyd_monetary` for Gamma-Gamma), as the feature builder writes them, or a 2-d array with the
-columns in that order (Gamma-Gamma: `frequency, monetary`).
+columns in that order (Gamma-Gamma: `frequency, monetary`). Of a DataFrame only those columns
+are read and validated (scikit-learn's validate_data), so `n_features_in_` is 3 (2) and
+`feature_names_in_` their names; an array must have exactly those columns.
 
 Fitting maximises the log-likelihood over log-parameters with L-BFGS-B, with bounds. Times are
 divided by their mean (and spend by its mean) before fitting so that every log-parameter
@@ -40,8 +42,18 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
+
+from features.contract import CUTOFF
+from features.names import BTYD_FREQUENCY, BTYD_MONETARY, BTYD_RECENCY, BTYD_T
+from models.columns import (
+    BTYD_EXPECTED_ORDERS,
+    BTYD_EXPECTED_SPEND,
+    BTYD_OUTPUTS,
+    BTYD_PROB_ALIVE,
+    BTYD_PROB_NO_PURCHASE,
+)
 
 __all__ = [
     "BetaGeoModel",
@@ -60,17 +72,13 @@ __all__ = [
     "OUTPUT_COLUMNS",
 ]
 
-FREQUENCY = "btyd_frequency"
-RECENCY = "btyd_recency"
-AGE = "btyd_T"
-MONETARY = "btyd_monetary"
-
-# columns BTYDFeatures adds (names used by models.baselines and models.reasons)
-PROB_ALIVE = "btyd_prob_alive"
-EXPECTED_ORDERS = "btyd_expected_orders"
-EXPECTED_SPEND = "btyd_expected_spend"
-PROB_NO_PURCHASE = "btyd_prob_no_purchase"
-OUTPUT_COLUMNS = (PROB_ALIVE, EXPECTED_ORDERS, EXPECTED_SPEND, PROB_NO_PURCHASE)
+# the summary columns BTYDFeatures reads (features.names) and adds (models.columns), under
+# the short names this module's code uses
+FREQUENCY, RECENCY, AGE, MONETARY = BTYD_FREQUENCY, BTYD_RECENCY, BTYD_T, BTYD_MONETARY
+PROB_ALIVE, EXPECTED_ORDERS = BTYD_PROB_ALIVE, BTYD_EXPECTED_ORDERS
+EXPECTED_SPEND, PROB_NO_PURCHASE = BTYD_EXPECTED_SPEND, BTYD_PROB_NO_PURCHASE
+OUTPUT_COLUMNS = BTYD_OUTPUTS
+_FEATURE_INPUTS = (FREQUENCY, RECENCY, AGE, MONETARY)  # what BTYDFeatures reads
 
 _LOG_BOUND = 12.0  # log-parameters live in [-12, 12] (on the rescaled data)
 _SHAPE_BOUND = 8.0  # ... and shape parameters below e^8
@@ -97,24 +105,52 @@ def _columns(X, names: tuple[str, ...], who: str) -> list[np.ndarray]:
     return [array[:, k] for k in range(len(names))]
 
 
-def _summary(X, who: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _validated(estimator, X, names: tuple[str, ...], reset: bool) -> list[np.ndarray]:
+    """The columns `names` of X (a DataFrame: by name; an array: all its columns, which must
+    be as many) as float arrays, through scikit-learn's validate_data: at fit (`reset`) it
+    records n_features_in_ (and feature_names_in_ for a DataFrame), afterwards it checks
+    them. NaN and inf pass (each model says what it accepts); no rows is fine after fit."""
+    who = type(estimator).__name__
+    if isinstance(X, pd.DataFrame):
+        missing = [c for c in names if c not in X.columns]
+        if missing:
+            raise ValueError(f"{who} needs the column(s) {missing}; got {list(X.columns)[:12]}")
+        X = X[list(names)]
+    checks = {"dtype": np.float64, "ensure_all_finite": False,
+              "ensure_min_samples": 1 if reset else 0}
+    if reset or hasattr(estimator, "n_features_in_"):
+        array = validate_data(estimator, X, reset=reset, **checks)
+    else:  # fitted before n_features_in_ was recorded (a stored model): the array only
+        array = check_array(X, **checks)
+    if array.shape[1] != len(names):
+        raise ValueError(
+            f"{who} needs a 2-d array with the columns {list(names)}; got shape {array.shape}"
+        )
+    return [array[:, k] for k in range(len(names))]
+
+
+def _summary(estimator, X, reset: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validated (x, t_x, T); t_x is set to 0 where x = 0."""
-    x, tx, T = _columns(X, (FREQUENCY, RECENCY, AGE), who)
+    who = type(estimator).__name__
+    x, tx, T = _validated(estimator, X, (FREQUENCY, RECENCY, AGE), reset)
     if not (np.isfinite(x).all() and np.isfinite(tx).all() and np.isfinite(T).all()):
         raise ValueError(
-            f"{who}: frequency, recency and T must be finite (drop customers without orders)"
+            f"{who}: frequency, recency and T must be finite, not NaN or inf (drop customers "
+            "without orders)"
         )
     if (x < 0).any() or (tx < 0).any() or (tx > T + 1e-9).any():
         raise ValueError(f"{who}: need frequency >= 0 and 0 <= recency <= T")
     return x, np.where(x > 0, tx, 0.0), T
 
 
-def _weights(sample_weight, n: int) -> np.ndarray:
+def _weights(sample_weight, n: int, fitting: bool = False) -> np.ndarray:
     if sample_weight is None:
         return np.ones(n)
     w = np.asarray(sample_weight, dtype=np.float64).ravel()
     if w.shape[0] != n or not np.isfinite(w).all() or (w < 0).any():
         raise ValueError("sample_weight must be finite, >= 0 and have one value per row")
+    if fitting and n and not w.any():
+        raise ValueError("sample_weight is zero for every row: there is nothing to fit")
     return w
 
 
@@ -304,6 +340,13 @@ def _safe_a(a: float) -> float:
 
 
 class _FittedMixin:
+    """What BG/NBD and Pareto/NBD share: the horizon check and their tags."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True  # counts and times are >= 0 (and recency <= T)
+        return tags
+
     def _check_t(self, t) -> np.ndarray:
         t = np.asarray(self.horizon if t is None else t, dtype=np.float64)
         if (t < 0).any() or not np.isfinite(t).all():
@@ -334,10 +377,10 @@ class BetaGeoModel(_FittedMixin, BaseEstimator):
 
     def fit(self, X, y=None, sample_weight=None):
         """Fit on (frequency, recency, T); `sample_weight` counts each row that many times."""
-        x, tx, T = _summary(X, "BetaGeoModel")
+        x, tx, T = _summary(self, X, reset=True)
         if len(x) == 0:
             raise ValueError("BetaGeoModel needs at least one customer")
-        x, tx, T, w = _aggregate(x, tx, T, weight=_weights(sample_weight, len(x)))
+        x, tx, T, w = _aggregate(x, tx, T, weight=_weights(sample_weight, len(x), fitting=True))
         scale = _scale(T, w)
         objective = _BGNBDObjective(x, tx / scale, T / scale, w)
         rate = float(np.dot(w, x) / max(np.dot(w, T / scale), 1e-12))
@@ -362,13 +405,13 @@ class BetaGeoModel(_FittedMixin, BaseEstimator):
     def prob_alive(self, X) -> np.ndarray:
         """P(still alive at T | x, t_x, T); 1 for customers without repeat purchases."""
         check_is_fitted(self)
-        x, tx, T = _summary(X, "BetaGeoModel")
+        x, tx, T = _summary(self, X)
         return expit(-_bgnbd_pieces(self._p(), x, tx, T))
 
     def conditional_expected_transactions(self, X, t=None) -> np.ndarray:
         """E[Y(t) | x, t_x, T]: expected purchases in (T, T + t]."""
         check_is_fitted(self)
-        x, tx, T = _summary(X, "BetaGeoModel")
+        x, tx, T = _summary(self, X)
         t = self._check_t(t)
         front = _bg_expected_if_alive(self._p(), x, T, t)
         return front * expit(-_bgnbd_pieces(self._p(), x, tx, T))
@@ -377,7 +420,7 @@ class BetaGeoModel(_FittedMixin, BaseEstimator):
         """P(no purchase in (T, T + t] | x, t_x, T)
         = P(alive) ((alpha+T)/(alpha+T+t))^(r+x) + (1 - P(alive))."""
         check_is_fitted(self)
-        x, tx, T = _summary(X, "BetaGeoModel")
+        x, tx, T = _summary(self, X)
         r, alpha, _, _ = self._p()
         t = self._check_t(t)
         alive = expit(-_bgnbd_pieces(self._p(), x, tx, T))
@@ -391,7 +434,7 @@ class BetaGeoModel(_FittedMixin, BaseEstimator):
     def score(self, X, y=None, sample_weight=None) -> float:
         """Mean log-likelihood per customer (higher is better)."""
         check_is_fitted(self)
-        x, tx, T = _summary(X, "BetaGeoModel")
+        x, tx, T = _summary(self, X)
         w = _weights(sample_weight, len(x))
         return float(w @ bgnbd_log_likelihood(self._p(), x, tx, T) / w.sum())
 
@@ -445,10 +488,10 @@ class ParetoNBDModel(_FittedMixin, BaseEstimator):
         self.horizon = horizon
 
     def fit(self, X, y=None, sample_weight=None):
-        x, tx, T = _summary(X, "ParetoNBDModel")
+        x, tx, T = _summary(self, X, reset=True)
         if len(x) == 0:
             raise ValueError("ParetoNBDModel needs at least one customer")
-        x, tx, T, w = _aggregate(x, tx, T, weight=_weights(sample_weight, len(x)))
+        x, tx, T, w = _aggregate(x, tx, T, weight=_weights(sample_weight, len(x), fitting=True))
         scale = _scale(T, w)
         xs, ts, Ts = x, tx / scale, T / scale
         total = float(w.sum())
@@ -494,14 +537,14 @@ class ParetoNBDModel(_FittedMixin, BaseEstimator):
     def prob_alive(self, X) -> np.ndarray:
         """P(alive at T | x, t_x, T)."""
         check_is_fitted(self)
-        x, tx, T = _summary(X, "ParetoNBDModel")
+        x, tx, T = _summary(self, X)
         return np.exp(np.minimum(self._log_alive_odds(x, tx, T), 0.0))
 
     def conditional_expected_transactions(self, X, t=None) -> np.ndarray:
         """E[Y(t) | x, t_x, T]
         = P(alive) (r+x)(beta+T)/((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+t))^(s-1)]."""
         check_is_fitted(self)
-        x, tx, T = _summary(X, "ParetoNBDModel")
+        x, tx, T = _summary(self, X)
         r, alpha, s, beta = self._p()
         t = self._check_t(t)
         if abs(s - 1.0) < 1e-7:
@@ -515,7 +558,7 @@ class ParetoNBDModel(_FittedMixin, BaseEstimator):
         """P(no purchase in (T, T + t] | x, t_x, T) = L(x, t_x, T + t) / L(x, t_x, T): the
         likelihood of the same history with the silence extended by t."""
         check_is_fitted(self)
-        x, tx, T = _summary(X, "ParetoNBDModel")
+        x, tx, T = _summary(self, X)
         t = self._check_t(t)
         p = self._p()
         out = np.exp(pnbd_log_likelihood(p, x, tx, T + t) - pnbd_log_likelihood(p, x, tx, T))
@@ -526,7 +569,7 @@ class ParetoNBDModel(_FittedMixin, BaseEstimator):
 
     def score(self, X, y=None, sample_weight=None) -> float:
         check_is_fitted(self)
-        x, tx, T = _summary(X, "ParetoNBDModel")
+        x, tx, T = _summary(self, X)
         w = _weights(sample_weight, len(x))
         return float(w @ pnbd_log_likelihood(self._p(), x, tx, T) / w.sum())
 
@@ -590,9 +633,15 @@ class GammaGammaModel(BaseEstimator):
     def __init__(self, min_q: float = 1.01):
         self.min_q = min_q
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True  # order counts and spend
+        tags.input_tags.allow_nan = True  # a missing spend reads as the population mean
+        return tags
+
     def fit(self, X, y=None, sample_weight=None):
-        x, m = _columns(X, (FREQUENCY, MONETARY), "GammaGammaModel")
-        w = _weights(sample_weight, len(x))
+        x, m = _validated(self, X, (FREQUENCY, MONETARY), reset=True)
+        w = _weights(sample_weight, len(x), fitting=True)
         use = np.isfinite(x) & np.isfinite(m) & (x > 0) & (m > 0) & (w > 0)
         if use.sum() < 2:
             raise ValueError(
@@ -614,7 +663,7 @@ class GammaGammaModel(BaseEstimator):
         """E[spend per order | x, m] = p (v + x m) / (p x + q - 1); the population mean
         p v / (q - 1) where x = 0 or m is missing or <= 0."""
         check_is_fitted(self)
-        x, m = _columns(X, (FREQUENCY, MONETARY), "GammaGammaModel")
+        x, m = _validated(self, X, (FREQUENCY, MONETARY), reset=False)
         p, q, v = self.params_["p"], self.params_["q"], self.params_["v"]
         ok = np.isfinite(x) & np.isfinite(m) & (x > 0) & (m > 0)
         x, m = np.where(ok, x, 0.0), np.where(ok, m, 0.0)
@@ -639,7 +688,7 @@ class GammaGammaModel(BaseEstimator):
 
     def score(self, X, y=None, sample_weight=None) -> float:
         check_is_fitted(self)
-        x, m = _columns(X, (FREQUENCY, MONETARY), "GammaGammaModel")
+        x, m = _validated(self, X, (FREQUENCY, MONETARY), reset=False)
         use = (x > 0) & (m > 0)
         w = _weights(sample_weight, len(x))[use]
         ll = gamma_gamma_log_likelihood(tuple(self.params_.values()), x[use], m[use])
@@ -668,16 +717,29 @@ class BTYDFeatures(TransformerMixin, BaseEstimator):
         self.horizon_days = horizon_days
         self.min_customers = min_customers
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # customers without an order have null summaries
+        return tags
+
+    def _check_frame(self, X, reset: bool) -> None:
+        """X must be a DataFrame with the four summary columns; validate_data on them records
+        (fit) or checks n_features_in_ and feature_names_in_ (the values are checked by the
+        models; unusable rows are outside them)."""
+        if not isinstance(X, pd.DataFrame):
+            raise ValueError(
+                f"BTYDFeatures needs a DataFrame with {FREQUENCY}, {RECENCY}, {AGE}, {MONETARY}"
+            )
+        _columns(X, _FEATURE_INPUTS, "BTYDFeatures")
+        if reset or hasattr(self, "n_features_in_"):  # not on one stored before it recorded it
+            validate_data(self, X[list(_FEATURE_INPUTS)], reset=reset, skip_check_array=True)
+
     def _usable(self, X) -> np.ndarray:
         x, tx, T = _columns(X, (FREQUENCY, RECENCY, AGE), "BTYDFeatures")
         return np.isfinite(x) & np.isfinite(tx) & np.isfinite(T) & (x >= 0) & (T >= 0) & (tx <= T)
 
     def fit(self, X, y=None):
-        if not isinstance(X, pd.DataFrame):
-            raise ValueError(
-                f"BTYDFeatures needs a DataFrame with {FREQUENCY}, {RECENCY}, {AGE}, {MONETARY}"
-            )
-        _columns(X, (FREQUENCY, RECENCY, AGE, MONETARY), "BTYDFeatures")
+        self._check_frame(X, reset=True)
         rows = X.loc[self._usable(X)]
         self.n_customers_ = len(rows)
         self.bgnbd_ = None
@@ -694,6 +756,7 @@ class BTYDFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, X) -> pd.DataFrame:
         check_is_fitted(self, "n_customers_")
+        self._check_frame(X, reset=False)
         ok = self._usable(X)
         n = len(X)
         out = {
@@ -721,7 +784,7 @@ class BTYDFeatures(TransformerMixin, BaseEstimator):
 
 
 def add_btyd_features(
-    frame: pd.DataFrame, horizon_days: float, cutoff_col: str = "cutoff"
+    frame: pd.DataFrame, horizon_days: float, cutoff_col: str = CUTOFF
 ) -> pd.DataFrame:
     """A new frame: `frame` with the BTYDFeatures columns, the models fitted separately on the
     rows of each cutoff (each cutoff's summaries only use data up to it). Never mutates."""

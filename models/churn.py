@@ -35,7 +35,7 @@ from lightgbm import LGBMClassifier
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from models._lightgbm import early_stopping_split, fit_boosted
 from models._lightgbm import lgbm_kwargs as _lgbm_kwargs
@@ -120,6 +120,12 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.early_stopping_rounds = early_stopping_rounds
         self.lgbm_params = lgbm_params
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # NaN is LightGBM's missing value
+        tags.classifier_tags.multi_class = False  # 1 = no order over the horizon, else 0
+        return tags
+
     def fit(self, X, y, cutoffs=None, sample_weight=None, groups=None):
         """Fit on features X and churned y (1 = no order over the horizon).
 
@@ -139,11 +145,17 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             )
         X = _check_X(self, X, reset=True)
         y = _check_y(X, y)
-        if not np.isin(y, (0, 1)).all():
-            raise ValueError("y must be 0/1 (or bool): 1 = no order over the horizon")
+        labels = np.unique(y)
+        if np.isin(y, (0, 1)).all():
+            self.classes_ = np.array([0, 1])  # 1 = churned, even when one class is absent
+        elif len(labels) == 2:
+            self.classes_ = labels  # two other labels: the larger one is the positive class
+            y = (y == labels[1]).astype(float)
+        else:
+            raise ValueError("Only binary classification is supported. y must be 0/1 (or bool): "
+                             "1 = no order over the horizon")
         y = y.astype(int)
-        self.classes_ = np.array([0, 1])
-        weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        weight = None if sample_weight is None else _check_sample_weight(sample_weight, X)
         rounds = _check_rounds(self.early_stopping_rounds)
         late = np.zeros(len(y), dtype=bool)
         self.calibration_cutoffs_ = []
@@ -212,8 +224,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X) -> np.ndarray:
-        """1 where P(churn) >= 0.5."""
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+        """The positive class (1: churned) where P(churn) >= 0.5, else the other."""
+        churned = (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+        return self.classes_[churned]
 
     def contributions(self, X) -> pd.DataFrame:
         """Per-feature contributions to the booster's log-odds of churning (plus "bias")."""

@@ -36,6 +36,8 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from models.columns import SCORE_COLUMNS
+
 __all__ = [
     "BANDS",
     "EPSILON",
@@ -53,7 +55,6 @@ __all__ = [
 
 FORMAT = "keyaccounts-drift-reference/1"
 EPSILON = 1e-4
-SCORE_COLUMNS = ("expected_value", "churn_probability")
 BANDS = {"stable": 0.1, "major": 0.25}  # PSI < 0.1 stable, <= 0.25 moderate, > 0.25 major
 MISSING, OTHER = "missing", "other/unseen"
 TABLE_COLUMNS = ["column", "kind", "type", "psi", "band", "reference_missing", "current_missing",

@@ -64,6 +64,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from features.names import BTYD_SUMMARY
+from models.columns import (
+    BTYD_EXPECTED_ORDERS,
+    BTYD_EXPECTED_SPEND,
+    BTYD_PROB_ALIVE,
+    BTYD_PROB_NO_PURCHASE,
+    REASONS,
+)
+
 __all__ = [
     "DERIVED",
     "MIN_CHURN_PROBABILITY",
@@ -84,14 +93,14 @@ __all__ = [
 # days ago, repeat orders averaging 4,300". Per output: the side more of it is good (as the
 # catalogue's `better`) and whether the spend belongs to the facts.
 DERIVED = {
-    "btyd_expected_spend": ("higher", True),
-    "btyd_expected_orders": ("higher", False),
-    "btyd_prob_alive": ("higher", False),
-    "btyd_prob_no_purchase": ("lower", False),
+    BTYD_EXPECTED_SPEND: ("higher", True),
+    BTYD_EXPECTED_ORDERS: ("higher", False),
+    BTYD_PROB_ALIVE: ("higher", False),
+    BTYD_PROB_NO_PURCHASE: ("lower", False),
 }
 # the fact they state (one per customer, with "last order 142 days ago")
 _DERIVED_FACT = "last_order"
-_HISTORY = ("btyd_frequency", "btyd_recency", "btyd_T", "btyd_monetary")
+_HISTORY = BTYD_SUMMARY
 
 
 def _days(n: float) -> str:
@@ -589,7 +598,7 @@ def explain(
     contributes no phrases; a section without an eligible factor is left out.
     """
     subset = X if rows is None else X.loc[rows]
-    out = pd.DataFrame("", index=subset.index, columns=[*LABELS, "reasons"])
+    out = pd.DataFrame("", index=subset.index, columns=[*LABELS, REASONS])
     if subset.empty or (value_model is None and churn_model is None):
         return out
     names = [str(c) for c in X.columns]
@@ -637,7 +646,7 @@ def explain(
                 texts[section].append("; ".join(row.get(section, [])))
     for section in LABELS:
         out[section] = texts[section]
-    out["reasons"] = [
+    out[REASONS] = [
         " ".join(f"{LABELS[s]}: {text}." for s, text in zip(LABELS, parts) if text)
         for parts in zip(*(texts[s] for s in LABELS))
     ]

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import nnls
 from sklearn.base import BaseEstimator
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from features.contract import CUTOFF
@@ -216,6 +217,11 @@ class _Rule(BaseEstimator):
     def _reads_column(self, X) -> bool:
         return self.name == "btyd" and self._column in X.columns
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # the baselines read a missing input as 0
+        return tags
+
     def _score(self, X: pd.DataFrame) -> np.ndarray:
         raise NotImplementedError
 
@@ -236,7 +242,8 @@ class _Rule(BaseEstimator):
 
 
 class BaselineValue(_Rule):
-    """A fitted models.baselines baseline as a value model: `predict(X)` is its "value".
+    """A fitted models.baselines value baseline (a regressor) as a value model: `predict(X)`
+    is its prediction.
 
     The "btyd" baseline reads the BTYD step's columns of X when present (the fitted models'
     BTYD step with stored parameters, so a row's value depends on that row alone), else fits
@@ -247,7 +254,7 @@ class BaselineValue(_Rule):
     def _score(self, X: pd.DataFrame) -> np.ndarray:
         if self._reads_column(X):
             return X[BTYD_EXPECTED_SPEND].to_numpy(dtype=float)
-        return self.baseline.predict(X)["value"].to_numpy(dtype=float)
+        return np.asarray(self.baseline.predict(X), dtype=float)
 
     def _log(self, score: np.ndarray) -> np.ndarray:
         return np.log1p(np.clip(score, 0.0, None))
@@ -258,8 +265,8 @@ class BaselineValue(_Rule):
 
 
 class BaselineChurn(_Rule):
-    """A fitted models.baselines baseline as a churn model: `predict_proba(X)[:, 1]` is its
-    "churn" (see BaselineValue for "btyd")."""
+    """A fitted models.baselines churn baseline (a classifier) as a churn model:
+    `predict_proba(X)[:, 1]` is its P(churn) (see BaselineValue for "btyd")."""
 
     _column = BTYD_PROB_NO_PURCHASE
 
@@ -267,7 +274,7 @@ class BaselineChurn(_Rule):
         if self._reads_column(X):
             p = X[BTYD_PROB_NO_PURCHASE].to_numpy(dtype=float)
         else:
-            p = self.baseline.predict(X)["churn"].to_numpy(dtype=float)
+            p = np.asarray(self.baseline.predict_proba(X)[:, 1], dtype=float)
         return np.clip(p, 0.0, 1.0)
 
     def _log(self, score: np.ndarray) -> np.ndarray:
@@ -310,6 +317,11 @@ class Blend(BaseEstimator):
         self.explained_by_ = self.members[best] if best is not None else None
         return self
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # every member takes NaN (LightGBM, the baselines)
+        return tags
+
     @property
     def explained_by(self):
         check_is_fitted(self)
@@ -325,9 +337,8 @@ class Blend(BaseEstimator):
         out = self._parts(X) @ self.weights_
         return out if self.kind != "churn" else (out >= 0.5).astype(int)
 
+    @available_if(lambda self: self.kind == "churn")  # a value blend has no predict_proba
     def predict_proba(self, X) -> np.ndarray:
         check_is_fitted(self)
-        if self.kind != "churn":
-            raise AttributeError("a value blend has no predict_proba")
         p = np.clip(self._parts(X) @ self.weights_, 0.0, 1.0)
         return np.column_stack([1.0 - p, p])

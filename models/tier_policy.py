@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from features.config import StrictModel
+from models.columns import EXPECTED_VALUE, RankBy
 
 __all__ = [
     "TierBar",
@@ -75,7 +76,7 @@ class AssignmentPolicy(StrictModel):
 class TierPolicy(StrictModel):
     """Ranking, bars, hysteresis, retention and assignment: everything that decides a tier."""
 
-    rank_by: Literal["expected_value", "value_at_risk", "mix"] = "expected_value"
+    rank_by: RankBy = EXPECTED_VALUE
     mix_weight: float = Field(default=0.5, ge=0, le=1)
     thresholds_by: Literal["percentile", "value"] = "percentile"
     strategic: StrategicTier = StrategicTier()

@@ -40,29 +40,36 @@ from features.contract import (
     MANAGER_ID,
     REGION,
 )
-from models.assignment import KEPT_MANAGER, assign_managers
+from models.assignment import assign_managers
+from models.columns import (
+    ACCOUNTS,
+    CANDIDATES,
+    CHANGE,
+    CHURN_PROBABILITY,
+    EXPECTED_VALUE,
+    KEPT_MANAGER,
+    OVERFLOW,
+    PERCENTILE,
+    POOL,
+    PREVIOUS_TIER,
+    RANK,
+    RANK_SCORE,
+    REGION_RANK,
+    RETENTION,
+    STRATEGIC,
+    TIER,
+    TIER_REASON,
+    UNASSIGNED,
+    VALUE_AT_RISK,
+)
 from models.tier_policy import TierPolicy
 
 __all__ = [
-    "EXPECTED_VALUE", "CHURN_PROBABILITY", "VALUE_AT_RISK", "PREVIOUS_TIER", "TIER",
-    "RANK_SCORE", "PERCENTILE", "RANK", "REGION_RANK", "TIER_REASON", "RETENTION", "CHANGE",
     "POOL_ALL", "MOVES",
     "TierDecision", "rank_score", "assign_tiers", "demote", "movement", "decide",
     "summarize", "last_event_dates", "active_managers", "total_capacity",
 ]
 
-EXPECTED_VALUE = "expected_value"
-CHURN_PROBABILITY = "churn_probability"
-VALUE_AT_RISK = "value_at_risk"
-PREVIOUS_TIER = "previous_tier"
-TIER = "tier"
-RANK_SCORE = "rank_score"
-PERCENTILE = "score_percentile"
-RANK = "rank"
-REGION_RANK = "region_rank"
-TIER_REASON = "tier_reason"
-RETENTION = "retention_flag"
-CHANGE = "change"
 POOL_ALL = "all"
 MOVES = ("new", "kept", "upgraded", "downgraded", "lost")
 
@@ -70,10 +77,10 @@ MOVES = ("new", "kept", "upgraded", "downgraded", "lost")
 def rank_score(scores: pd.DataFrame, policy: TierPolicy) -> pd.Series:
     """The score accounts are ranked by, as set by `policy.rank_by`."""
     value = scores[EXPECTED_VALUE].astype(float)
-    if policy.rank_by == "expected_value":
+    if policy.rank_by == EXPECTED_VALUE:
         return value.rename(RANK_SCORE)
     at_risk = scores[VALUE_AT_RISK].astype(float)
-    if policy.rank_by == "value_at_risk":
+    if policy.rank_by == VALUE_AT_RISK:
         return at_risk.rename(RANK_SCORE)
     return ((1 - policy.mix_weight) * value + policy.mix_weight * at_risk).rename(RANK_SCORE)
 
@@ -135,19 +142,19 @@ def assign_tiers(
     candidate = incumbent | (measure >= strategic.min_bar)
     pool = (frame[REGION].fillna("(no region)").astype(str) if capacity is not None
             else pd.Series(POOL_ALL, index=frame.index))
-    order = pd.DataFrame({"pool": pool.to_numpy(), "incumbent": incumbent,
+    order = pd.DataFrame({POOL: pool.to_numpy(), "incumbent": incumbent,
                           "score": frame[RANK_SCORE].to_numpy(),
                           "id": frame[CUSTOMER_ID].to_numpy(), "candidate": candidate})
     order = order[order["candidate"]].sort_values(
-        ["pool", "incumbent", "score", "id"], ascending=[True, False, False, True], kind="stable")
-    order["slot"] = order.groupby("pool").cumcount()
+        [POOL, "incumbent", "score", "id"], ascending=[True, False, False, True], kind="stable")
+    order["slot"] = order.groupby(POOL).cumcount()
     pools = sorted(set(pool))
     slots = {p: (capacity or {}).get(p, 0) if capacity is not None
              else strategic.capacity_without_managers for p in pools}
-    order["capacity"] = order["pool"].map(slots).fillna(0).astype(int)
+    order[CAPACITY] = order[POOL].map(slots).fillna(0).astype(int)
     # `order` has a positional index: rows of `frame` by position
-    chosen = order.index[order["slot"] < order["capacity"]].to_numpy()
-    over = order.index[order["slot"] >= order["capacity"]].to_numpy()
+    chosen = order.index[order["slot"] < order[CAPACITY]].to_numpy()
+    over = order.index[order["slot"] >= order[CAPACITY]].to_numpy()
     tier = np.array([names[i] for i in lower], dtype=object)
     tier[chosen] = strategic.name
     reason[chosen] = np.where(incumbent[chosen],
@@ -165,13 +172,13 @@ def assign_tiers(
     frame[RANK] = np.arange(1, len(frame) + 1)
     frame[REGION_RANK] = frame.groupby(REGION, dropna=False).cumcount() + 1
     shortfall = pd.DataFrame({
-        "pool": pools,
-        "candidates": [int((order["pool"] == p).sum()) for p in pools],
-        "capacity": [int(slots[p]) for p in pools],
-        "strategic": [int(((order["pool"] == p) & (order["slot"] < order["capacity"])).sum())
+        POOL: pools,
+        CANDIDATES: [int((order[POOL] == p).sum()) for p in pools],
+        CAPACITY: [int(slots[p]) for p in pools],
+        STRATEGIC: [int(((order[POOL] == p) & (order["slot"] < order[CAPACITY])).sum())
                       for p in pools],
     })
-    shortfall["overflow"] = shortfall["candidates"] - shortfall["strategic"]
+    shortfall[OVERFLOW] = shortfall[CANDIDATES] - shortfall[STRATEGIC]
     return frame.reset_index(drop=True), shortfall
 
 
@@ -312,7 +319,7 @@ def decide(
                      "slots from configs/tiers.yaml, no manager assignment")
     tiers, shortfall = assign_tiers(frame, policy, capacity)
 
-    books = pd.DataFrame(columns=[MANAGER_ID, REGION, CAPACITY, "accounts", EXPECTED_VALUE])
+    books = pd.DataFrame(columns=[MANAGER_ID, REGION, CAPACITY, ACCOUNTS, EXPECTED_VALUE])
     tiers[MANAGER_ID], tiers[KEPT_MANAGER] = None, False
     if active is not None:
         strategic = tiers[tiers[TIER] == policy.strategic.name]
@@ -324,11 +331,11 @@ def decide(
         unplaced = placed.index[placed[MANAGER_ID].isna()]
         tiers = demote(tiers, unplaced, policy, "no manager capacity left in the region")
         books = result.books
-        unassigned = shortfall["pool"].map(
-            result.shortfall.set_index(REGION)["unassigned"]).fillna(0).astype(int)
-        shortfall["overflow"] += unassigned
-        shortfall["strategic"] -= unassigned
-    for row in shortfall[shortfall["overflow"] > 0].itertuples():
+        unassigned = shortfall[POOL].map(
+            result.shortfall.set_index(REGION)[UNASSIGNED]).fillna(0).astype(int)
+        shortfall[OVERFLOW] += unassigned
+        shortfall[STRATEGIC] -= unassigned
+    for row in shortfall[shortfall[OVERFLOW] > 0].itertuples():
         notes.append(f"region {row.pool}: {row.candidates} strategic candidates for "
                      f"{row.capacity} manager slots; {row.overflow} moved to "
                      f"{policy.tier_names[1]} (shortfall)")
@@ -349,7 +356,7 @@ def summarize(decision: TierDecision, tier_names: tuple[str, ...]) -> dict:
         "tiers": {name: int(counts.get(name, 0)) for name in tier_names},
         "moved": {move: int(decision.movement[move].sum()) for move in MOVES},
         "retention_flagged": int(tiers[RETENTION].sum()),
-        "kept_manager": int(tiers[KEPT_MANAGER].sum()),
+        KEPT_MANAGER: int(tiers[KEPT_MANAGER].sum()),
         "shortfall": {str(r.pool): int(r.overflow) for r in decision.shortfall.itertuples()},
     }
 

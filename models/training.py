@@ -25,15 +25,17 @@ import numpy as np
 import pandas as pd
 
 from features.contract import AS_OF, CUSTOMER_ID, CUTOFF, HORIZON_DAYS, LABEL_CHURNED, LABEL_SPEND
+from features.names import txn_spend_in
 from models.baselines import (
     BTYD_OUTPUTS,
     BTYDTransformer,
     add_btyd,
     btyd_predictions,
-    make_baseline,
+    fit_baseline,
     spend_window,
 )
 from models.churn import ChurnModel
+from models.columns import CHURN_PROBABILITY, EXPECTED_VALUE, VALUE_AT_RISK
 from models.config import ModelConfig
 from models.selection import (
     BLEND,
@@ -343,7 +345,8 @@ class _Candidates:
             model = make_value_model(self.config, name.removeprefix("lgbm_")).fit(
                 X, self.train[LABEL_SPEND].to_numpy(float), **self._time())
         else:
-            baseline = make_baseline(name, self.horizon).fit(self.train)
+            baseline = fit_baseline(name, kind, self.horizon, self.train,
+                                    self.train[LABEL_SPEND], self.train[LABEL_CHURNED])
             wrapper = BaselineValue if kind == "value" else BaselineChurn
             model = wrapper(baseline, name).fit(X)
         self.fitted[key] = model
@@ -376,7 +379,7 @@ def value_at_risk(
         w = spend_window(frame.columns, horizon_days)
     except ValueError:
         return churn * np.asarray(fallback_value, dtype=float)
-    current = frame[f"txn_spend_{w}d"].fillna(0).clip(lower=0).to_numpy(float)
+    current = frame[txn_spend_in(w)].fillna(0).clip(lower=0).to_numpy(float)
     return churn * current * horizon_days / w
 
 
@@ -403,9 +406,9 @@ def predict(
     return pd.DataFrame(
         {
             CUSTOMER_ID: frame[CUSTOMER_ID].to_numpy() if CUSTOMER_ID in frame else frame.index,
-            "expected_value": np.asarray(value, dtype=float),
-            "churn_probability": np.asarray(churn, dtype=float),
-            "value_at_risk": value_at_risk(churn, frame, fitted.horizon_days, value),
+            EXPECTED_VALUE: np.asarray(value, dtype=float),
+            CHURN_PROBABILITY: np.asarray(churn, dtype=float),
+            VALUE_AT_RISK: value_at_risk(churn, frame, fitted.horizon_days, value),
         },
         index=frame.index,
     )

@@ -134,6 +134,11 @@ class ValueModel(RegressorMixin, BaseEstimator):
         self.early_stopping_rounds = early_stopping_rounds
         self.lgbm_params = lgbm_params
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # NaN is LightGBM's missing value
+        return tags
+
     def fit(self, X, y, cutoffs=None, sample_weight=None, groups=None):
         """Fit on features X and spend over the horizon y (negative spend counts as 0).
 

@@ -19,18 +19,16 @@ import pandas as pd
 
 from features.contract import AS_OF
 from models import drift
+from models.columns import RUN_ID, VALUE_RUN_ID
 from models.training import model_features
 from pipeline.config import Settings
 from pipeline.errors import DataError
-from pipeline.scoring import VALUE_RUN_ID
+from pipeline.files import DRIFT_HTML, DRIFT_JSON, DRIFT_REFERENCE, SCORED_FRAME, SCORING_FRAME
 from pipeline.storage import read_json, read_table, write_json, write_text
 
 __all__ = ["DRIFT_REFERENCE", "SCORED_FRAME", "build_reference", "load_reference",
            "reference_source", "report_data", "render_html", "save_reference", "write_report"]
 
-DRIFT_REFERENCE = "drift_reference.json"  # in paths.artifacts_dir and as the MLflow artifact
-SCORED_FRAME = "scored_frame.parquet"     # in paths.scores_dir: the features the score stage scored
-REPORT_JSON, REPORT_HTML = "drift.json", "drift.html"
 
 
 def _importances(fitted) -> list[pd.Series]:
@@ -46,21 +44,21 @@ def build_reference(settings: Settings, fitted) -> dict:
     """The drift reference of `fitted` (models.training.FittedModels, or the BTYD fallback):
     the features of the scoring frame and the models' scores on it (`fitted.predict`), binned
     with guard.bins, and the features ranked by the models' importance."""
-    path = settings.path(settings.pipeline.paths.features_dir) / "scoring_frame.parquet"
+    path = settings.path(settings.pipeline.paths.features_dir) / SCORING_FRAME
     frame = read_table(path, "features")
     scores = fitted.predict(frame)
     profile = drift.reference_profile(
         frame, model_features(frame), scores, bins=settings.pipeline.guard.bins,
         importance=drift.importance_ranking(*_importances(fitted)))
     as_of = pd.Timestamp(frame[AS_OF].iloc[0]).date().isoformat() if len(frame) else None
-    return profile | {"as_of": as_of, "fallback": bool(fitted.fallback)}
+    return profile | {AS_OF: as_of, "fallback": bool(fitted.fallback)}
 
 
 def save_reference(reference: dict, path: Path, run_id: str | None = None) -> Path:
     """Write `reference`, stamped with `run_id`, to `path` (paths.artifacts_dir/
     drift_reference.json, or a staged temporary of it) and, given a `run_id` (the active
     MLflow run's), log the same JSON to that run as the artifact "drift_reference.json"."""
-    stamped = reference | {"run_id": run_id}
+    stamped = reference | {RUN_ID: run_id}
     write_json(stamped, Path(path))
     if run_id is not None:
         import mlflow
@@ -115,8 +113,8 @@ def report_data(table: pd.DataFrame, decision: drift.DriftDecision, limits, refe
               else "not enforced" if decision.refuse else "accepted")
     return {
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "as_of": str(as_of), "rows": int(rows),
-        "reference": {k: reference.get(k) for k in ("as_of", "run_id", "rows", "bins", "epsilon",
+        AS_OF: str(as_of), "rows": int(rows),
+        "reference": {k: reference.get(k) for k in (AS_OF, RUN_ID, "rows", "bins", "epsilon",
                                                     "fallback")},
         "limits": limits.model_dump(mode="json"),
         "bands": drift.BANDS,
@@ -184,5 +182,5 @@ def render_html(report: dict) -> str:
 def write_report(report: dict, folder: Path) -> tuple[Path, Path]:
     """Write drift.json and drift.html into `folder`; returns both paths."""
     folder = Path(folder)
-    return (write_json(report, folder / REPORT_JSON),
-            write_text(render_html(report), folder / REPORT_HTML))
+    return (write_json(report, folder / DRIFT_JSON),
+            write_text(render_html(report), folder / DRIFT_HTML))

@@ -10,30 +10,38 @@ import features
 from features.config import FeaturesConfig
 from features.contract import (
     AMOUNT,
+    AS_OF,
     CONTACTS,
     CUSTOMER_ID,
     CUSTOMERS,
+    HORIZON_DAYS,
     MANAGERS,
     ORDER_DATE,
     TRANSACTIONS,
     Tables,
 )
 from pipeline.errors import DataError
+from pipeline.files import (
+    BACKTEST_SET,
+    FEATURE_CATALOGUE,
+    FEATURES_SUMMARY,
+    SCORING_FRAME,
+    TRAINING_SET,
+    table_file,
+)
 from pipeline.progress import logger
 from pipeline.storage import StagedFiles, read_json, read_table, write_json, write_table, write_text
 
 __all__ = ["BACKTEST_SET", "backtest_inputs", "features_summary", "load_tables", "plan_cutoffs",
            "require_customers", "write_outputs"]
 
-# the backtest's training set when the history is too short to backtest at horizon_days
-BACKTEST_SET = "backtest_training_set.parquet"
 
 
 def load_tables(validated_dir: Path) -> Tables:
     """The validated tables; a missing optional table is None."""
 
     def read(name: str, required: bool = False) -> pd.DataFrame | None:
-        path = validated_dir / f"{name}.parquet"
+        path = validated_dir / table_file(name)
         if not path.exists():
             if required:
                 raise DataError(
@@ -98,14 +106,14 @@ def features_summary(training: pd.DataFrame, scoring: pd.DataFrame, cutoffs,
         "training_rows": len(training),
         "scoring_rows": len(scoring),
         "cutoffs": [str(c.date()) for c in cutoffs],
-        "as_of": str(as_of.date()),
+        AS_OF: str(as_of.date()),
         "n_features": len(names),
         "features": names,
     }
     if plan is not None:
         summary |= {
             "cutoff_step": str(plan.step),
-            "horizon_days": horizon_days,
+            HORIZON_DAYS: horizon_days,
             "backtest_horizon_days": plan.backtest_horizon_days,
             "backtest_set": BACKTEST_SET if plan.backtest_cutoffs else None,
             "backtest_cutoffs": [str(c.date()) for c in plan.backtest_cutoffs],
@@ -122,12 +130,12 @@ def write_outputs(out_dir: Path, training: pd.DataFrame, scoring: pd.DataFrame,
     (`storage.StagedFiles`). A BACKTEST_SET left by an earlier run is removed when there is
     none now, so that no reader takes it for this run's."""
     with StagedFiles() as staged:
-        write_table(training, staged.path(out_dir / "training_set.parquet"))
-        write_table(scoring, staged.path(out_dir / "scoring_frame.parquet"))
+        write_table(training, staged.path(out_dir / TRAINING_SET))
+        write_table(scoring, staged.path(out_dir / SCORING_FRAME))
         if backtest is not None:
             write_table(backtest, staged.path(out_dir / BACKTEST_SET))
-        write_text(catalogue, staged.path(out_dir / "feature_catalogue.md"))
-        write_json(summary, staged.path(out_dir / "features_summary.json"))
+        write_text(catalogue, staged.path(out_dir / FEATURE_CATALOGUE))
+        write_json(summary, staged.path(out_dir / FEATURES_SUMMARY))
         staged.commit()
     if backtest is None:
         (out_dir / BACKTEST_SET).unlink(missing_ok=True)
@@ -140,7 +148,7 @@ def backtest_inputs(features_dir: Path, training: pd.DataFrame,
     (features_summary.json backtest_horizon_days), its training set at the shorter horizon
     (BACKTEST_SET). Returns (frame, horizon, message); the message says which horizon is
     scored and why, "" when it is horizon_days."""
-    summary_path = features_dir / "features_summary.json"
+    summary_path = features_dir / FEATURES_SUMMARY
     summary = read_json(summary_path) if summary_path.exists() else {}
     shorter = summary.get("backtest_horizon_days")
     if not summary.get("backtest_set") or shorter in (None, horizon_days):

@@ -15,6 +15,7 @@ import pandas as pd
 
 from features.contract import LABEL_CHURNED, LABEL_SPEND
 from models.selection import value_model_name
+from pipeline.files import CALIBRATION_CURVE, DECILES_PLOT, GAIN_CURVE, importance_plot
 from pipeline.storage import atomic_path
 
 __all__ = [
@@ -190,16 +191,16 @@ def write_backtest_plots(result, fitted, folder: Path) -> list[Path]:
     predictions, written = result.predictions, []
     if not predictions.empty:
         gain = gain_table(predictions)
-        written.append(plot_gain(gain, folder / "gain_curve.png"))
+        written.append(plot_gain(gain, folder / GAIN_CURVE))
         calibration = calibration_table(predictions)
-        written.append(plot_calibration(calibration, folder / "calibration_curve.png"))
+        written.append(plot_calibration(calibration, folder / CALIBRATION_CURVE))
         deciles = decile_table(predictions)
         value_model = fitted.value_candidate or value_model_name(fitted.objective)
         if value_model in set(deciles["model"]):
-            written.append(plot_deciles(deciles, folder / "deciles.png", value_model))
+            written.append(plot_deciles(deciles, folder / DECILES_PLOT, value_model))
     for kind, model in (("value", fitted.value), ("churn", fitted.churn)):
         if model is not None and hasattr(model, "feature_importances"):
             written.append(plot_importance(
-                model.feature_importances(), folder / f"importance_{kind}.png",
+                model.feature_importances(), folder / importance_plot(kind),
                 title=f"Feature importance of the {kind} model (gain)"))
     return written

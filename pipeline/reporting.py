@@ -14,9 +14,12 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+from features.contract import HORIZON_DAYS
 from models.backtest import BacktestResult
+from models.columns import RUN_ID
 from models.metrics import CHURN_METRICS, DIAGNOSTIC_METRICS, HIGHER_IS_BETTER, VALUE_METRICS
 from pipeline import plots
+from pipeline.files import FITTED_MODELS, MODEL_INFO  # re-exported: the train stage's artifacts
 
 __all__ = [
     "CHURN_MODELS",
@@ -33,8 +36,6 @@ __all__ = [
     "report_markdown",
 ]
 
-# the train stage's artifacts in paths.artifacts_dir, read by the evaluate and score stages
-FITTED_MODELS, MODEL_INFO = "fitted_models.joblib", "model_info.json"
 
 # every model column the `plots:` of dvc.yaml names; dvc refuses a named column that is
 # missing, so a model absent from a run (e.g. oracle on real data) gets an empty column
@@ -81,8 +82,8 @@ def model_info(*, run_id: str, tracking_uri: str, trained_at: str, horizon: int,
                backtest_horizon: int | None = None) -> dict:
     """The content of model_info.json: the run, the fitted models, the backtest's notes, what
     was registered (with the gate decisions) and the library versions."""
-    return {"run_id": run_id, "tracking_uri": tracking_uri, "trained_at": trained_at,
-            "horizon_days": horizon, "backtest_horizon_days": backtest_horizon or horizon,
+    return {RUN_ID: run_id, "tracking_uri": tracking_uri, "trained_at": trained_at,
+            HORIZON_DAYS: horizon, "backtest_horizon_days": backtest_horizon or horizon,
             "objective": fitted.objective,
             "best_objective": result.best_objective, "fallback": fitted.fallback,
             "message": fitted.message, "train_cutoffs": fitted.train_cutoffs,
@@ -140,10 +141,10 @@ def report_markdown(summary: pd.DataFrame, grades: pd.DataFrame, info: dict) -> 
     lines = [
         "# Backtest",
         "",
-        f"MLflow run `{info.get('run_id')}`, horizon {info.get('horizon_days')} days"
+        f"MLflow run `{info.get(RUN_ID)}`, horizon {info.get(HORIZON_DAYS)} days"
         + (f" (backtest at {info['backtest_horizon_days']} days: the history is too short for "
            "a fold at the horizon)" if info.get("backtest_horizon_days", info.get(
-               "horizon_days")) != info.get("horizon_days") else "") + ".",
+               HORIZON_DAYS)) != info.get(HORIZON_DAYS) else "") + ".",
         "Means over the folds of the rolling-origin backtest; `oracle` is the generator's "
         "ground truth (the best possible prediction, generated data only); `blend` is scored "
         "from the second fold on (its weights for a fold are fitted on the folds before it).",

@@ -14,13 +14,16 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from pipeline.tracking.names import (
+    DVC_BASELINE_TAG,
+    DVC_EXPERIMENT_TAG,
+    GIT_COMMIT_TAG,
+    GIT_DIRTY_TAG,
+)
+
 __all__ = [
     "DVC_EXP_BASELINE_REV",
     "DVC_EXP_NAME",
-    "TAG_DVC_BASELINE",
-    "TAG_DVC_EXPERIMENT",
-    "TAG_GIT_COMMIT",
-    "TAG_GIT_DIRTY",
     "git_state",
     "run_name_and_tags",
     "start_run_kwargs",
@@ -28,10 +31,6 @@ __all__ = [
 
 DVC_EXP_NAME = "DVC_EXP_NAME"  # set by `dvc exp run` for every stage it runs
 DVC_EXP_BASELINE_REV = "DVC_EXP_BASELINE_REV"
-TAG_GIT_COMMIT = "mlflow.source.git.commit"  # MLflow's own tag: its UI shows the commit
-TAG_GIT_DIRTY = "git_dirty"  # "true": the working tree had uncommitted changes
-TAG_DVC_EXPERIMENT = "dvc_experiment"
-TAG_DVC_BASELINE = "dvc_baseline_rev"
 
 
 def git_state(root: Path) -> tuple[str | None, bool | None]:
@@ -64,13 +63,13 @@ def run_name_and_tags(commit: str | None, dirty: bool | None,
     baseline = environ.get(DVC_EXP_BASELINE_REV) or None
     tags: dict[str, str] = {}
     if commit:
-        tags[TAG_GIT_COMMIT] = commit
+        tags[GIT_COMMIT_TAG] = commit
     if dirty is not None:
-        tags[TAG_GIT_DIRTY] = str(dirty).lower()
+        tags[GIT_DIRTY_TAG] = str(dirty).lower()
     if experiment:
-        tags[TAG_DVC_EXPERIMENT] = experiment
+        tags[DVC_EXPERIMENT_TAG] = experiment
     if baseline:
-        tags[TAG_DVC_BASELINE] = baseline
+        tags[DVC_BASELINE_TAG] = baseline
     name = experiment or "train"
     if commit:
         # inside an experiment the tree differs from the commit by design (the -S params)

@@ -6,8 +6,8 @@ writes the result.
 A stamp says which models scored: {"value": version, "value_run_id": run, "churn": version,
 "churn_run_id": run} (`make_stamp`); each model has its own version and run, since the value
 and churn champions can come from different training runs. The scores table carries them as
-VALUE_VERSION, VALUE_RUN_ID, CHURN_VERSION and CHURN_RUN_ID (STAMP_COLUMNS), the names every
-later stage imports from here.
+VALUE_VERSION, VALUE_RUN_ID, CHURN_VERSION and CHURN_RUN_ID (models.columns; STAMP_COLUMNS
+maps the stamp's keys to them).
 """
 
 import math
@@ -15,22 +15,33 @@ import math
 import pandas as pd
 
 from features.contract import AS_OF, CUSTOMER_ID, HORIZON_DAYS
+from features.names import CTC_DAYS_SINCE_LAST_CONTACT, TXN_DAYS_SINCE_LAST_ORDER
+from models.columns import (
+    CHURN_PROBABILITY,
+    CHURN_RUN_ID,
+    CHURN_VERSION,
+    EXPECTED_VALUE,
+    LAST_CONTACT_DATE,
+    LAST_ORDER_DATE,
+    REASONS,
+    RUN_ID,
+    VALUE_AT_RISK,
+    VALUE_RUN_ID,
+    VALUE_VERSION,
+)
 from models.reasons import explain, explainable
 from models.selection import beats
 from models.training import FittedModels
-from pipeline.errors import DataError
+from pipeline.errors import ConfigError, DataError
 
 __all__ = [
-    "CHURN_RUN_ID",
-    "CHURN_VERSION",
     "COLUMNS",
     "FALLBACK_VERSION",
     "STAMP_COLUMNS",
-    "VALUE_RUN_ID",
-    "VALUE_VERSION",
     "add_reasons",
     "artifact_stamp",
     "baseline_warnings",
+    "check_horizon",
     "effective_stamp",
     "finish",
     "in_sample_warning",
@@ -39,24 +50,22 @@ __all__ = [
     "score_table",
 ]
 
-VALUE_VERSION, VALUE_RUN_ID = "value_model_version", "value_run_id"
-CHURN_VERSION, CHURN_RUN_ID = "churn_model_version", "churn_run_id"
-# stamp key -> scores column
-STAMP_COLUMNS = {"value": VALUE_VERSION, "value_run_id": VALUE_RUN_ID,
-                 "churn": CHURN_VERSION, "churn_run_id": CHURN_RUN_ID}
-COLUMNS = [CUSTOMER_ID, AS_OF, HORIZON_DAYS, "expected_value", "churn_probability", "value_at_risk",
-           "last_order_date", "last_contact_date", VALUE_VERSION, VALUE_RUN_ID, CHURN_VERSION,
-           CHURN_RUN_ID, "reasons"]
+# stamp key -> scores column (a run id's key is its column's name)
+STAMP_COLUMNS = {"value": VALUE_VERSION, VALUE_RUN_ID: VALUE_RUN_ID,
+                 "churn": CHURN_VERSION, CHURN_RUN_ID: CHURN_RUN_ID}
+COLUMNS = [CUSTOMER_ID, AS_OF, HORIZON_DAYS, EXPECTED_VALUE, CHURN_PROBABILITY, VALUE_AT_RISK,
+           LAST_ORDER_DATE, LAST_CONTACT_DATE, VALUE_VERSION, VALUE_RUN_ID, CHURN_VERSION,
+           CHURN_RUN_ID, REASONS]
 FALLBACK_VERSION = "btyd-fallback"
 # scores column -> feature holding the days since that event at the as-of date
-_SINCE = (("last_order_date", "txn_days_since_last_order"),
-          ("last_contact_date", "ctc_days_since_last_contact"))
+_SINCE = ((LAST_ORDER_DATE, TXN_DAYS_SINCE_LAST_ORDER),
+          (LAST_CONTACT_DATE, CTC_DAYS_SINCE_LAST_CONTACT))
 
 
 def make_stamp(value_version, value_run_id, churn_version, churn_run_id) -> dict:
     """The stamp of the models that score: each model's version and run id (as strings)."""
-    return {"value": str(value_version), "value_run_id": str(value_run_id),
-            "churn": str(churn_version), "churn_run_id": str(churn_run_id)}
+    return {"value": str(value_version), VALUE_RUN_ID: str(value_run_id),
+            "churn": str(churn_version), CHURN_RUN_ID: str(churn_run_id)}
 
 
 def artifact_stamp(info: dict) -> dict:
@@ -66,7 +75,7 @@ def artifact_stamp(info: dict) -> dict:
     models = info.get("models", {})
     value, churn = (models.get(kind, {}).get("version", "unregistered")
                     for kind in ("value", "churn"))
-    return make_stamp(value, info["run_id"], churn, info["run_id"])
+    return make_stamp(value, info[RUN_ID], churn, info[RUN_ID])
 
 
 def baseline_warnings(info: dict) -> list[str]:
@@ -88,6 +97,19 @@ def baseline_warnings(info: dict) -> list[str]:
                 "to best"
             )
     return warnings
+
+
+def check_horizon(trained_at: int | str, horizon: int, model: str, retrain: str) -> None:
+    """ConfigError unless `model` (e.g. "champion customer-value v3", or the path of the
+    artifacts) was trained at `horizon` days, features.horizon_days: a model's predictions
+    are over the horizon it was trained at. The one horizon check of every model the score
+    stage loads, whatever its source; `retrain` is that source's other fix ("re-run
+    `keyaccounts train`")."""
+    if str(trained_at) != str(int(horizon)):
+        raise ConfigError(
+            f"{model} was trained at horizon {trained_at} days but features.horizon_days is "
+            f"{horizon}: set features.horizon_days back to {trained_at} in "
+            f"configs/features.yaml, or {retrain}")
 
 
 def effective_stamp(fitted: FittedModels, stamp: dict) -> dict:
@@ -129,15 +151,15 @@ def score_table(frame: pd.DataFrame, fitted: FittedModels, horizon: int,
     scored = fitted.predict(frame, augmented=prepared)
     as_of_day = pd.Timestamp(frame[AS_OF].iloc[0])
     out = pd.DataFrame({CUSTOMER_ID: frame[CUSTOMER_ID].astype("str"), AS_OF: as_of_day,
-                        HORIZON_DAYS: horizon, "expected_value": scored["expected_value"],
-                        "churn_probability": scored["churn_probability"]}, index=frame.index)
-    out["value_at_risk"] = scored["value_at_risk"]
+                        HORIZON_DAYS: horizon, EXPECTED_VALUE: scored[EXPECTED_VALUE],
+                        CHURN_PROBABILITY: scored[CHURN_PROBABILITY]}, index=frame.index)
+    out[VALUE_AT_RISK] = scored[VALUE_AT_RISK]
     for column, days in _SINCE:
         since = frame[days] if days in frame else pd.Series(float("nan"), index=frame.index)
         out[column] = as_of_day - pd.to_timedelta(since, unit="D")
     for key, column in STAMP_COLUMNS.items():
         out[column] = str(stamp[key])
-    out["reasons"] = ""
+    out[REASONS] = ""
     return out, prepared
 
 
@@ -148,8 +170,8 @@ def reason_rows(scores: pd.DataFrame, top_value: int | None, top_risk: int | Non
     union), a cap for very large customer bases."""
     if top_value is None or top_risk is None:
         return scores.index
-    return scores["expected_value"].nlargest(top_value).index.union(
-        scores["value_at_risk"].nlargest(top_risk).index)
+    return scores[EXPECTED_VALUE].nlargest(top_value).index.union(
+        scores[VALUE_AT_RISK].nlargest(top_risk).index)
 
 
 def add_reasons(scores: pd.DataFrame, prepared: pd.DataFrame, fitted: FittedModels,
@@ -166,17 +188,17 @@ def add_reasons(scores: pd.DataFrame, prepared: pd.DataFrame, fitted: FittedMode
     value_model, churn_model = explainable(fitted.value), explainable(fitted.churn)
     if value_model is None and churn_model is None:  # baselines: rules, not models to explain
         return scores
-    churn_p = scores["churn_probability"]
+    churn_p = scores[CHURN_PROBABILITY]
     if fitted.churn_input is None:
         reasons = explain(prepared[fitted.features], value_model, churn_model, rows=rows,
-                          top_k=top_k, churn_probability=churn_p)["reasons"]
+                          top_k=top_k, churn_probability=churn_p)[REASONS]
     else:
         value = explain(prepared[fitted.features], value_model, None, rows=rows, top_k=top_k)
         churn = explain(fitted.churn_input.prepare(prepared), None, churn_model, rows=rows,
                         top_k=top_k, churn_probability=churn_p)
-        reasons = (value["reasons"] + " " + churn["reasons"]).str.strip()
+        reasons = (value[REASONS] + " " + churn[REASONS]).str.strip()
     scores = scores.copy()
-    scores.loc[rows, "reasons"] = reasons
+    scores.loc[rows, REASONS] = reasons
     return scores
 
 

@@ -14,11 +14,14 @@ The format follows the file suffix; a missing input raises `DataError` naming th
 stage that writes it.
 """
 
+import ctypes
+import errno
 import json
 import math
 import os
 import re
 import secrets
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,8 +35,8 @@ from pipeline.errors import DataError
 
 __all__ = [
     "CSV_LINE_END", "FORMULA_PREFIXES", "StagedFiles", "atomic_path", "csv_safe", "folder_entries",
-    "is_formula_like", "read_json", "read_table", "remove_stale_temporaries", "write_json", "write_table",
-    "write_text",
+    "is_formula_like", "read_json", "read_table", "remove_stale_temporaries", "staged_folder",
+    "write_json", "write_table", "write_text",
 ]
 
 # text starting with one of these is read as a formula by spreadsheet programs (OWASP's list)
@@ -155,6 +158,69 @@ def atomic_path(path: Path) -> Iterator[Path]:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    _fsync_folder(path.parent)
+
+
+_RENAME_EXCHANGE, _AT_FDCWD = 2, -100  # linux/fs.h, fcntl.h
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths atomically (renameat2 with RENAME_EXCHANGE); False where the
+    C library, kernel or file system does not offer it (nothing is changed then)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.ENOSYS, errno.EINVAL, errno.EXDEV, errno.ENOTSUP):
+        return False
+    raise OSError(error, os.strerror(error), str(b))
+
+
+@contextmanager
+def staged_folder(path: Path) -> Iterator[Path]:
+    """Yield a new, empty hidden folder beside `path` to fill instead of `path`.
+
+    When the block exits normally the new folder and the earlier one at `path` trade places
+    in one atomic step (Linux renameat2 RENAME_EXCHANGE) and the earlier one is removed: a
+    reader, or a kill at any moment, finds the whole old folder or the whole new one, never a
+    part of one and never none. Where the kernel or file system cannot exchange, the old
+    folder is renamed aside and the new one onto `path` (for an instant between the two
+    renames there is none). Without an earlier folder the new one is renamed onto `path`. On
+    an exception the new folder is removed and `path` is untouched. Folders that killed runs
+    left beside `path` are removed first."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for entry in folder_entries(path.parent):
+        match = _TEMPORARY.match(entry.name)
+        if match and entry.name.startswith(f".{path.name}.") and entry.is_dir(
+            follow_symlinks=False
+        ) and _abandoned(path.parent / entry.name, int(match["pid"])):
+            shutil.rmtree(path.parent / entry.name, ignore_errors=True)
+    temporary, aside = _temporary(path), _temporary(path)
+    temporary.mkdir()
+    moved = False
+    try:
+        yield temporary
+        if path.exists() and _exchange(temporary, path):
+            shutil.rmtree(temporary, ignore_errors=True)  # now the old folder
+            _fsync_folder(path.parent)
+            return
+        if path.exists():
+            os.replace(path, aside)
+            moved = True
+        os.replace(temporary, path)
+    except BaseException:
+        if moved:
+            os.replace(aside, path)
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
     _fsync_folder(path.parent)
 
 

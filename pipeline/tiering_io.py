@@ -9,20 +9,47 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.contract import AS_OF, CONTACT_DATE, CUSTOMER_ID, MANAGER_ID, ORDER_DATE, REGION
+from features.contract import (
+    AS_OF,
+    CONTACT_DATE,
+    CONTACTS,
+    CUSTOMER_ID,
+    MANAGER_ID,
+    ORDER_DATE,
+    REGION,
+    TRANSACTIONS,
+)
 from models import tiering
+from models.columns import (
+    CHURN_PROBABILITY,
+    EXPECTED_VALUE,
+    LAST_CONTACT_DATE,
+    LAST_ORDER_DATE,
+    TIER,
+    VALUE_AT_RISK,
+)
 from pipeline.errors import DataError
+from pipeline.files import (
+    BOOKS,
+    HISTORY,
+    MOVEMENT,
+    MOVEMENT_MATRIX,
+    PREVIOUS_TIERS,
+    SHORTFALL,
+    TIER_SUMMARY,
+    TIERS,
+    history_file,
+    table_file,
+)
 from pipeline.storage import StagedFiles, write_json, write_table
 
 __all__ = [
-    "LAST_ORDER", "LAST_CONTACT", "RUN_ID", "AS_OF", "REQUIRED",
+    "REQUIRED",
     "read_optional", "read_scores", "add_last_dates", "previous_tiers", "history_stamp",
     "write_outputs",
 ]
 
-LAST_ORDER, LAST_CONTACT, RUN_ID = "last_order_date", "last_contact_date", "run_id"
-HISTORY = "history"  # one file per as-of: tiers_<YYYY-MM-DD>.parquet
-REQUIRED = (CUSTOMER_ID, tiering.EXPECTED_VALUE, tiering.CHURN_PROBABILITY, tiering.VALUE_AT_RISK)
+REQUIRED = (CUSTOMER_ID, EXPECTED_VALUE, CHURN_PROBABILITY, VALUE_AT_RISK)
 
 
 def read_optional(path: Path) -> pd.DataFrame | None:
@@ -50,11 +77,11 @@ def add_last_dates(scores: pd.DataFrame, validated: Path) -> pd.DataFrame:
     """Add the last order and contact dates (up to as_of) when the scores lack them, from the
     validated transactions and contacts; NaT when the table is absent."""
     as_of = pd.Timestamp(scores[AS_OF].max()) if AS_OF in scores else None
-    for column, table, date in ((LAST_ORDER, "transactions", ORDER_DATE),
-                                (LAST_CONTACT, "contacts", CONTACT_DATE)):
+    for column, table, date in ((LAST_ORDER_DATE, TRANSACTIONS, ORDER_DATE),
+                                (LAST_CONTACT_DATE, CONTACTS, CONTACT_DATE)):
         if column in scores.columns:
             continue
-        path = validated / f"{table}.parquet"
+        path = validated / table_file(table)
         if not path.exists():
             scores = scores.assign(**{column: pd.NaT})
             continue
@@ -76,7 +103,7 @@ def previous_tiers(tiers_dir: Path, scores: pd.DataFrame) -> pd.DataFrame | None
     compares with the run before it, not with itself. None when there is none (the first run,
     or only later as-ofs on record)."""
     now = pd.Timestamp(pd.to_datetime(scores[AS_OF]).max()) if AS_OF in scores else None
-    candidates = [(when, path) for path in (tiers_dir / HISTORY).glob("tiers_*.parquet")
+    candidates = [(when, path) for path in (tiers_dir / HISTORY).glob(history_file("*"))
                   if (when := _as_of_of(path)) is not None and (now is None or when < now)]
     if not candidates:
         return None
@@ -99,17 +126,17 @@ def write_outputs(tiers_dir: Path, decision: tiering.TierDecision,
     JSON to `tiers_dir` (see pipeline/stages/tier.py for the list): each to a temporary
     first, then all renamed into place together (`storage.StagedFiles`), the summary last."""
     tiers = decision.tiers
-    kept = [c for c in (CUSTOMER_ID, REGION, tiering.TIER, MANAGER_ID, AS_OF) if c in tiers]
+    kept = [c for c in (CUSTOMER_ID, REGION, TIER, MANAGER_ID, AS_OF) if c in tiers]
     with StagedFiles() as staged:
         if previous is not None:
-            write_table(previous, staged.path(tiers_dir / "previous_tiers.parquet"))
-        write_table(tiers, staged.path(tiers_dir / "tiers.parquet"))
+            write_table(previous, staged.path(tiers_dir / PREVIOUS_TIERS))
+        write_table(tiers, staged.path(tiers_dir / TIERS))
         write_table(tiers[kept], staged.path(
-            tiers_dir / HISTORY / f"tiers_{history_stamp(tiers)}.parquet"))
-        write_table(decision.movement, staged.path(tiers_dir / "movement.parquet"))
+            tiers_dir / HISTORY / history_file(history_stamp(tiers))))
+        write_table(decision.movement, staged.path(tiers_dir / MOVEMENT))
         write_table(decision.matrix.reset_index(),
-                    staged.path(tiers_dir / "movement_matrix.parquet"))
-        write_table(decision.shortfall, staged.path(tiers_dir / "shortfall.parquet"))
-        write_table(decision.books, staged.path(tiers_dir / "books.parquet"))
-        write_json(summary, staged.path(tiers_dir / "tier_summary.json"))
+                    staged.path(tiers_dir / MOVEMENT_MATRIX))
+        write_table(decision.shortfall, staged.path(tiers_dir / SHORTFALL))
+        write_table(decision.books, staged.path(tiers_dir / BOOKS))
+        write_json(summary, staged.path(tiers_dir / TIER_SUMMARY))
         staged.commit()

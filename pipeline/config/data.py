@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from features.config import StrictModel
+from features.contract import COLUMNS
 
 __all__ = [
     "CONTRACT_COLUMNS",
@@ -19,29 +20,8 @@ __all__ = [
     "SourceConfig",
 ]
 
-# The contract columns a source may map, per table (features/contract.py names).
-CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "transactions": (
-        "customer_id",
-        "order_id",
-        "order_date",
-        "amount",
-        "category",
-        "quantity",
-        "channel",
-    ),
-    "contacts": ("customer_id", "contact_date", "channel", "manager_id", "outcome"),
-    "customers": (
-        "customer_id",
-        "region",
-        "industry",
-        "size",
-        "created_date",
-        "current_manager_id",
-        "current_tier",
-    ),
-    "managers": ("manager_id", "region", "capacity", "active"),
-}
+# The contract columns a source may map, per table (features/contract.py declares them).
+CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = COLUMNS
 
 
 # The default of max_abs_amount: no real B2B order line is worth a trillion.

@@ -3,6 +3,11 @@
 The behaviour parameters are the true model of the synthetic world (see
 `pipeline.synthetic.process` for how each one enters the weekly simulation). The presets of
 `keyaccounts generate --preset NAME` (`pipeline.synthetic.presets`) are overrides of it.
+
+`behaviour.manager_uplift` (default None: the demo) switches on a heterogeneous manager
+effect (`ManagerUpliftConfig`), and `manager_truth` (default False) writes the ground truth
+with and without a dedicated manager; the "manager_effect" preset sets both. With their
+defaults the generated files are byte-identical to those written before the keys existed.
 """
 
 from datetime import date
@@ -12,10 +17,65 @@ from pydantic import Field, field_validator, model_validator
 
 from features.config import StrictModel
 
-__all__ = ["GENERATED_TABLES", "BehaviourConfig", "GenerateConfig"]
+__all__ = ["GENERATED_TABLES", "BehaviourConfig", "GenerateConfig", "ManagerUpliftConfig"]
 
 # the tables generate can write (features.contract.TABLES); transactions is always written
 GENERATED_TABLES = ("transactions", "contacts", "customers", "managers")
+
+
+class ManagerUpliftConfig(StrictModel):
+    """A heterogeneous, partly negative manager effect and a confounded assignment (the
+    "manager_effect" preset; `behaviour.manager_uplift`, None in the demo).
+
+    How it differs from the demo's process, where every manager contact lifts purchasing by
+    contact_lift, multiplies the dropout hazard by manager_effect and resets the neglect clock,
+    so that a manager helps every account in proportion to its size:
+
+    - movable wallet share: each account draws w ~ Beta with mean
+      logit^-1(logit(movable_mean) + movable_size_slope * z), z = the account's standardised
+      log size (a large firm buys from several suppliers, so more of its wallet can move; a
+      small loyal buyer already gives its supplier all it has). A manager contact lifts
+      purchasing by strength * contact_lift * w / movable_mean (the demo's lift on average)
+      and multiplies the hazard by manager_effect ** (strength * w / movable_mean) (capped
+      at the third power): near no effect for w near 0.
+    - dissatisfied accounts (dissatisfied_share, independent of w): the manager neither lifts
+      nor retains them, and each of the manager's contacts is a complaint with probability
+      strength * dissatisfied_complaint_prob (others: strength * complaint_prob). A complaint
+      multiplies the hazard by complaint_effect and, while remembered, purchasing by
+      1 - complaint_spend_drop (for every account, managed or not): more contact, more
+      complaints, less spend.
+    - strength scales all of the manager's effects; 0 means the manager changes nothing (no
+      lift, no retention, no complaints, and manager contacts do not reset the neglect clock).
+    - assignment "yearly_review" (default): at the start, P(manager) = logit^-1(
+      assignment_slope * (log latent value - c)), c set so that strategic_share of the
+      accounts are managed; then every 52 weeks the firm reviews its book: the strategic_share
+      of the arrived accounts with the highest log(1 + last year's revenue) + review_noise *
+      N(0, 1) + review_stickiness (when managed now) keep or get a manager, the others lose
+      theirs. "by_revenue": the initial draw only, then gained_share of the managed accounts
+      get their manager at a uniform week of the history and former_share (times the
+      assignment probability) of the unmanaged had one that left at a uniform week.
+      "top_value": the demo's rule (a manager for managed_given_eligible of the top-value
+      accounts at random and never for the others, so no account below the threshold is
+      comparable) with the re-assignments of "by_revenue". Either way assignment follows
+      value: a naive managed-versus-unmanaged comparison is biased; the re-assignments are
+      the natural experiments, and under "yearly_review" they depend on observed revenue.
+      Under "yearly_review" the ground truth at an as-of date continues the assignment of
+      that date (no later review happens in the continuations).
+    """
+
+    strength: float = Field(1.0, ge=0.0, le=3.0)
+    movable_mean: float = Field(0.3, gt=0.0, lt=1.0)
+    movable_concentration: float = Field(2.0, gt=0.0)
+    movable_size_slope: float = Field(1.0)
+    dissatisfied_share: float = Field(0.15, ge=0.0, le=1.0)
+    dissatisfied_complaint_prob: float = Field(0.5, ge=0.0, le=1.0)
+    complaint_spend_drop: float = Field(0.4, ge=0.0, le=1.0)
+    assignment: Literal["yearly_review", "by_revenue", "top_value"] = "yearly_review"
+    assignment_slope: float = Field(1.5, gt=0.0)
+    review_noise: float = Field(1.0, ge=0.0)
+    review_stickiness: float = Field(1.0, ge=0.0)
+    gained_share: float = Field(0.3, ge=0.0, le=1.0)
+    former_share: float = Field(0.3, ge=0.0, le=1.0)
 
 
 class BehaviourConfig(StrictModel):
@@ -46,6 +106,8 @@ class BehaviourConfig(StrictModel):
     growth_share: float = Field(0.30, ge=0.0, lt=1.0)
     manager_capacity_min: int = Field(20, ge=1)
     manager_capacity_max: int = Field(40, ge=1)
+    # None: the demo's homogeneous manager effect; see ManagerUpliftConfig
+    manager_uplift: ManagerUpliftConfig | None = None
 
 
 class GenerateConfig(StrictModel):
@@ -60,6 +122,10 @@ class GenerateConfig(StrictModel):
     truth_months: int = Field(24, ge=0)
     truth_n_sims: int = Field(16, ge=2)
     chunk_size: int = Field(50_000, ge=100)
+    # also write, at end_date, each customer's truth with and without a dedicated manager
+    # (pipeline.files.MANAGER_TRUTH), from manager_truth_n_sims paired continuations
+    manager_truth: bool = False
+    manager_truth_n_sims: int = Field(64, ge=2)
     # the raw tables written; the others are simulated (they drive the process) but not
     # exported, e.g. [transactions] for a web shop's export without CRM or customer master
     tables: tuple[Literal["transactions", "contacts", "customers", "managers"], ...] = (

@@ -30,7 +30,9 @@ import numpy as np
 import pandas as pd
 
 from features.contract import CUSTOMER_ID, MANAGER_ID, REGION
+from models.columns import ACCOUNTS, POOL
 from models.tier_policy import TierPolicy
+from pipeline.files import BOOKS_MANIFEST
 from pipeline.publishing import excel, html, summary
 from pipeline.publishing.inputs import TierOutputs
 from pipeline.storage import folder_entries, write_table
@@ -199,8 +201,8 @@ def write_books(stage: Callable[[Path], Path], folder: Path, plan: BookPlan, row
     names, basis = policy.tier_names, outputs.summary.get("movement_basis", "n/a")
     by_manager, by_region = _by(managers, MANAGER_ID), _by(regions, REGION)
     managers_by_region = _by(managers, REGION)
-    moves, capacity = _by(outputs.movement, REGION), _by(outputs.shortfall, "pool")
-    kept_by_pool, kept_by_manager = _by(kept[1], "pool"), _by(kept[1], MANAGER_ID)
+    moves, capacity = _by(outputs.movement, REGION), _by(outputs.shortfall, POOL)
+    kept_by_pool, kept_by_manager = _by(kept[1], POOL), _by(kept[1], MANAGER_ID)
     links = plan.links()
     written, index = [], []
     empty = managers.iloc[:0]
@@ -238,10 +240,10 @@ def write_books(stage: Callable[[Path], Path], folder: Path, plan: BookPlan, row
                              policy, outputs.summary, at_risk_rows=at_risk_rows,
                              links=links, **page)
         written += [workbook, report]
-        index.append({"kind": book.kind, "name": book.name, "region": book.region,
-                      "accounts": len(book_rows), "workbook": workbook.name,
+        index.append({"kind": book.kind, "name": book.name, REGION: book.region,
+                      ACCOUNTS: len(book_rows), "workbook": workbook.name,
                       "page": report.name})
-    manifest = folder / "books.csv"
-    write_table(pd.DataFrame(index, columns=["kind", "name", "region", "accounts", "workbook",
+    manifest = folder / BOOKS_MANIFEST
+    write_table(pd.DataFrame(index, columns=["kind", "name", REGION, ACCOUNTS, "workbook",
                                              "page"]), stage(manifest))
     return [*written, manifest]

@@ -5,12 +5,13 @@ import numpy as np
 import pandas as pd
 
 from features.contract import AS_OF, CUSTOMER_ID
+from models.columns import CHURN_PROBABILITY, EXPECTED_VALUE, RANK, TIER, VALUE_AT_RISK
 from pipeline.errors import DataError
 
 __all__ = ["check_rows"]
 
-_REQUIRED = (CUSTOMER_ID, AS_OF, "tier", "rank", "expected_value", "churn_probability",
-             "value_at_risk")
+_REQUIRED = (CUSTOMER_ID, AS_OF, TIER, RANK, EXPECTED_VALUE, CHURN_PROBABILITY,
+             VALUE_AT_RISK)
 
 
 def check_rows(tiers: pd.DataFrame, tier_names: list[str]) -> None:
@@ -28,18 +29,18 @@ def check_rows(tiers: pd.DataFrame, tier_names: list[str]) -> None:
         problems.append("customer_id missing or repeated")
     if pd.to_datetime(tiers[AS_OF]).nunique() > 1:
         problems.append("more than one as-of date")
-    for column in ("expected_value", "value_at_risk"):
+    for column in (EXPECTED_VALUE, VALUE_AT_RISK):
         values = tiers[column].to_numpy(float)
         if not np.isfinite(values).all() or (values < 0).any():
             problems.append(f"{column} not finite and non-negative in "
                             f"{int((~np.isfinite(values) | (values < 0)).sum())} rows")
-    churn = tiers["churn_probability"].to_numpy(float)
+    churn = tiers[CHURN_PROBABILITY].to_numpy(float)
     if not (np.isfinite(churn) & (churn >= 0) & (churn <= 1)).all():
         problems.append("churn_probability outside [0, 1]")
-    unknown = set(tiers["tier"].dropna()) - set(tier_names)
-    if unknown or tiers["tier"].isna().any():
+    unknown = set(tiers[TIER].dropna()) - set(tier_names)
+    if unknown or tiers[TIER].isna().any():
         problems.append(f"unknown or missing tier ({sorted(map(str, unknown))[:3]})")
-    ranks = np.sort(tiers["rank"].to_numpy())
+    ranks = np.sort(tiers[RANK].to_numpy())
     if len(ranks) and not np.array_equal(ranks, np.arange(1, len(ranks) + 1)):
         problems.append("ranks are not 1..n")
     if problems:

@@ -39,8 +39,26 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from features.contract import AS_OF, CUSTOMER_ID, HORIZON_DAYS, MANAGER_ID, REGION
+from models.columns import (
+    CHANGE,
+    CHURN_PROBABILITY,
+    CHURN_RUN_ID,
+    CHURN_VERSION,
+    EXPECTED_VALUE,
+    KEPT_MANAGER,
+    LAST_CONTACT_DATE,
+    LAST_ORDER_DATE,
+    PREVIOUS_TIER,
+    RANK,
+    REASONS,
+    RETENTION,
+    TIER,
+    TIER_REASON,
+    VALUE_AT_RISK,
+    VALUE_RUN_ID,
+    VALUE_VERSION,
+)
 from pipeline.errors import CrmUnavailable, DataError
-from pipeline.scoring import CHURN_RUN_ID, CHURN_VERSION, VALUE_RUN_ID, VALUE_VERSION
 
 __all__ = [
     "ACTIVE", "INACTIVE_SINCE", "SCORING_RUN_ID", "WRITTEN_AT", "SCORE_COLUMNS",
@@ -56,11 +74,11 @@ _SQLITE_CACHE_KIB = 131_072  # SQLite page cache of a CRM connection, at most 12
 # column -> SQL type of a scored row, in the order of the tables
 SCORE_COLUMNS: dict[str, sa.types.TypeEngine] = {
     CUSTOMER_ID: sa.String(200), AS_OF: sa.Date(), HORIZON_DAYS: sa.Integer(),
-    "rank": sa.Integer(), "tier": sa.String(64), "previous_tier": sa.String(64),
-    "change": sa.String(32), REGION: sa.String(200), MANAGER_ID: sa.String(200),
-    "kept_manager": sa.Boolean(), "expected_value": sa.Float(), "churn_probability": sa.Float(),
-    "value_at_risk": sa.Float(), "retention_flag": sa.Boolean(), "last_order_date": sa.Date(),
-    "last_contact_date": sa.Date(), "reasons": sa.Text(), "tier_reason": sa.Text(),
+    RANK: sa.Integer(), TIER: sa.String(64), PREVIOUS_TIER: sa.String(64),
+    CHANGE: sa.String(32), REGION: sa.String(200), MANAGER_ID: sa.String(200),
+    KEPT_MANAGER: sa.Boolean(), EXPECTED_VALUE: sa.Float(), CHURN_PROBABILITY: sa.Float(),
+    VALUE_AT_RISK: sa.Float(), RETENTION: sa.Boolean(), LAST_ORDER_DATE: sa.Date(),
+    LAST_CONTACT_DATE: sa.Date(), REASONS: sa.Text(), TIER_REASON: sa.Text(),
     VALUE_VERSION: sa.String(64), VALUE_RUN_ID: sa.String(64),
     CHURN_VERSION: sa.String(64), CHURN_RUN_ID: sa.String(64),
     SCORING_RUN_ID: sa.String(64), WRITTEN_AT: sa.DateTime(timezone=True),

@@ -43,6 +43,19 @@ from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
 from features.contract import CUSTOMER_ID, MANAGER_ID, REGION
+from models.columns import (
+    CHANGE,
+    CHURN_PROBABILITY,
+    EXPECTED_VALUE,
+    LAST_CONTACT_DATE,
+    LAST_ORDER_DATE,
+    OVERFLOW,
+    POOL,
+    REASONS,
+    RETENTION,
+    TIER_REASON,
+    VALUE_AT_RISK,
+)
 from pipeline.publishing.rows import HEADERS
 from pipeline.storage import atomic_path, is_formula_like
 
@@ -55,17 +68,17 @@ _HEADER_FONT = Font(bold=True, color="FFFFFF")
 _HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _TOP = Alignment(vertical="top")
-_FORMATS = {"expected_value": "#,##0", "value_at_risk": "#,##0", "churn_probability": "0%"}
-_WIDTHS = {"customer_id": 14, "reasons": 60, "tier_reason": 40, "change": 30,
-           "last_order_date": 12, "last_contact_date": 12}
-_WRAPPED = ("reasons", "tier_reason", "change")
+_FORMATS = {EXPECTED_VALUE: "#,##0", VALUE_AT_RISK: "#,##0", CHURN_PROBABILITY: "0%"}
+_WIDTHS = {CUSTOMER_ID: 14, REASONS: 60, TIER_REASON: 40, CHANGE: 30,
+           LAST_ORDER_DATE: 12, LAST_CONTACT_DATE: 12}
+_WRAPPED = (REASONS, TIER_REASON, CHANGE)
 _LINE_POINTS, _MAX_LINES = 15.0, 8
 _RETENTION_FILL = PatternFill("solid", fgColor="F4B183")
 # the Summary tables' headers and formats, where a column's name is not the words to show
-_SUMMARY_LABELS = {**HEADERS, "pool": "Region", "at_risk_accounts": "At-risk accounts",
-                   "ranked_in_top": "Ranked in top", "overflow": "Moved to the next tier",
+_SUMMARY_LABELS = {**HEADERS, POOL: "Region", "at_risk_accounts": "At-risk accounts",
+                   "ranked_in_top": "Ranked in top", OVERFLOW: "Moved to the next tier",
                    "moved_to_next_tier": "Moved to the next tier", "book": "Book file"}
-_SUMMARY_FORMATS = {"ranked_in_top": "0.0%", "churn_probability": "0%"}
+_SUMMARY_FORMATS = {"ranked_in_top": "0.0%", CHURN_PROBABILITY: "0%"}
 
 
 def sheet_title(name: str, taken: set[str]) -> str:
@@ -168,14 +181,14 @@ def _risk_formats(sheet, columns: list[str], n_rows: int) -> None:
     if n_rows == 0:
         return
     letter = {c: get_column_letter(i) for i, c in enumerate(columns, start=1)}
-    if "churn_probability" in letter:
-        col = letter["churn_probability"]
+    if CHURN_PROBABILITY in letter:
+        col = letter[CHURN_PROBABILITY]
         sheet.conditional_formatting.add(f"{col}2:{col}{n_rows + 1}", ColorScaleRule(
             start_type="num", start_value=0, start_color="63BE7B",
             mid_type="num", mid_value=0.5, mid_color="FFEB84",
             end_type="num", end_value=1, end_color="F8696B"))
-    if "retention_flag" in letter:
-        col = letter["retention_flag"]
+    if RETENTION in letter:
+        col = letter[RETENTION]
         sheet.conditional_formatting.add(f"{col}2:{col}{n_rows + 1}", CellIsRule(
             operator="equal", formula=['"yes"'], fill=_RETENTION_FILL, font=Font(bold=True)))
 

@@ -25,18 +25,32 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup, escape
 
-from features.contract import CUSTOMER_ID, MANAGER_ID, REGION
+from features.contract import AS_OF, CAPACITY, CUSTOMER_ID, HORIZON_DAYS, MANAGER_ID, REGION
+from models.columns import (
+    ACCOUNTS,
+    CHANGE,
+    CHURN_PROBABILITY,
+    EXPECTED_VALUE,
+    POOL,
+    RANK,
+    REASONS,
+    RETENTION,
+    STRATEGIC,
+    TIER,
+    TIER_REASON,
+    VALUE_AT_RISK,
+)
 from models.tier_policy import TierPolicy
 from pipeline.publishing import summary as tables
 from pipeline.storage import atomic_path
 
 __all__ = ["gain_curve", "kept_context", "nice_ticks", "write_book_page", "write_report"]
 
-_ACCOUNT_COLUMNS = ("rank", CUSTOMER_ID, REGION, "tier", "change", MANAGER_ID, "expected_value",
-                    "churn_probability", "value_at_risk", "retention_flag", "reasons",
-                    "tier_reason")
-_REGION_COLUMNS = (REGION, "accounts", "strategic", "managers", "capacity",
-                   "moved_to_next_tier", "expected_value", "value_at_risk",
+_ACCOUNT_COLUMNS = (RANK, CUSTOMER_ID, REGION, TIER, CHANGE, MANAGER_ID, EXPECTED_VALUE,
+                    CHURN_PROBABILITY, VALUE_AT_RISK, RETENTION, REASONS,
+                    TIER_REASON)
+_REGION_COLUMNS = (REGION, ACCOUNTS, STRATEGIC, "managers", CAPACITY,
+                   "moved_to_next_tier", EXPECTED_VALUE, VALUE_AT_RISK,
                    "at_risk_accounts", "retention")
 
 _STYLE = """
@@ -349,11 +363,11 @@ def kept_context(kept: tuple[pd.DataFrame, pd.DataFrame], policy: TierPolicy, li
     strategic, next_tier = policy.strategic, policy.tier_names[1]
     per, detail = kept
     if pool is not None:
-        per, detail = per[per["pool"] == pool], detail[detail["pool"] == pool]
+        per, detail = per[per[POOL] == pool], detail[detail[POOL] == pool]
     if manager is not None:
         detail = detail[detail[MANAGER_ID].astype(object) == manager]
-    best = per.set_index("pool")["best_rank_moved"] if len(per) else pd.Series(dtype=float)
-    detail = detail.assign(best=detail["pool"].map(best))
+    best = per.set_index(POOL)["best_rank_moved"] if len(per) else pd.Series(dtype=float)
+    detail = detail.assign(best=detail[POOL].map(best))
     keep = tables.tier_definitions(policy)[0]["keep"]
     explanation = (
         f"Hysteresis: {keep}. When a region has more {strategic.name} candidates than manager "
@@ -374,17 +388,17 @@ def _render(template: str, path: Path, **context) -> None:
 
 
 def _tier_table(tiers: pd.DataFrame, names: tuple[str, ...]) -> list[dict]:
-    total = float(tiers["expected_value"].clip(lower=0).sum()) or 1.0
-    grouped = (tiers.assign(_positive=tiers["expected_value"].clip(lower=0))
-               .groupby("tier").agg(accounts=("tier", "size"),
-                                    expected_value=("expected_value", "sum"),
+    total = float(tiers[EXPECTED_VALUE].clip(lower=0).sum()) or 1.0
+    grouped = (tiers.assign(_positive=tiers[EXPECTED_VALUE].clip(lower=0))
+               .groupby(TIER).agg(accounts=(TIER, "size"),
+                                    expected_value=(EXPECTED_VALUE, "sum"),
                                     positive=("_positive", "sum"),
-                                    retention=("retention_flag", "sum")))
+                                    retention=(RETENTION, "sum")))
     out = []
     for name in names:
         row = grouped.loc[name] if name in grouped.index else None
-        out.append({"tier": name, "accounts": 0 if row is None else int(row["accounts"]),
-                    "expected_value": 0.0 if row is None else float(row["expected_value"]),
+        out.append({TIER: name, ACCOUNTS: 0 if row is None else int(row[ACCOUNTS]),
+                    EXPECTED_VALUE: 0.0 if row is None else float(row[EXPECTED_VALUE]),
                     "share": 0.0 if row is None else float(row["positive"]) / total,
                     "retention": 0 if row is None else int(row["retention"])})
     return out
@@ -405,13 +419,13 @@ def write_report(path: Path, tiers: pd.DataFrame, matrix: pd.DataFrame, shortfal
     published rows) give the at-risk list its change texts; else the tier stage's."""
     strategic = tier_names[0]
     table = _tier_table(tiers, tier_names)
-    x, y = gain_curve(tiers["expected_value"])
-    n_strategic = table[0]["accounts"]
+    x, y = gain_curve(tiers[EXPECTED_VALUE])
+    n_strategic = table[0][ACCOUNTS]
     share_accounts = n_strategic / max(len(tiers), 1)
     stamps = tables.model_stamps(tiers)
     shown = rows if rows is not None else tiers
-    risky = shown[shown["tier"] == strategic].sort_values(
-        ["value_at_risk", "rank"], ascending=[False, True]).head(at_risk_rows)
+    risky = shown[shown[TIER] == strategic].sort_values(
+        [VALUE_AT_RISK, RANK], ascending=[False, True]).head(at_risk_rows)
     links = links or {}
     context = {"defs": [], "regions": [], "managers": [], "kept": None, "links": bool(links),
                "retention_text": ""}
@@ -422,18 +436,18 @@ def write_report(path: Path, tiers: pd.DataFrame, matrix: pd.DataFrame, shortfal
             kept = tables.kept_incumbents(tiers, policy, tables.capacity_pools(tiers, shortfall))
         context.update(
             defs=tables.tier_definitions(policy, tiers),
-            retention_text=_retention_text(policy, stamps["horizon_days"]),
+            retention_text=_retention_text(policy, stamps[HORIZON_DAYS]),
             regions=[{**r, "link": links.get(("region", str(r[REGION])))}
                      for r in _records(regions, _REGION_COLUMNS)],
             managers=[{**r, "link": links.get(("manager", str(r[MANAGER_ID])))}
                       for r in _records(views)],
             kept=kept_context(kept, policy, kept_rows))
-    _render("report", path, title=f"Key accounts as of {stamps['as_of']}", stamps=stamps,
+    _render("report", path, title=f"Key accounts as of {stamps[AS_OF]}", stamps=stamps,
             n_customers=len(tiers), basis=summary.get("movement_basis", "n/a"),
             notes=summary.get("notes", []), tiers=table,
-            tier_chart=Markup(_bars_svg([t["tier"] for t in table],
-                                        [t["expected_value"] for t in table],
-                                        f"expected value over the next {stamps['horizon_days']} "
+            tier_chart=Markup(_bars_svg([t[TIER] for t in table],
+                                        [t[EXPECTED_VALUE] for t in table],
+                                        f"expected value over the next {stamps[HORIZON_DAYS]} "
                                         "days")),
             strategic_n=n_strategic, strategic_share_accounts=share_accounts,
             strategic_share_value=table[0]["share"],
@@ -459,17 +473,17 @@ def write_book_page(path: Path, kind: str, name: str, tiers: pd.DataFrame, rows:
     who = (f"Manager {name}: only the accounts assigned to you." if kind == "manager" else
            f"Region {name}: every account of the region, with a manager or without.")
     strategic = policy.strategic.name
-    at_risk = rows[rows["tier"] == strategic].sort_values(
-        ["value_at_risk", "rank"], ascending=[False, True]).head(at_risk_rows)
+    at_risk = rows[rows[TIER] == strategic].sort_values(
+        [VALUE_AT_RISK, RANK], ascending=[False, True]).head(at_risk_rows)
     unassigned = rows[rows[MANAGER_ID].isna()].head(at_risk_rows) if kind == "region" else rows
     title = (f"Key accounts of manager {name}" if kind == "manager"
-             else f"Key accounts of region {name}") + f" as of {stamps['as_of']}"
+             else f"Key accounts of region {name}") + f" as of {stamps[AS_OF]}"
     _render("book", path, title=title, stamps=stamps, n_customers=len(tiers),
             basis=summary.get("movement_basis", "n/a"), scope=who, kind=kind,
-            defs=defs, retention_text=_retention_text(policy, stamps["horizon_days"]),
+            defs=defs, retention_text=_retention_text(policy, stamps[HORIZON_DAYS]),
             tier_chart=Markup(_bars_svg([d["name"] for d in defs],
-                                        [d["expected_value"] for d in defs],
-                                        f"expected value over the next {stamps['horizon_days']} "
+                                        [d[EXPECTED_VALUE] for d in defs],
+                                        f"expected value over the next {stamps[HORIZON_DAYS]} "
                                         "days")),
             managers=[{**r, "link": links.get(("manager", str(r[MANAGER_ID])))}
                       for r in _records(managers)],

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.errors import DataError
+from pipeline.files import BOOKS, MOVEMENT, MOVEMENT_MATRIX, SHORTFALL, TIER_SUMMARY, TIERS
 
 __all__ = ["TierOutputs", "read_tier_outputs"]
 
@@ -26,13 +27,13 @@ class TierOutputs:
 
 def read_tier_outputs(source: Path) -> TierOutputs:
     """The tier outputs in `source`; `DataError` when tiers.parquet is missing."""
-    if not (source / "tiers.parquet").exists():
-        raise DataError(f"{source / 'tiers.parquet'} not found: run `keyaccounts tier` first")
+    if not (source / TIERS).exists():
+        raise DataError(f"{source / TIERS} not found: run `keyaccounts tier` first")
     return TierOutputs(
-        tiers=pd.read_parquet(source / "tiers.parquet"),
-        movement=pd.read_parquet(source / "movement.parquet"),
-        matrix=pd.read_parquet(source / "movement_matrix.parquet").set_index("previous tier"),
-        shortfall=pd.read_parquet(source / "shortfall.parquet"),
-        books=pd.read_parquet(source / "books.parquet"),
-        summary=json.loads((source / "tier_summary.json").read_text()),
+        tiers=pd.read_parquet(source / TIERS),
+        movement=pd.read_parquet(source / MOVEMENT),
+        matrix=pd.read_parquet(source / MOVEMENT_MATRIX).set_index("previous tier"),
+        shortfall=pd.read_parquet(source / SHORTFALL),
+        books=pd.read_parquet(source / BOOKS),
+        summary=json.loads((source / TIER_SUMMARY).read_text()),
     )

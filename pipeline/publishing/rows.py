@@ -4,26 +4,40 @@ import numpy as np
 import pandas as pd
 
 from features.contract import CURRENT_MANAGER_ID, CUSTOMER_ID, MANAGER_ID, REGION
+from models.columns import (
+    CHANGE,
+    CHURN_PROBABILITY,
+    EXPECTED_VALUE,
+    LAST_CONTACT_DATE,
+    LAST_ORDER_DATE,
+    PREVIOUS_TIER,
+    RANK,
+    REASONS,
+    RETENTION,
+    TIER,
+    TIER_REASON,
+    VALUE_AT_RISK,
+)
 
 __all__ = ["COLUMNS", "HEADERS", "change_text", "manager_rows"]
 
 # column -> header shown to people, in the order of the lists
 HEADERS: dict[str, str] = {
-    "rank": "Rank",
+    RANK: "Rank",
     CUSTOMER_ID: "Customer",
     REGION: "Region",
-    "tier": "Tier",
-    "change": "Change since last run",
-    "previous_tier": "Previous tier",
-    "expected_value": "Expected value",
-    "churn_probability": "Churn probability",
-    "value_at_risk": "Value at risk",
-    "last_order_date": "Last order",
-    "last_contact_date": "Last contact",
+    TIER: "Tier",
+    CHANGE: "Change since last run",
+    PREVIOUS_TIER: "Previous tier",
+    EXPECTED_VALUE: "Expected value",
+    CHURN_PROBABILITY: "Churn probability",
+    VALUE_AT_RISK: "Value at risk",
+    LAST_ORDER_DATE: "Last order",
+    LAST_CONTACT_DATE: "Last contact",
     MANAGER_ID: "Manager",
-    "retention_flag": "Retention",
-    "reasons": "Why",
-    "tier_reason": "Why this tier",
+    RETENTION: "Retention",
+    REASONS: "Why",
+    TIER_REASON: "Why this tier",
 }
 COLUMNS = tuple(HEADERS)
 
@@ -60,12 +74,12 @@ def change_text(change: pd.Series, previous: pd.Series, manager: pd.Series | Non
 def manager_rows(tiers: pd.DataFrame) -> pd.DataFrame:
     """The published columns of `tiers`, ranked; missing optional columns are left empty.
     "Change since last run" says what changed (`change_text`)."""
-    ranked = tiers.sort_values("rank", kind="stable")
+    ranked = tiers.sort_values(RANK, kind="stable")
     rows = ranked.reindex(columns=list(COLUMNS))
-    rows["change"] = change_text(
-        rows["change"], rows["previous_tier"], rows[MANAGER_ID],
+    rows[CHANGE] = change_text(
+        rows[CHANGE], rows[PREVIOUS_TIER], rows[MANAGER_ID],
         ranked[CURRENT_MANAGER_ID] if CURRENT_MANAGER_ID in ranked else None)
-    rows["reasons"] = rows["reasons"].fillna("")
-    for column in ("last_order_date", "last_contact_date"):
+    rows[REASONS] = rows[REASONS].fillna("")
+    for column in (LAST_ORDER_DATE, LAST_CONTACT_DATE):
         rows[column] = pd.to_datetime(rows[column])
     return rows.reset_index(drop=True)

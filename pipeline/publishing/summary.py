@@ -15,29 +15,37 @@ tier stage's outputs and the tier policy.
 import numpy as np
 import pandas as pd
 
-from features.contract import CAPACITY, CUSTOMER_ID, MANAGER_ID, REGION
-from models.tier_policy import TierPolicy
-from models.tiering import (
+from features.contract import AS_OF, CAPACITY, CUSTOMER_ID, HORIZON_DAYS, MANAGER_ID, REGION
+from models.columns import (
+    ACCOUNTS,
     CHURN_PROBABILITY,
+    CHURN_RUN_ID,
+    CHURN_VERSION,
     EXPECTED_VALUE,
+    OVERFLOW,
     PERCENTILE,
+    POOL,
     PREVIOUS_TIER,
     RANK,
     RANK_SCORE,
     RETENTION,
+    RUN_ID,
+    STRATEGIC,
     TIER,
     VALUE_AT_RISK,
+    VALUE_RUN_ID,
+    VALUE_VERSION,
 )
-from pipeline.scoring import CHURN_RUN_ID, CHURN_VERSION, VALUE_RUN_ID, VALUE_VERSION
+from models.tier_policy import TierPolicy
 
 __all__ = ["AT_RISK", "book_tables", "capacity_pools", "guide_rows", "kept_incumbents",
            "manager_view", "model_stamps", "rank_by_text", "region_view", "summary_tables",
            "tier_definitions", "workbook_notes"]
 
 AT_RISK = "at_risk_accounts"
-_TOTALS = ["accounts", EXPECTED_VALUE, VALUE_AT_RISK, "retention"]
-_RANK_BY = {"expected_value": "expected value",
-            "value_at_risk": "value at risk"}
+_TOTALS = [ACCOUNTS, EXPECTED_VALUE, VALUE_AT_RISK, "retention"]
+_RANK_BY = {EXPECTED_VALUE: "expected value",
+            VALUE_AT_RISK: "value at risk"}
 
 
 def summary_tables(tiers: pd.DataFrame, moves: pd.DataFrame, matrix: pd.DataFrame,
@@ -131,8 +139,8 @@ def tier_definitions(policy: TierPolicy, tiers: pd.DataFrame | None = None) -> l
                                          retention=(RETENTION, "sum"))
         for entry in out:
             row = counts.loc[entry["name"]] if entry["name"] in counts.index else None
-            entry["accounts"] = 0 if row is None else int(row["accounts"])
-            entry["expected_value"] = 0.0 if row is None else float(row["expected_value"])
+            entry[ACCOUNTS] = 0 if row is None else int(row[ACCOUNTS])
+            entry[EXPECTED_VALUE] = 0.0 if row is None else float(row[EXPECTED_VALUE])
             entry["retention"] = 0 if row is None else int(row["retention"])
     return out
 
@@ -149,11 +157,11 @@ def model_stamps(tiers: pd.DataFrame) -> dict[str, str]:
         seen = [str(v) for v in pd.unique(tiers[column].dropna())][:3]
         return ", ".join(seen) or "n/a"
 
-    as_of = (str(pd.Timestamp(tiers["as_of"].iloc[0]).date())
-             if "as_of" in tiers and len(tiers) else "n/a")
-    return {"as_of": as_of, "horizon_days": values("horizon_days"),
-            "value_version": values(VALUE_VERSION), "value_run": values(VALUE_RUN_ID, "run_id"),
-            "churn_version": values(CHURN_VERSION), "churn_run": values(CHURN_RUN_ID, "run_id")}
+    as_of = (str(pd.Timestamp(tiers[AS_OF].iloc[0]).date())
+             if AS_OF in tiers and len(tiers) else "n/a")
+    return {AS_OF: as_of, HORIZON_DAYS: values(HORIZON_DAYS),
+            "value_version": values(VALUE_VERSION), "value_run": values(VALUE_RUN_ID, RUN_ID),
+            "churn_version": values(CHURN_VERSION), "churn_run": values(CHURN_RUN_ID, RUN_ID)}
 
 
 def guide_rows(policy: TierPolicy, tiers: pd.DataFrame, basis: str,
@@ -161,10 +169,10 @@ def guide_rows(policy: TierPolicy, tiers: pd.DataFrame, basis: str,
     """The "How to read this" sheet: (term, meaning) pairs for `scope` (who the book is for,
     e.g. "manager M001: only the accounts assigned to you")."""
     stamps = model_stamps(tiers)
-    horizon = stamps["horizon_days"]
+    horizon = stamps[HORIZON_DAYS]
     retention = policy.retention
     rows = [("This book", scope),
-            ("As of", f"{stamps['as_of']}: scores use the data up to this date"),
+            ("As of", f"{stamps[AS_OF]}: scores use the data up to this date"),
             ("Horizon", f"the next {horizon} days after the as-of date"),
             ("Value model", f"version {stamps['value_version']} (run {stamps['value_run']})"),
             ("Churn model", f"version {stamps['churn_version']} (run {stamps['churn_run']})"),
@@ -210,7 +218,7 @@ def manager_view(tiers: pd.DataFrame, books: pd.DataFrame | None,
     """Per manager (those of `books`, the tier stage's books, and any manager of `tiers`):
     region, capacity, accounts, expected value, value at risk, at-risk accounts and
     retention flags of their book, by region then manager; one grouping pass."""
-    columns = [MANAGER_ID, REGION, CAPACITY, "accounts", EXPECTED_VALUE, VALUE_AT_RISK,
+    columns = [MANAGER_ID, REGION, CAPACITY, ACCOUNTS, EXPECTED_VALUE, VALUE_AT_RISK,
                AT_RISK, "retention"]
     assigned = tiers[tiers[MANAGER_ID].notna()] if MANAGER_ID in tiers else tiers.iloc[:0]
     agg = (assigned.assign(**{AT_RISK: _at_risk(assigned, policy)})
@@ -226,7 +234,7 @@ def manager_view(tiers: pd.DataFrame, books: pd.DataFrame | None,
     if REGION in agg and REGION in view:
         view[REGION] = view[REGION].fillna(agg[REGION])
     view = view.reindex(columns=columns[1:])
-    for column in ("accounts", AT_RISK, "retention"):
+    for column in (ACCOUNTS, AT_RISK, "retention"):
         view[column] = view[column].fillna(0).astype(int)
     for column in (EXPECTED_VALUE, VALUE_AT_RISK):
         view[column] = view[column].fillna(0.0).astype(float)
@@ -249,18 +257,18 @@ def region_view(tiers: pd.DataFrame, shortfall: pd.DataFrame | None,
                                  retention=(RETENTION, "sum")))
     view["managers"] = (managers.groupby(REGION).size().reindex(view.index).fillna(0)
                         .astype(int) if len(managers) else 0)
-    if shortfall is not None and "pool" in shortfall and len(shortfall):
-        pools = shortfall.assign(pool=shortfall["pool"].astype(str)).set_index("pool")
-        view[CAPACITY] = pools["capacity"].reindex(view.index)
-        view["moved_to_next_tier"] = pools["overflow"].reindex(view.index)
+    if shortfall is not None and POOL in shortfall and len(shortfall):
+        pools = shortfall.assign(pool=shortfall[POOL].astype(str)).set_index(POOL)
+        view[CAPACITY] = pools[CAPACITY].reindex(view.index)
+        view["moved_to_next_tier"] = pools[OVERFLOW].reindex(view.index)
     return view.reset_index()
 
 
 def capacity_pools(tiers: pd.DataFrame, shortfall: pd.DataFrame | None) -> pd.Series:
     """The strategic capacity pool of each row of `tiers`: its region, or the one pool of the
     tier stage's `shortfall` when there was a single pool for every region (no managers)."""
-    pools = set() if shortfall is None or "pool" not in shortfall else set(
-        shortfall["pool"].astype(str))
+    pools = set() if shortfall is None or POOL not in shortfall else set(
+        shortfall[POOL].astype(str))
     if len(pools) == 1 and not set(tiers[REGION].astype(str)) <= pools:
         return pd.Series(next(iter(pools)), index=tiers.index)
     return tiers[REGION].astype(str)
@@ -286,9 +294,9 @@ def kept_incumbents(tiers: pd.DataFrame, policy: TierPolicy,
     previous tier or the ranking score."""
     strategic = policy.strategic
     measure = _measure(tiers, policy)
-    names = ["pool", "strategic", "incumbents_kept", "candidates_moved", "best_rank_moved",
+    names = [POOL, STRATEGIC, "incumbents_kept", "candidates_moved", "best_rank_moved",
              "kept_below_it", "lowest_rank_kept"]
-    detail_names = ["pool", RANK, CUSTOMER_ID, MANAGER_ID, "ranked_in_top"]
+    detail_names = [POOL, RANK, CUSTOMER_ID, MANAGER_ID, "ranked_in_top"]
     if measure is None or PREVIOUS_TIER not in tiers or RANK not in tiers or tiers.empty:
         return pd.DataFrame(columns=names), pd.DataFrame(columns=detail_names)
     was = (tiers[PREVIOUS_TIER] == strategic.name).to_numpy()
@@ -296,19 +304,19 @@ def kept_incumbents(tiers: pd.DataFrame, policy: TierPolicy,
     candidate = (measure >= strategic.min_bar).to_numpy() | (was & (measure >= strategic.keep_bar)
                                                              .to_numpy())
     pool = (pools if pools is not None else tiers[REGION]).astype(str).to_numpy()
-    frame = pd.DataFrame({"pool": pool, RANK: tiers[RANK].to_numpy(),
+    frame = pd.DataFrame({POOL: pool, RANK: tiers[RANK].to_numpy(),
                           "kept": now & was, "moved": candidate & ~now, "now": now})
-    moved = frame[frame["moved"]].groupby("pool")[RANK].agg(["size", "min"])
+    moved = frame[frame["moved"]].groupby(POOL)[RANK].agg(["size", "min"])
     if moved.empty:
         return pd.DataFrame(columns=names), pd.DataFrame(columns=detail_names)
-    best = frame["pool"].map(moved["min"])
+    best = frame[POOL].map(moved["min"])
     below = frame["kept"] & (frame[RANK] > best)
-    per = frame.groupby("pool").agg(strategic=("now", "sum"), incumbents_kept=("kept", "sum"))
+    per = frame.groupby(POOL).agg(strategic=("now", "sum"), incumbents_kept=("kept", "sum"))
     per = per.loc[moved.index]
     per["candidates_moved"] = moved["size"]
     per["best_rank_moved"] = moved["min"]
-    per["kept_below_it"] = below.groupby(frame["pool"]).sum().reindex(per.index).fillna(0)
-    lowest = frame[frame["kept"]].groupby("pool")[RANK].max()
+    per["kept_below_it"] = below.groupby(frame[POOL]).sum().reindex(per.index).fillna(0)
+    lowest = frame[frame["kept"]].groupby(POOL)[RANK].max()
     per["lowest_rank_kept"] = lowest.reindex(per.index)
     per = per.reset_index()
     for column in names[1:]:
@@ -316,10 +324,10 @@ def kept_incumbents(tiers: pd.DataFrame, policy: TierPolicy,
     mask = below.to_numpy()
     share = (1 - measure) if policy.thresholds_by == "percentile" else measure * np.nan
     detail = pd.DataFrame({
-        "pool": pool[mask], RANK: tiers[RANK].to_numpy()[mask],
+        POOL: pool[mask], RANK: tiers[RANK].to_numpy()[mask],
         CUSTOMER_ID: tiers[CUSTOMER_ID].to_numpy()[mask],
         MANAGER_ID: (tiers[MANAGER_ID].to_numpy()[mask] if MANAGER_ID in tiers
                      else np.full(int(mask.sum()), None)),
         "ranked_in_top": share.to_numpy()[mask]})
-    detail = detail.sort_values([RANK, "pool"], ascending=[False, True]).reset_index(drop=True)
+    detail = detail.sort_values([RANK, POOL], ascending=[False, True]).reset_index(drop=True)
     return per, detail

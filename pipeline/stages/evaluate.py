@@ -19,13 +19,19 @@ import pandas as pd
 
 from pipeline import plots
 from pipeline.config import Settings
-from pipeline.progress import logger
-from pipeline.reporting import (
+from pipeline.files import (
+    BACKTEST_METRICS,
+    BACKTEST_REPORT,
+    BACKTEST_REPORT_DIR,
+    CALIBRATION_PLOT,
+    DECILES_PLOT,
+    GAIN_PLOT,
     MODEL_INFO,
-    metrics_json,
-    plot_frames,
-    report_markdown,
+    backtest_table,
+    csv_file,
 )
+from pipeline.progress import logger
+from pipeline.reporting import metrics_json, plot_frames, report_markdown
 from pipeline.storage import read_json, read_table, write_json, write_table, write_text
 
 __all__ = ["main"]
@@ -36,18 +42,18 @@ def main(settings: Settings, **overrides) -> None:
     paths = settings.pipeline.paths
     artifacts = settings.path(paths.artifacts_dir)
     info = read_json(artifacts / MODEL_INFO, "train")
-    summary = read_table(artifacts / "backtest_summary.parquet", "train")
+    summary = read_table(artifacts / backtest_table("summary"), "train")
     summary = summary.set_index(summary.columns[0]).rename_axis("model")  # model comes first
-    grades = read_table(artifacts / "backtest_grades.parquet", "train")
-    predictions = read_table(artifacts / "backtest_predictions.parquet", "train")
+    grades = read_table(artifacts / backtest_table("grades"), "train")
+    predictions = read_table(artifacts / backtest_table("predictions"), "train")
 
     metrics = write_json(metrics_json(summary, info),
-                         settings.path(paths.metrics_dir) / "backtest.json")
+                         settings.path(paths.metrics_dir) / BACKTEST_METRICS)
     plot_dir = settings.path(paths.plots_dir)
     for name, frame in plot_frames(predictions).items():
-        write_table(frame, plot_dir / f"{name}.csv")
+        write_table(frame, plot_dir / csv_file(name))
     images = _write_images(predictions, info, plot_dir)
-    report = settings.path(paths.reports_dir) / "backtest" / "report.md"
+    report = settings.path(paths.reports_dir) / BACKTEST_REPORT_DIR / BACKTEST_REPORT
     write_text(report_markdown(summary, grades, info), report)
     logger.info("evaluate: %s, %s (%s), %s", metrics, plot_dir,
                 ", ".join(p.name for p in images), report)
@@ -68,6 +74,6 @@ def _write_images(predictions: pd.DataFrame, info: dict, folder: Path) -> list[P
     published = info.get("published", {}).get("value")
     model = (published if published in set(deciles["model"])
              else None if len(deciles) else "no backtest fold")
-    return [plots.plot_gain(gain, folder / "gain.png"),
-            plots.plot_calibration(calibration, folder / "calibration.png"),
-            plots.plot_deciles(deciles, folder / "deciles.png", model)]
+    return [plots.plot_gain(gain, folder / GAIN_PLOT),
+            plots.plot_calibration(calibration, folder / CALIBRATION_PLOT),
+            plots.plot_deciles(deciles, folder / DECILES_PLOT, model)]

@@ -20,6 +20,7 @@ from models import drift
 from pipeline import drift_io
 from pipeline.config import Settings
 from pipeline.errors import DriftRefused
+from pipeline.files import SCORED_FRAME, SCORES
 from pipeline.progress import logger
 from pipeline.storage import read_table
 
@@ -29,8 +30,8 @@ __all__ = ["main"]
 def main(settings: Settings, force: bool = False) -> None:
     """Compare the scored population with the training reference; write the report; refuse."""
     config, scores_dir = settings.pipeline.guard, settings.path(settings.pipeline.paths.scores_dir)
-    scores = read_table(scores_dir / "scores.parquet", "score")
-    frame = read_table(scores_dir / drift_io.SCORED_FRAME, "score")
+    scores = read_table(scores_dir / SCORES, "score")
+    frame = read_table(scores_dir / SCORED_FRAME, "score")
     reference = drift_io.load_reference(settings, drift_io.reference_source(settings, scores))
     table = drift.population_stability(reference, frame, scores)
     decision = drift.drift_decision(table, config, rows=(reference["rows"], len(scores)))

@@ -20,6 +20,7 @@ import uuid
 from datetime import date, datetime, timezone
 
 from pipeline.config import Settings
+from pipeline.files import HISTORY
 from pipeline.progress import logger
 from pipeline.stages import guard, publish, score, tier, validate
 
@@ -35,9 +36,9 @@ def _dry_run_settings(settings: Settings, run_id: str, validates: bool) -> Setti
     outputs = ("scores_dir", "tiers_dir", "publish_dir", "reports_dir") + (
         ("validated_dir", "quarantine_dir") if validates else ())
     moved = {name: root / name.removesuffix("_dir") for name in outputs}
-    history = settings.path(paths.tiers_dir) / "history"
+    history = settings.path(paths.tiers_dir) / HISTORY
     if history.is_dir():
-        shutil.copytree(history, moved["tiers_dir"] / "history", dirs_exist_ok=True)
+        shutil.copytree(history, moved["tiers_dir"] / HISTORY, dirs_exist_ok=True)
     pipeline = settings.pipeline.model_copy(update={
         "paths": paths.model_copy(update=moved),
         "guard": settings.pipeline.guard.model_copy(

@@ -18,8 +18,11 @@ kill before the CRM commit leaves the old files and the old CRM; after it, each 
 
 from datetime import datetime, timezone
 
+from features.contract import MANAGER_ID
+from models.columns import RANK
 from pipeline import publishing
 from pipeline.config import Settings
+from pipeline.files import csv_file, table_file
 from pipeline.progress import logger, step
 from pipeline.publishing import crm
 from pipeline.secrets import resolve_database_url, shown_url
@@ -50,7 +53,7 @@ def main(settings: Settings, write_crm: bool = True, run_id: str | None = None,
     with step("publish: reading and checking the tiers"):
         tier = publishing.read_tier_outputs(settings.path(paths.tiers_dir))
         publishing.check_rows(tier.tiers, names)
-    tiers = tier.tiers.sort_values("rank", kind="stable").reset_index(drop=True)
+    tiers = tier.tiers.sort_values(RANK, kind="stable").reset_index(drop=True)
     rows = publishing.manager_rows(tiers)  # aligned with `tiers` by position
     plan = publishing.plan_books(rows, tier.books) if publish.books == "per_manager" else None
     managers = publishing.manager_view(tiers, tier.books, policy)
@@ -64,7 +67,7 @@ def main(settings: Settings, write_crm: bool = True, run_id: str | None = None,
         with step(f"publish: workbook of {len(rows):,} rows by {publish.sheets_by}"):
             files = plan.links(f"{publish.books_folder}/", ".xlsx") if plan else {}
             listed = managers.assign(book=[files.get(("manager", str(m)))
-                                           for m in managers["manager_id"]]) if plan else managers
+                                           for m in managers[MANAGER_ID]]) if plan else managers
             tables = publishing.summary_tables(tiers, tier.movement, tier.matrix.reset_index(),
                                                listed, tier.shortfall, names)
             guide = publishing.guide_rows(
@@ -82,8 +85,8 @@ def main(settings: Settings, write_crm: bool = True, run_id: str | None = None,
                                     publish.at_risk_rows, policy=policy, managers=managers,
                                     links=links, kept_rows=publish.kept_rows, rows=rows,
                                     kept=kept)
-            rows.to_parquet(staged.path(out / f"{publish.rows_name}.parquet"), index=False)
-            write_table(rows, staged.path(out / f"{publish.rows_name}.csv"),
+            rows.to_parquet(staged.path(out / table_file(publish.rows_name)), index=False)
+            write_table(rows, staged.path(out / csv_file(publish.rows_name)),
                         date_format="%Y-%m-%d")  # formula-like text quoted (csv_safe)
         if plan is not None:
             with step(f"publish: {len(plan.managers)} manager and {len(plan.regions)} region "

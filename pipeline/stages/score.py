@@ -8,9 +8,10 @@ labels past that date a warning says the scores are in-sample; to check a past d
 what happened after, set features.as_of and re-run the pipeline, which then trains only on
 labels that end by it.
 
-Models (configs/pipeline.yaml score.model_source): "artifacts" (default) = the models the
-train stage of this run wrote to paths.artifacts_dir, stamped with the versions they were
-registered as (model_info.json); "champion" = the registry's models:/<name>@champion. Without
+Models (configs/pipeline.yaml score.model_source, loaded by pipeline.models_io): "artifacts"
+(default) = the models the train stage of this run wrote to paths.artifacts_dir, stamped with
+the versions they were registered as (model_info.json); "champion" = the registry's
+models:/<name>@champion. Either must have been trained at features.horizon_days. Without
 trained models (short history) the BTYD fallback of models.training scores.
 
 Writes paths.scores_dir/scores.parquet and scores.csv: customer_id (as in the input), as_of,
@@ -26,55 +27,21 @@ The table is built by pipeline.scoring. The files are replaced together and atom
 scores.csv, text that a spreadsheet would run as a formula has a leading ' (storage.csv_safe).
 """
 
-import joblib
 import pandas as pd
 
 import features
-from features.contract import AS_OF
-from models.training import FittedModels
-from pipeline import drift_io, scoring
+from features.contract import AS_OF, ORDER_DATE
+from models.columns import CHURN_RUN_ID, VALUE_RUN_ID
+from pipeline import scoring
 from pipeline.config import Settings
 from pipeline.errors import DataError
 from pipeline.features_io import load_tables
+from pipeline.files import SCORED_FRAME, SCORES, SCORES_CSV, SCORING_FRAME
+from pipeline.models_io import load_models
 from pipeline.progress import logger, step
-from pipeline.reporting import FITTED_MODELS, MODEL_INFO
-from pipeline.storage import StagedFiles, read_json, read_table, write_table
+from pipeline.storage import StagedFiles, read_table, write_table
 
-__all__ = ["main", "load_champion"]
-
-
-def load_champion(settings: Settings, horizon: int) -> tuple[FittedModels, dict]:
-    """The registry's champions (or score.value_version / churn_version) as FittedModels,
-    with each one's version and run id."""
-    from pipeline import tracking
-
-    score = settings.pipeline.score
-    tracking.configure(settings.pipeline.tracking, settings.root)
-    return tracking.load_champion(settings.pipeline.tracking, horizon, score.value_version,
-                                  score.churn_version)
-
-
-def _models(settings: Settings, horizon: int) -> tuple[FittedModels, dict]:
-    """The configured models (score.model_source) and their stamp."""
-    if settings.pipeline.score.model_source == "champion":
-        return load_champion(settings, horizon)
-    artifacts = settings.path(settings.pipeline.paths.artifacts_dir)
-    if not (artifacts / FITTED_MODELS).exists():
-        raise DataError(f"{artifacts / FITTED_MODELS} not found: run `keyaccounts train` first")
-    fitted = joblib.load(artifacts / FITTED_MODELS)
-    try:
-        fitted.model_input("value")
-    except ValueError as error:
-        raise DataError(f"{artifacts / FITTED_MODELS}: {error}") from error
-    if fitted.horizon_days != horizon:
-        raise DataError(
-            f"{artifacts / FITTED_MODELS} was trained at horizon {fitted.horizon_days} days but "
-            f"features.horizon_days is {horizon}: re-run `keyaccounts train` (or dvc repro)"
-        )
-    info = read_json(artifacts / MODEL_INFO, "train")
-    for warning in scoring.baseline_warnings(info):
-        logger.warning("score: %s", warning)
-    return fitted, scoring.artifact_stamp(info)
+__all__ = ["main"]
 
 
 def _frame(settings: Settings, as_of, rebuild: bool = False) -> pd.DataFrame:
@@ -84,12 +51,12 @@ def _frame(settings: Settings, as_of, rebuild: bool = False) -> pd.DataFrame:
     paths = settings.pipeline.paths
     wanted = as_of if as_of is not None else settings.features.as_of
     if not rebuild:
-        frame = read_table(settings.path(paths.features_dir) / "scoring_frame.parquet",
+        frame = read_table(settings.path(paths.features_dir) / SCORING_FRAME,
                            "features")
         if wanted is None or pd.Timestamp(wanted) == pd.Timestamp(frame[AS_OF].iloc[0]):
             return frame
     tables = load_tables(settings.path(paths.validated_dir))
-    orders = tables.transactions["order_date"]
+    orders = tables.transactions[ORDER_DATE]
     day = pd.Timestamp(wanted) if wanted is not None else pd.Timestamp(orders.max())
     if day < orders.min():
         raise DataError(f"as_of {day.date()} is before the first order ({orders.min().date()}): "
@@ -103,7 +70,7 @@ def main(settings: Settings, as_of=None, rebuild_features: bool = False, **overr
     `rebuild_features` builds the features from the validated tables even when the features
     stage's frame has that as-of (the scheduled job: the exports may be newer)."""
     horizon, config = settings.features.horizon_days, settings.pipeline.score
-    fitted, stamp = _models(settings, horizon)  # first: a missing champion fails fast
+    fitted, stamp = load_models(settings, horizon)  # first: a missing champion fails fast
     frame = _frame(settings, as_of, rebuild_features)
     stamp = scoring.effective_stamp(fitted, stamp)
     if fitted.fallback:
@@ -120,10 +87,10 @@ def main(settings: Settings, as_of=None, rebuild_features: bool = False, **overr
     out = scoring.finish(out)
     scores_dir = settings.path(settings.pipeline.paths.scores_dir)
     with StagedFiles() as staged:  # both files, or neither, are replaced
-        write_table(out, staged.path(scores_dir / "scores.parquet"))
-        write_table(out, staged.path(scores_dir / "scores.csv"))
-        write_table(frame, staged.path(scores_dir / drift_io.SCORED_FRAME))  # for the guard
+        write_table(out, staged.path(scores_dir / SCORES))
+        write_table(out, staged.path(scores_dir / SCORES_CSV))
+        write_table(frame, staged.path(scores_dir / SCORED_FRAME))  # for the guard
         staged.commit()
     logger.info("score: %d customers, value model %s (run %s), churn model %s (run %s) -> %s",
-                len(out), stamp["value"], stamp["value_run_id"], stamp["churn"],
-                stamp["churn_run_id"], scores_dir)
+                len(out), stamp["value"], stamp[VALUE_RUN_ID], stamp["churn"],
+                stamp[CHURN_RUN_ID], scores_dir)

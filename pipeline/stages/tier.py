@@ -13,13 +13,14 @@ re-run of an as-of replaces its file).
 Reading and writing live in `pipeline.tiering_io`, the decisions in `models.tiering`.
 """
 
+from features.contract import CUSTOMERS, MANAGERS
 from models import tiering
 from pipeline import tiering_io
 from pipeline.config import Settings
+from pipeline.files import SCORES, table_file
 from pipeline.progress import logger, step
-from pipeline.tiering_io import AS_OF, LAST_CONTACT, LAST_ORDER, RUN_ID
 
-__all__ = ["main", "LAST_ORDER", "LAST_CONTACT", "RUN_ID", "AS_OF"]
+__all__ = ["main"]
 
 
 def main(settings: Settings, **overrides) -> None:
@@ -28,9 +29,9 @@ def main(settings: Settings, **overrides) -> None:
     policy, paths = config.policy, settings.pipeline.paths
     validated, tiers_dir = settings.path(paths.validated_dir), settings.path(paths.tiers_dir)
     with step("tier: reading scores and validated tables"):
-        scores = tiering_io.read_scores(settings.path(paths.scores_dir) / "scores.parquet")
-        customers = tiering_io.read_optional(validated / "customers.parquet")
-        managers = tiering_io.read_optional(validated / "managers.parquet")
+        scores = tiering_io.read_scores(settings.path(paths.scores_dir) / SCORES)
+        customers = tiering_io.read_optional(validated / table_file(CUSTOMERS))
+        managers = tiering_io.read_optional(validated / table_file(MANAGERS))
         scores = tiering_io.add_last_dates(scores, validated)
         previous = tiering_io.previous_tiers(tiers_dir, scores)
     with step(f"tier: tiering {len(scores):,} customers and assigning managers"):

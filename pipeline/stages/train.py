@@ -24,14 +24,25 @@ from importlib.metadata import version
 import joblib
 
 import features
-from features.contract import CUTOFF
+from features.contract import CUTOFF, MANAGERS
 from models.backtest import backtest
 from models.tiering import total_capacity
 from models.training import fit_models
 from pipeline import drift_io, features_io, run_context, tracking
 from pipeline.config import Settings
+from pipeline.files import (
+    DRIFT_REFERENCE,
+    FEATURE_LIST,
+    FITTED_MODELS,
+    GROUND_TRUTH,
+    MODEL_INFO,
+    SCORING_FRAME,
+    TRAINING_SET,
+    backtest_table,
+    table_file,
+)
 from pipeline.progress import logger, step
-from pipeline.reporting import FITTED_MODELS, MODEL_INFO, backtest_tables, model_info
+from pipeline.reporting import backtest_tables, model_info
 from pipeline.secrets import redact_uri
 from pipeline.storage import StagedFiles, read_table, write_json, write_table
 from pipeline.tiering_io import read_optional
@@ -45,7 +56,7 @@ def _generated_truth(settings: Settings):
     in paths.raw_dir, where `keyaccounts generate` writes): with your own export, a truth
     file a demo run left behind describes other customers and is not read."""
     paths = settings.pipeline.paths
-    truth_path = settings.path(paths.truth_dir) / "ground_truth.parquet"
+    truth_path = settings.path(paths.truth_dir) / GROUND_TRUTH
     source = settings.path(settings.data.transactions.path).resolve()
     if not truth_path.exists() or not source.is_relative_to(settings.path(paths.raw_dir).resolve()):
         return None
@@ -60,10 +71,10 @@ def main(settings: Settings, **overrides) -> None:
     config = settings.model.model_copy(update=overrides) if overrides else settings.model
     paths, horizon = settings.pipeline.paths, settings.features.horizon_days
     out = settings.path(paths.artifacts_dir)
-    training = read_table(settings.path(paths.features_dir) / "training_set.parquet", "features")
+    training = read_table(settings.path(paths.features_dir) / TRAINING_SET, "features")
     truth = _generated_truth(settings)
 
-    managers = read_optional(settings.path(paths.validated_dir) / "managers.parquet")
+    managers = read_optional(settings.path(paths.validated_dir) / table_file(MANAGERS))
     capacity = total_capacity(managers, settings.tiers.policy)  # for the capture at capacity
     # a history too short for a backtest fold at the horizon is backtested at a shorter one
     frame, backtest_horizon, note = features_io.backtest_inputs(
@@ -79,7 +90,7 @@ def main(settings: Settings, **overrides) -> None:
         logger.info("train: %s", message)
     with step("train: final models"):
         # the BTYD step the models carry is fitted on the customers at the end of the data
-        population = (read_table(settings.path(paths.features_dir) / "scoring_frame.parquet",
+        population = (read_table(settings.path(paths.features_dir) / SCORING_FRAME,
                                  "features") if config.btyd_features else None)
         fitted = fit_models(training, config, horizon, population=population,
                             selection=result.selection)
@@ -88,8 +99,8 @@ def main(settings: Settings, **overrides) -> None:
     with StagedFiles() as staged:  # the artifacts are replaced together, after the MLflow run
         joblib.dump(fitted, staged.path(out / FITTED_MODELS), compress=3)
         for name, frame in backtest_tables(result).items():
-            write_table(frame, staged.path(out / f"backtest_{name}.parquet"))
-        write_json(fitted.features, staged.path(out / "features.json"))
+            write_table(frame, staged.path(out / backtest_table(name)))
+        write_json(fitted.features, staged.path(out / FEATURE_LIST))
         reference = drift_io.build_reference(settings, fitted)  # the drift guard's baseline
         with (mlflow.start_run(**run_context.start_run_kwargs(settings.root)) as run,
               step("train: MLflow run " + run.info.run_id)):
@@ -98,7 +109,7 @@ def main(settings: Settings, **overrides) -> None:
                                  "pipeline": settings.pipeline.model_dump(
                                      mode="json", exclude={"tracking": {"tracking_uri"}})},
                 features.catalogue_markdown(settings.features))
-            drift_io.save_reference(reference, staged.path(out / drift_io.DRIFT_REFERENCE),
+            drift_io.save_reference(reference, staged.path(out / DRIFT_REFERENCE),
                                     run.info.run_id)
             registered = tracking.register_models(
                 fitted, training, config, horizon, result, settings.pipeline.tracking,

@@ -2,13 +2,16 @@
 
 Reads every table named in configs/data.yaml (transactions required), refuses bad rows into
 paths.quarantine_dir/<table>.parquet (+ .csv) with their reason, writes the accepted rows to
-paths.validated_dir/<table>.parquet, checks raw and accepted rows with Great Expectations and
-writes paths.reports_dir/validation/index.html and validation_summary.json. Stops with
+paths.validated_dir/<table>.parquet (the rows suite of Great Expectations finds the refused
+rows, the accepted suite checks the accepted table) and writes
+paths.reports_dir/validation/index.html, validation_summary.json and the GX Data Docs in
+data_docs/ (linked from index.html). Stops with
 `DataError` on a missing or empty file or a missing column; and, after writing the report and
 the quarantine but no validated data (an earlier run's is removed), when a column's values
 fail to parse systematically (a wrong date_format, csv.decimal or csv.thousands: the message
 names the fix), when no transactions row was accepted, or when the accepted rows fail a
-blocking expectation (unless data.yaml fail_on_expectations is false). The work is in `pipeline.validation.run`.
+blocking expectation (unless data.yaml fail_on_expectations is false). The work is in
+`pipeline.validation.run`.
 """
 
 import time
@@ -16,6 +19,7 @@ from datetime import date
 
 from pipeline.config import Settings
 from pipeline.errors import DataError
+from pipeline.files import VALIDATION_REPORT
 from pipeline.validation import run as validation
 
 __all__ = ["main"]
@@ -41,4 +45,4 @@ def main(settings: Settings, **overrides) -> None:
     )
     validation.log_results(run.results)
     if refuse:
-        raise DataError(validation.failure_message(run.summary, report_dir / "index.html"))
+        raise DataError(validation.failure_message(run.summary, report_dir / VALIDATION_REPORT))

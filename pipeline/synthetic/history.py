@@ -6,7 +6,7 @@ random numbers come from `numpy.random.default_rng([seed, chunk_index, 0])` only
 output depends on nothing but the seed, the config and the chunk's place.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,7 @@ from pipeline.synthetic.population import (
     draw_population,
 )
 from pipeline.synthetic.process import State, advance, behaviour_season, initial_state, intensity
+from pipeline.synthetic.uplift import review, review_weeks
 
 __all__ = ["ChunkResult", "customer_ids", "manager_ids", "n_weeks", "simulate_chunk"]
 
@@ -59,6 +60,16 @@ class ChunkResult:
     customers: pd.DataFrame
     population: Population
     snapshots: dict[int, State] = field(default_factory=dict)
+    # manager_uplift's yearly reviews: (managed_from, managed_until) at each snapshot week
+    assignments: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def population_at(self, week: int) -> Population:
+        """The population with the manager assignment of snapshot `week` (the final one
+        unless the yearly reviews changed it since)."""
+        if week not in self.assignments:
+            return self.population
+        start, until = self.assignments[week]
+        return replace(self.population, managed_from=start, managed_until=until)
 
 
 def n_weeks(config: GenerateConfig) -> int:
@@ -99,26 +110,57 @@ def simulate_chunk(config: GenerateConfig, chunk_index: int, first_number: int, 
     state = initial_state(rng, pop)
     seasons = behaviour_season(config.start_date, np.arange(weeks), b)
     snapshots: dict[int, State] = {}
+    reviews = review_weeks(weeks, b.manager_uplift) if b.manager_uplift is not None else ()
+    yearly = np.zeros((52, n)) if reviews else None  # revenue of the last 52 weeks
+    assignments: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     buys, rets, contacts = [], [], []
     for t in range(weeks):
         arrived = pop.created_week <= t
         state.since_contact[pop.created_week == t] = 0  # onboarding contact on arrival
+        if t in reviews:
+            _review(rng, pop, t, yearly.sum(axis=0), arrived, managers, b)
         if t in snapshot_weeks:
             snapshots[t] = state.copy()
+            if reviews:
+                assignments[t] = (pop.managed_from.copy(), pop.managed_until.copy())
         rate = intensity(pop, state, seasons[t], b) * arrived
         for store, mean in ((buys, rate), (rets, rate * b.return_rate)):
             count = rng.poisson(mean)
             who = np.flatnonzero(count)
             store.append((np.repeat(who, count[who]), t))
+            if yearly is not None and store is buys:
+                yearly[t % 52] = count * pop.mean_net_value
         alive = state.alive.copy()
         manager, other, complaint_mgr, complaint_other = advance(rng, pop, state, t, arrived, b)
         contacts.append((np.flatnonzero(manager), np.flatnonzero(other),
                          complaint_mgr[manager], complaint_other[other], alive, t))
+    if reviews:
+        _after_reviews(pop, weeks - 1)
     ids = customer_ids(pop.number, config.n_customers)
     tx = _transactions(rng, config, pop, ids, buys, rets, first_order)
     ct = _contacts(rng, config, pop, ids, contacts, managers)
     cu = _customers(config, pop, ids, managers)
-    return ChunkResult(tx, ct, cu, pop, snapshots)
+    return ChunkResult(tx, ct, cu, pop, snapshots, assignments)
+
+
+def _review(rng, pop: Population, t: int, revenue: np.ndarray, arrived: np.ndarray,
+            managers: Managers, b) -> None:
+    """The firm's yearly review (manager_uplift assignment "yearly_review"), in place."""
+    pools = [np.flatnonzero((managers.region == r) & managers.active)
+             for r in range(len(REGIONS))]
+    review(rng, t, revenue, arrived, pop.managed_from, pop.managed_until, pop.history_manager,
+           pop.region, pools, b.strategic_share, b.manager_uplift)
+
+
+def _after_reviews(pop: Population, last_week: int) -> None:
+    """Today's manager and tier after the reviews: a manager only where one looks after the
+    account now (its contacts keep naming the one it had), strategic exactly then."""
+    now = (pop.managed_from <= last_week) & (last_week < pop.managed_until)
+    # arrived late: its manager starts after the history (NEVER: no manager at all)
+    future = (pop.managed_from > last_week) & (pop.managed_from < np.iinfo(np.int32).max)
+    current = now | (future & (pop.managed_until > last_week))
+    pop.manager = np.where(current, pop.history_manager, -1)
+    pop.tier = np.where(current, 0, np.where(pop.tier == 0, 1, pop.tier))
 
 
 def _flatten(store: list) -> tuple[np.ndarray, np.ndarray]:
@@ -176,7 +218,9 @@ def _contacts(rng, config, pop, ids, weekly, managers: Managers) -> pd.DataFrame
                        rng.choice(3, size=m, p=[0.0, 0.5, 0.5]))
     outcome = rng.choice(3, size=m, p=[0.55, 0.25, 0.20])
     outcome = np.where(complaint, 3, np.where(alive, outcome, 0))
-    manager_id = np.where(by_manager, mgr_ids[np.maximum(pop.manager[cust], 0)], None)
+    # a former manager's contacts name that manager (manager_uplift's re-assignments)
+    who = pop.manager if pop.history_manager is None else pop.history_manager
+    manager_id = np.where(by_manager, mgr_ids[np.maximum(who[cust], 0)], None)
     keep = day <= np.datetime64(config.end_date, "D")
     order = np.lexsort((day, cust))
     order = order[keep[order]]

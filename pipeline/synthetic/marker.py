@@ -11,13 +11,13 @@ from pathlib import Path
 
 from features.contract import TABLES
 from pipeline.errors import DataError
+from pipeline.files import GENERATE_MARKER, GENERATE_SUMMARY, table_file
 from pipeline.storage import write_text
-from pipeline.synthetic.writer import SUMMARY_FILE
 
 __all__ = ["MARKER", "RAW_FILES", "refuse_foreign_files", "write_marker"]
 
-MARKER = "generated_by_keyaccounts.json"
-RAW_FILES = tuple(f"{table}.parquet" for table in TABLES)  # what write_dataset puts in raw
+MARKER = GENERATE_MARKER
+RAW_FILES = tuple(table_file(table) for table in TABLES)  # what write_dataset puts in raw
 
 
 def _digest(path: Path) -> str:
@@ -43,7 +43,7 @@ def _foreign_files(raw_dir: Path, truth_dir: Path) -> list[str]:
         files = json.loads((raw_dir / MARKER).read_text(encoding="utf-8")).get("files", {})
         return [p.name for p in present
                 if p.name not in files or files[p.name] not in (None, _digest(p))]
-    if (truth_dir / SUMMARY_FILE).exists():
+    if (truth_dir / GENERATE_SUMMARY).exists():
         return [p.name for p in present if p.name not in RAW_FILES]
     return [p.name for p in present]
 

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from features.contract import INDUSTRY, REGION, SIZE
 from pipeline.config.generate import BehaviourConfig, GenerateConfig
+from pipeline.synthetic import uplift
 
 __all__ = [
     "CATEGORIES", "INDUSTRIES", "MANAGER_DELAY_WEEKS", "REGIONS", "TIERS", "Managers",
     "Population",
-    "draw_managers", "contact_bits", "draw_population", "tier_thresholds",
+    "draw_managers", "contact_bits", "draw_population", "revenue_offset", "tier_thresholds",
 ]
 
 REGIONS = ("north", "south", "east", "west", "central")
@@ -63,6 +65,13 @@ class Population:
     p_other: np.ndarray       # weekly probability of another (non-manager) contact
     eligible: np.ndarray      # latent value high enough for a dedicated manager
     bits: dict[str, np.ndarray]  # contact probabilities as uint32 thresholds (contact_bits)
+    # behaviour.manager_uplift only (None in the demo): see pipeline.synthetic.uplift
+    movable: np.ndarray | None = None         # movable wallet share in [0, 1]
+    dissatisfied: np.ndarray | None = None    # a manager's contacts raise complaints
+    lift: np.ndarray | None = None            # purchase lift after a manager contact
+    manager_hazard: np.ndarray | None = None  # hazard x this while a manager contact counts
+    managed_until: np.ndarray | None = None   # week the manager left (NEVER: still there)
+    history_manager: np.ndarray | None = None  # the manager of the contacts (former ones too)
 
     def __len__(self) -> int:
         return len(self.number)
@@ -149,11 +158,17 @@ def draw_population(rng: np.random.Generator, first_number: int, n: int, n_weeks
     base = _base(rng, n, b)
     initial = rng.random(n) < b.initial_share
     created_week = np.where(initial, -rng.integers(0, 52 * 8, n), rng.integers(1, n_weeks, n))
-    cat = rng.gamma(_CAT_ALPHA[base["industry"]] * 1.5)
+    cat = rng.gamma(_CAT_ALPHA[base[INDUSTRY]] * 1.5)
     cat_cum = np.cumsum(cat / cat.sum(axis=1, keepdims=True), axis=1)
     value = base["value"]
     eligible = value >= thresholds[0]
-    managed = eligible & (rng.random(n) < b.managed_given_eligible)
+    u = b.manager_uplift
+    if u is not None and u.assignment != "top_value":
+        propensity = uplift.assignment_probability(value, revenue_offset(config), u.assignment_slope)
+    else:
+        propensity = eligible * b.managed_given_eligible
+    managed = (rng.random(n) < propensity) if u is not None else (
+        eligible & (rng.random(n) < b.managed_given_eligible))
     tier = np.where(managed, 0, np.where(value >= thresholds[1], 1,
                                          np.where(value >= thresholds[2], 2, 3)))
     tier = np.where(eligible & ~managed, 1, tier)
@@ -163,16 +178,53 @@ def draw_population(rng: np.random.Generator, first_number: int, n: int, n_weeks
     manager = np.full(n, -1)
     for r in range(len(REGIONS)):
         pool = np.flatnonzero((managers.region == r) & managers.active)
-        pick = managed & (base["region"] == r)
+        pick = managed & (base[REGION] == r)
         manager[pick] = rng.choice(pool, size=int(pick.sum()))
     p_mgr = np.clip(b.manager_contact_rate * 2 * rng.beta(2.0, 2.0, n), 0.0, 0.95)
     p_other = np.minimum(b.other_contact_rate * np.array([1.0, 2.5, 1.2, 0.6])[tier], 1.0 - p_mgr)
+    bits, extra = contact_bits(p_mgr, p_other, b.complaint_prob), {}
+    if u is not None:
+        extra = _uplift_fields(rng, u, b, base, created_week, managed_from, managed, propensity,
+                               n_weeks, managers, manager)
+        managed_from = extra.pop("managed_from")
+        bits["mgr_complaint"] = contact_bits(p_mgr, p_other, extra.pop("complaint"))["mgr_complaint"]
     return Population(
-        number=np.arange(first_number, first_number + n), region=base["region"],
-        industry=base["industry"], size=base["size"], created_week=created_week.astype(np.int32),
+        number=np.arange(first_number, first_number + n), region=base[REGION],
+        industry=base[INDUSTRY], size=base[SIZE], created_week=created_week.astype(np.int32),
         lam=base["lam"], log_mu=base["log_mu"], mean_net_value=base["mean_net_value"],
         h0=base["h0"].astype(np.float32), cat_cum=cat_cum, tier=tier,
         managed_from=managed_from.astype(np.int32),
         manager=manager, p_mgr=p_mgr.astype(np.float32), p_other=p_other.astype(np.float32),
-        eligible=eligible, bits=contact_bits(p_mgr, p_other, b.complaint_prob),
+        eligible=eligible, bits=bits, **extra,
     )
+
+
+def revenue_offset(config: GenerateConfig) -> float:
+    """The offset of manager_uplift's assignment by revenue: strategic_share of the pilot
+    sample (tier_thresholds' customers) is managed on average."""
+    b = config.behaviour
+    rng = np.random.default_rng([config.seed, 1_000_000_007])
+    value = _base(rng, 100_000, b)["value"]
+    return uplift.assignment_offset(value, b.strategic_share, b.manager_uplift.assignment_slope)
+
+
+def _uplift_fields(rng, u, b: BehaviourConfig, base, created_week, managed_from, managed,
+                   propensity, n_weeks: int, managers: Managers, manager: np.ndarray) -> dict:
+    """The manager_uplift latents and re-assignments (drawn after every draw of the demo)."""
+    movable, dissatisfied = uplift.draw_latents(rng, base[SIZE], u)
+    lift, hazard, complaint = uplift.effect_sizes(movable, dissatisfied, b.contact_lift,
+                                                  b.manager_effect, b.complaint_prob, u)
+    if u.assignment == "yearly_review":  # the history's reviews re-assign
+        managed_until = np.full(len(managed), NEVER, np.int32)
+        former = np.zeros(len(managed), bool)
+    else:
+        managed_from, managed_until, former = uplift.reassign(
+            rng, managed, propensity, created_week, managed_from, n_weeks, u, NEVER)
+    history_manager = manager.copy()
+    for r in range(len(REGIONS)):
+        pool = np.flatnonzero((managers.region == r) & managers.active)
+        pick = former & (base[REGION] == r)
+        history_manager[pick] = rng.choice(pool, size=int(pick.sum()))
+    return dict(movable=movable, dissatisfied=dissatisfied, lift=lift, manager_hazard=hazard,
+                managed_until=managed_until, history_manager=history_manager,
+                managed_from=managed_from, complaint=complaint)

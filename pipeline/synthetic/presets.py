@@ -23,6 +23,15 @@ How each differs from the demo, and why a real base looks like that:
   retail stock, gifts, heating or garden goods: one quarter makes the year.
 - new_customers: initial_share 0.2 (demo 0.55), 80% of the customers arrive during the 4
   years. A growing business: much of the base has a short, still uninformative history.
+- manager_effect (and manager_effect_weak, manager_effect_none): a heterogeneous manager
+  effect (behaviour.manager_uplift, `ManagerUpliftConfig`): large where a firm's wallet share
+  can move (large firms), near zero for small loyal buyers, negative for the 15% dissatisfied
+  accounts whose manager contacts turn into complaints; managers first given by revenue, then
+  re-assigned at the firm's yearly review of last year's revenue (with noise and a bonus for
+  continuity), so accounts gain and lose managers; plus the truth with and without a
+  manager at end_date (manager_truth.parquet). Strength 1, 0.5 (weak) and 0 (none: the
+  manager changes nothing). The demo's managers help every account alike and are given
+  to the top-value accounts only. A real firm: "where does a manager make the difference?"
 """
 
 from dataclasses import dataclass, field
@@ -117,6 +126,19 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         "a growing business: much of the base has a short, still uninformative history",
         generate={"behaviour": {"initial_share": 0.2}},
     ),
+    *(Preset(
+        name,
+        f"heterogeneous manager effect of strength {strength} (movable wallet share, "
+        "dissatisfied accounts), yearly re-assignment by last year's revenue, and the truth "
+        "with and without a manager",
+        "where a manager makes the difference: large accounts that could drift, not loyal "
+        "small buyers or dissatisfied accounts (" + ("no effect at all: the manager changes "
+                                                     "nothing" if strength == 0 else
+                                                     f"strength {strength}") + ")",
+        generate={"manager_truth": True,
+                  "behaviour": {"manager_uplift": {"strength": strength}}},
+    ) for name, strength in (("manager_effect", 1.0), ("manager_effect_weak", 0.5),
+                             ("manager_effect_none", 0.0))),
 )}
 
 

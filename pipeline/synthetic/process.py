@@ -20,6 +20,11 @@ customers. In week t, for each arrived customer:
    after which the customer buys nothing. Purchases do not feed back into the state, so
    the state (alive, weeks since contact / manager contact / complaint) is all the future
    depends on.
+
+With `behaviour.manager_uplift` (None in the demo) the manager's effects are per account
+(ManagerUpliftConfig): lift = pop.lift, the manager factor of the hazard = pop.manager_hazard,
+a remembered complaint multiplies purchasing by 1 - complaint_spend_drop, a manager leaves
+at pop.managed_until, and with strength 0 manager contacts do not reset the neglect clock.
 """
 
 from dataclasses import dataclass, replace
@@ -83,19 +88,27 @@ def initial_state(rng: np.random.Generator, pop: Population) -> State:
 def intensity(pop: Population, state: State, season_t: float, b: BehaviourConfig) -> np.ndarray:
     """Expected purchases of each customer in a week (0 once dropped out)."""
     lifted = state.since_manager < b.lift_weeks
-    return pop.lam * (season_t + (season_t * b.contact_lift) * lifted) * state.alive
+    if pop.lift is None:
+        return pop.lam * (season_t + (season_t * b.contact_lift) * lifted) * state.alive
+    complained = state.since_complaint < b.complaint_memory_weeks
+    drop = 1.0 - b.manager_uplift.complaint_spend_drop * complained
+    return pop.lam * season_t * (1.0 + pop.lift * lifted) * drop * state.alive
 
 
 _TWO32 = 4294967296.0
 
 
 def advance(rng: np.random.Generator, pop: Population, state: State, t: int,
-            arrived: np.ndarray | None, b: BehaviourConfig
+            arrived: np.ndarray | None, b: BehaviourConfig, clock: np.ndarray | None = None
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Contacts and dropout of week t; updates `state` in place (`arrived` None = everyone).
 
     Returns the masks (manager contact, other contact, complaint in the manager contact,
-    complaint in the other contact) of the week.
+    complaint in the other contact) of the week. `clock` (the truth with and without a
+    manager): each path's remaining Exp(1) budget of cumulative hazard, updated in place; the
+    customer drops out in the week the budget runs out (the same distribution as the weekly
+    draw, but two arms given the same budgets drop out in the order of their hazards), and
+    the weekly draw is made all the same, so both arms use the same random numbers.
     """
     n = len(state.alive)
     raw = rng.bit_generator.random_raw(n).view(np.uint32)
@@ -103,6 +116,8 @@ def advance(rng: np.random.Generator, pop: Population, state: State, t: int,
     th = pop.bits
     alive = state.alive
     managed = pop.managed_from <= t
+    if pop.managed_until is not None:
+        managed &= t < pop.managed_until
     if arrived is not None:
         managed &= arrived
         alive = alive & arrived
@@ -110,7 +125,10 @@ def advance(rng: np.random.Generator, pop: Population, state: State, t: int,
     other = alive & (u >= th["other"])
     complaint_mgr = manager & alive & (u < th["mgr_complaint"])
     complaint_other = other & (u >= th["other_complaint"])
-    for name, event in (("since_contact", manager | other), ("since_manager", manager),
+    counted = manager | other
+    if b.manager_uplift is not None and b.manager_uplift.strength == 0:
+        counted = other  # a manager who changes nothing does not end neglect either
+    for name, event in (("since_contact", counted), ("since_manager", manager),
                         ("since_complaint", complaint_mgr | complaint_other)):
         since = getattr(state, name)
         since += 1
@@ -118,10 +136,18 @@ def advance(rng: np.random.Generator, pop: Population, state: State, t: int,
         np.multiply(since, ~event, out=since)
     sc = np.minimum(state.since_contact, 104).astype(np.float32)
     hazard = pop.h0 * (np.float32(1.0) + np.float32(b.neglect_effect / 52.0) * sc)
-    hazard *= np.float32(1.0) + np.float32(b.manager_effect - 1.0) * (
-        state.since_manager < b.manager_memory_weeks)
+    if pop.manager_hazard is None:
+        hazard *= np.float32(1.0) + np.float32(b.manager_effect - 1.0) * (
+            state.since_manager < b.manager_memory_weeks)
+    else:
+        hazard *= np.where(state.since_manager < b.manager_memory_weeks, pop.manager_hazard,
+                           np.float32(1.0))
     hazard *= np.float32(1.0) + np.float32(b.complaint_effect - 1.0) * (
         state.since_complaint < b.complaint_memory_weeks)
+    if clock is not None:
+        clock += np.log1p(-np.minimum(hazard.astype(np.float64), 1.0 - 1e-12)) * alive
+        state.alive = state.alive & ~(alive & (clock <= 0))
+        return manager, other, complaint_mgr, complaint_other
     hazard *= np.float32(_TWO32)
     state.alive = state.alive & ~(alive & (u_hazard < hazard))
     return manager, other, complaint_mgr, complaint_other
@@ -129,5 +155,5 @@ def advance(rng: np.random.Generator, pop: Population, state: State, t: int,
 
 def subset(pop: Population, index: np.ndarray) -> Population:
     """The customers at `index` (repeated indices give independent copies for simulation)."""
-    fields = {k: v[index] for k, v in vars(pop).items() if k != "bits"}
+    fields = {k: v[index] for k, v in vars(pop).items() if k != "bits" and v is not None}
     return replace(pop, **fields, bits={k: v[index] for k, v in pop.bits.items()})

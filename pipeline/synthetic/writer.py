@@ -18,26 +18,48 @@ import pyarrow.parquet as pq
 
 from features.contract import (
     ACTIVE,
+    AMOUNT,
+    AS_OF,
     CAPACITY,
+    CATEGORY,
+    CHANNEL,
+    CONTACT_DATE,
     CONTACTS,
+    CREATED_DATE,
+    CURRENT_MANAGER_ID,
+    CURRENT_TIER,
+    CUSTOMER_ID,
     CUSTOMERS,
+    HORIZON_DAYS,
+    INDUSTRY,
     MANAGER_ID,
     MANAGERS,
+    ORDER_DATE,
+    ORDER_ID,
+    OUTCOME,
+    QUANTITY,
     REGION,
+    SIZE,
     TRANSACTIONS,
 )
 from pipeline.config.generate import GENERATED_TABLES, GenerateConfig
+from pipeline.files import DEFECTS as DEFECTS_FILE
+from pipeline.files import GENERATE_SUMMARY as SUMMARY_FILE
+from pipeline.files import GROUND_TRUTH as TRUTH_FILE
+from pipeline.files import MANAGER_TRUTH, table_file
 from pipeline.storage import StagedFiles, write_text
 from pipeline.synthetic.defects import inject
 from pipeline.synthetic.history import customer_ids, manager_ids, simulate_chunk
 from pipeline.synthetic.population import REGIONS, draw_managers, tier_thresholds
-from pipeline.synthetic.truth import as_of_dates, truth_frame, week_of
+from pipeline.synthetic.truth import (
+    MANAGER_TRUTH_COLUMNS,
+    as_of_dates,
+    manager_truth_frame,
+    truth_frame,
+    week_of,
+)
 
 __all__ = ["DEFECTS_FILE", "SUMMARY_FILE", "TRUTH_FILE", "schemas", "write_dataset"]
-
-TRUTH_FILE = "ground_truth.parquet"
-DEFECTS_FILE = "defects.parquet"
-SUMMARY_FILE = "generate_summary.json"
 
 _S, _D, _F, _I = pa.string(), pa.date32(), pa.float64(), pa.int64()
 
@@ -46,22 +68,27 @@ def schemas(with_defects: bool) -> dict[str, pa.Schema]:
     """Arrow schemas of the raw files; with defects, dates and amounts are text."""
     date, amount = (_S, _S) if with_defects else (_D, _F)
     return {
-        TRANSACTIONS: pa.schema([("customer_id", _S), ("order_id", _S), ("order_date", date),
-                                 ("amount", amount), ("category", _S), ("quantity", _I),
-                                 ("channel", _S)]),
-        CONTACTS: pa.schema([("customer_id", _S), ("contact_date", date), ("channel", _S),
-                             ("manager_id", _S), ("outcome", _S)]),
-        CUSTOMERS: pa.schema([("customer_id", _S), ("region", _S), ("industry", _S),
-                              ("size", _I), ("created_date", _D), ("current_manager_id", _S),
-                              ("current_tier", _S)]),
+        TRANSACTIONS: pa.schema([(CUSTOMER_ID, _S), (ORDER_ID, _S), (ORDER_DATE, date),
+                                 (AMOUNT, amount), (CATEGORY, _S), (QUANTITY, _I),
+                                 (CHANNEL, _S)]),
+        CONTACTS: pa.schema([(CUSTOMER_ID, _S), (CONTACT_DATE, date), (CHANNEL, _S),
+                             (MANAGER_ID, _S), (OUTCOME, _S)]),
+        CUSTOMERS: pa.schema([(CUSTOMER_ID, _S), (REGION, _S), (INDUSTRY, _S),
+                              (SIZE, _I), (CREATED_DATE, _D), (CURRENT_MANAGER_ID, _S),
+                              (CURRENT_TIER, _S)]),
         MANAGERS: pa.schema([(MANAGER_ID, _S), (REGION, _S), (CAPACITY, _I), (ACTIVE, pa.bool_())]),
         # as_of as a timestamp so that pandas reads it as datetime64, like the cutoffs
-        "truth": pa.schema([("customer_id", _S), ("as_of", pa.timestamp("ms")),
-                            ("horizon_days", _I),
+        "truth": pa.schema([(CUSTOMER_ID, _S), (AS_OF, pa.timestamp("ms")),
+                            (HORIZON_DAYS, _I),
                             ("true_expected_spend", _F), ("true_expected_spend_se", _F),
                             ("true_prob_no_purchase", _F), ("true_prob_no_purchase_se", _F),
                             ("true_alive", pa.bool_())]),
         "defects": pa.schema([("table", _S), ("row", _I), ("kind", _S)]),
+        "manager_truth": pa.schema(
+            [(CUSTOMER_ID, _S), (AS_OF, pa.timestamp("ms")), (HORIZON_DAYS, _I)]
+            + [(name, _F) for name in MANAGER_TRUTH_COLUMNS[3:11]]
+            + [("true_managed", pa.bool_()), ("true_movable_share", _F),
+               ("true_dissatisfied", pa.bool_()), ("true_alive", pa.bool_())]),
     }
 
 
@@ -94,9 +121,13 @@ def write_dataset(config: GenerateConfig, raw_dir: Path, truth_dir: Path,
     n_chunks = -(-config.n_customers // config.chunk_size)
     with StagedFiles() as staged:  # every file, or none, replaced at the end
         chunked = [t for t in (TRANSACTIONS, CONTACTS, CUSTOMERS) if t in config.tables]
-        writers = {t: pq.ParquetWriter(staged.path(raw_dir / f"{t}.parquet"), schema[t])
+        writers = {t: pq.ParquetWriter(staged.path(raw_dir / table_file(t)), schema[t])
                    for t in chunked}
         writers["truth"] = pq.ParquetWriter(staged.path(truth_dir / TRUTH_FILE), schema["truth"])
+        if config.manager_truth:  # with and without a manager, at end_date
+            writers["manager_truth"] = pq.ParquetWriter(
+                staged.path(truth_dir / MANAGER_TRUTH), schema["manager_truth"])
+            manager_rows = 0
         rows = {t: 0 for t in chunked}
         truth_rows = orders = 0
         load = np.zeros(len(managers.region), np.int64)
@@ -134,12 +165,20 @@ def write_dataset(config: GenerateConfig, raw_dir: Path, truth_dir: Path,
                 rng = np.random.default_rng([config.seed, k, 1])
                 ids = customer_ids(result.population.number, config.n_customers)
                 for d, w in weeks.items():
-                    truth = truth_frame(rng, config, result.population, ids, result.snapshots[w], d,
-                                        config.truth_n_sims)
+                    truth = truth_frame(rng, config, result.population_at(w), ids,
+                                        result.snapshots[w], d, config.truth_n_sims)
                     total[d] += truth["true_expected_spend"].sum()
                     variance[d] += (truth["true_expected_spend_se"] ** 2).sum()
                     writers["truth"].write_table(_arrow(truth, schema["truth"]))
                     truth_rows += len(truth)
+                if config.manager_truth:  # its own stream [seed, k, 3]: the others unchanged
+                    d = config.end_date
+                    frame = manager_truth_frame([config.seed, k, 3], config,
+                                                result.population_at(weeks[d]), ids,
+                                                result.snapshots[weeks[d]], d,
+                                                config.manager_truth_n_sims)
+                    writers["manager_truth"].write_table(_arrow(frame, schema["manager_truth"]))
+                    manager_rows += len(frame)
         finally:
             for writer in writers.values():
                 writer.close()
@@ -152,7 +191,7 @@ def write_dataset(config: GenerateConfig, raw_dir: Path, truth_dir: Path,
         })
         if MANAGERS in config.tables:
             pq.write_table(_arrow(mgr, schema[MANAGERS]),
-                           staged.path(raw_dir / f"{MANAGERS}.parquet"))
+                           staged.path(raw_dir / table_file(MANAGERS)))
             rows[MANAGERS] = len(mgr)
         defect_frame = (pd.concat(defects, ignore_index=True) if defects
                         else pd.DataFrame({"table": [], "row": [], "kind": []}))
@@ -168,9 +207,11 @@ def write_dataset(config: GenerateConfig, raw_dir: Path, truth_dir: Path,
             "defects": {f"{t}.{kind}": int(v) for (t, kind), v
                         in defect_frame.groupby(["table", "kind"]).size().items()},
         }
+        if config.manager_truth:
+            summary["manager_truth_rows"] = manager_rows
         write_text(json.dumps(summary, indent=2), staged.path(truth_dir / SUMMARY_FILE))
         staged.commit()
     for table in GENERATED_TABLES:  # an earlier run's table this data set does not have
         if table not in config.tables:
-            (raw_dir / f"{table}.parquet").unlink(missing_ok=True)
+            (raw_dir / table_file(table)).unlink(missing_ok=True)
     return summary

@@ -2,9 +2,10 @@
 bad rows into quarantine with a reason, check the result with Great Expectations and report.
 
 `checks`, `parse` and `ids` (ids that differ only by case or invisible characters, reported)
-are pure (DataFrames in, DataFrames out); `sources` reads files;
-`expectations` wraps GX (imported lazily: importing this package does not import GX);
-`report` renders the HTML page; `run` ties them together for the stage
+are pure (DataFrames in, DataFrames out; `checks` runs each table's GX rows suite in memory);
+`sources` reads files; `expectations` declares the accepted-data rules as GX suites and
+renders GX Data Docs (GX is imported lazily: importing this package does not import it);
+`report` renders the HTML page that links them; `run` ties them together for the stage
 `pipeline/stages/validate.py` (read, check, summarise, write).
 """
 

@@ -1,5 +1,11 @@
 """Row-level checks: parse a raw table into its contract types and split it into accepted and
-quarantined rows, each refused row with one reason. Pure functions over DataFrames.
+quarantined rows, each refused row with one reason. Functions over DataFrames, no I/O.
+
+The value rules (ids and required values present, dates and amounts in range, counts at
+their minimum) are the table's GX rows suite (`expectations.row_expectations`), run on every
+parsed row; the quarantine takes the rows each expectation found, with the reason in its
+meta. Parse failures, duplicates and references are refused here, by hand; `expectations`
+says why each of them is not a GX expectation.
 
 A row is refused for the first reason that applies, in the order of `REASONS`. Every refused
 row keeps its original values as text, the reason, the column at fault and `source_row`
@@ -149,6 +155,7 @@ class TableResult:
     reasons: dict[str, int]
     warnings: list[dict] = field(default_factory=list)
     parse_failures: list[ParseFailure] = field(default_factory=list)
+    expectations: list = field(default_factory=list)  # the rows suite's ExpectationResults
 
     @property
     def rows_accepted(self) -> int:
@@ -182,59 +189,77 @@ def _as_text(values: pd.Series) -> pd.Series:
     return values.astype("str").where(values.notna())
 
 
-def _parse(raw: pd.DataFrame, spec: TableSpec, options: CheckOptions, verdicts: _Verdicts):
-    """Parse every present column; record parse failures; return the typed columns and the
-    mask of unparseable values of every parsed column."""
+def _parse(raw: pd.DataFrame, spec: TableSpec, options: CheckOptions):
+    """Parse every present column; return the typed columns, the mask of unparseable values
+    of every parsed column (counts below their minimum included, as `_systematic` counts
+    them) and the hand-written refusals: values present that cannot be read."""
     typed: dict[str, pd.Series] = {}
     unparsed: dict[str, pd.Series] = {}
     problems: dict[str, list[tuple[str, pd.Series]]] = {r: [] for r in REASONS}
     for column in raw.columns:
         kind = spec.columns[column]
         values = raw[column]
-        required = column in spec.not_null
         if kind == "id":
             typed[column] = parse_ids(values)
-            if column == spec.key:
-                problems["null_id"].append((column, typed[column].isna()))
         elif kind == "str":
             typed[column] = values.astype("str").where(~is_blank(values))
         elif kind == "date":
-            parsed, bad = parse_dates(values, options.date_format)
-            typed[column], unparsed[column] = parsed, bad
-            problems["bad_date"].append((column, bad | (parsed.isna() if required else False)))
-            problems["date_out_of_range"].append(
-                (column, (parsed < options.min_date).fillna(False))
-            )
-            problems["future_date"].append(
-                (column, (parsed > options.reference_date).fillna(False))
-            )
+            typed[column], unparsed[column] = parse_dates(values, options.date_format)
+            problems["bad_date"].append((column, unparsed[column]))
         elif kind == "float":
             amount = column == AMOUNT  # inf is an amount out of range, not unparseable
-            parsed, bad = parse_floats(values, options.decimal, options.thousands, amount)
-            typed[column], unparsed[column] = parsed, bad
-            reason = "bad_amount" if amount else "bad_number"
-            problems[reason].append((column, bad | (parsed.isna() if required else False)))
-            if amount:
-                huge = np.abs(parsed.to_numpy(dtype="float64", na_value=np.nan))
-                with np.errstate(invalid="ignore"):
-                    problems["amount_out_of_range"].append((column, huge > options.max_abs_amount))
+            typed[column], unparsed[column] = parse_floats(
+                values, options.decimal, options.thousands, amount
+            )
+            problems["bad_amount" if amount else "bad_number"].append((column, unparsed[column]))
         elif kind in ("int", "count", "positive"):
-            minimum = {"int": None, "count": 0, "positive": 1}[kind]
-            parsed, bad = parse_ints(values, minimum, options.decimal, options.thousands)
-            typed[column], unparsed[column] = parsed, bad
+            # below the minimum stays a number here: the rows suite refuses it (bad_number)
+            parsed, bad = parse_ints(values, None, options.decimal, options.thousands)
+            typed[column] = parsed
             problems["bad_number"].append((column, bad))
+            minimum = {"int": None, "count": 0, "positive": 1}[kind]
+            below = (parsed < minimum).fillna(False).astype(bool) if minimum is not None else False
+            unparsed[column] = bad | below
         elif kind == "bool":
-            parsed, bad = parse_bools(values)
-            typed[column], unparsed[column] = parsed, bad
-            problems["bad_bool"].append((column, bad))
+            typed[column], unparsed[column] = parse_bools(values)
+            problems["bad_bool"].append((column, unparsed[column]))
         else:  # pragma: no cover - a spec error, not a data error
             raise ValueError(f"unknown column kind {kind!r} for {spec.name}.{column}")
-        if required and kind in ("str", "int", "count", "positive", "bool"):
-            problems["missing_value"].append((column, is_blank(values)))
-    for reason in REASONS:
-        for column, mask in problems[reason]:
-            verdicts.refuse(reason, column, mask)
-    return typed, unparsed
+    return typed, unparsed, problems
+
+
+# GX compares datetime64[ns] columns vectorised (other resolutions row by row, ~6 us a row);
+# dates beyond its range (before 1677 or after 2262) are clamped to it, which keeps them
+# before min_date or after the reference date
+_NS_RANGE = (pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D"))
+
+
+def _gx_frame(typed: dict[str, pd.Series], spec: TableSpec) -> pd.DataFrame:
+    """The typed columns as one frame for the rows suite, dates as datetime64[ns]."""
+    frame = pd.DataFrame(typed)
+    for column in spec.dates():
+        if column in frame:
+            frame[column] = frame[column].clip(*_NS_RANGE).astype("datetime64[ns]")
+    return frame
+
+
+def _rows_suite(frame, spec, options, runner, problems, unparsed) -> list:
+    """Run the table's rows suite on every row and add the rows each expectation found to
+    `problems` under its reason; a required value that is missing because it could not be
+    parsed keeps its parse reason. Returns the suite's results."""
+    from pipeline.validation.expectations import GxRunner, row_expectations
+
+    runner = runner or GxRunner()
+    items = row_expectations(spec, list(frame.columns), options)
+    results = []
+    for result, rows in runner.unexpected_rows(spec.name, "rows", frame, items):
+        mask = np.zeros(len(frame), dtype=bool)
+        mask[rows] = True
+        if result.reason == "missing_value" and result.column in unparsed:
+            mask &= ~unparsed[result.column].to_numpy(dtype=bool)
+        problems[result.reason].append((result.column, mask))
+        results.append(result)
+    return results
 
 
 def _quoted(value: str | None) -> str:
@@ -425,6 +450,7 @@ def check_table(
     options: CheckOptions,
     known_customers: pd.Series | None = None,
     known_managers: pd.Series | None = None,
+    runner=None,
 ) -> TableResult:
     """Split `raw` (canonical column names, any subset of the spec's columns, values as read)
     into typed accepted rows and quarantined rows with their reason.
@@ -436,11 +462,20 @@ def check_table(
     of an earlier row (ids compared after trimming) is a duplicate_row unless the table's
     dedupe is "none" (contacts by default); an amount that is infinite or beyond
     `options.max_abs_amount` is amount_out_of_range.
+
+    The value rules come from the table's GX rows suite, run on every parsed row with
+    `runner` (an `expectations.GxRunner`; None: a new one); parse failures, duplicates and
+    references are refused here (`expectations` says why).
     """
     columns = [c for c in spec.columns if c in raw.columns]
     raw = raw[columns].reset_index(drop=True)
     verdicts = _Verdicts(len(raw), columns + [ALL_COLUMNS])
-    typed, unparsed = _parse(raw, spec, options, verdicts)
+    typed, unparsed, problems = _parse(raw, spec, options)
+    frame = _gx_frame(typed, spec)
+    expectations = _rows_suite(frame, spec, options, runner, problems, unparsed)
+    for reason in REASONS:  # in priority order; columns in table order within a reason
+        for column, mask in sorted(problems[reason], key=lambda found: columns.index(found[0])):
+            verdicts.refuse(reason, column, mask)
     failures = [
         found
         for column, mask in unparsed.items()
@@ -479,10 +514,7 @@ def check_table(
             )
 
     keep = verdicts.open
-    accepted = pd.DataFrame({c: typed[c][keep] for c in columns}).reset_index(drop=True)
-    for column in spec.dates():
-        if column in accepted:
-            accepted[column] = accepted[column].astype("datetime64[ns]")
+    accepted = frame[keep].reset_index(drop=True)
     refused = ~keep
     quarantine = pd.DataFrame({c: _as_text(raw[c][refused]) for c in columns})
     quarantine[REASON] = _NAME[verdicts.code[refused]].astype(str)
@@ -496,7 +528,9 @@ def check_table(
 
     counts = quarantine[REASON].value_counts()
     reasons = {r: int(counts[r]) for r in REASONS if r in counts.index}
-    result = TableResult(spec.name, accepted, quarantine, len(raw), reasons, warnings, failures)
+    result = TableResult(
+        spec.name, accepted, quarantine, len(raw), reasons, warnings, failures, expectations
+    )
     if result.rows_in != result.rows_accepted + result.rows_quarantined:  # never lose a row
         raise RuntimeError(
             f"{spec.name}: {result.rows_in} rows in != {result.rows_accepted} accepted + "
@@ -506,10 +540,11 @@ def check_table(
 
 
 def check_tables(
-    raws: dict[str, pd.DataFrame], options: dict[str, CheckOptions]
+    raws: dict[str, pd.DataFrame], options: dict[str, CheckOptions], runner=None
 ) -> dict[str, TableResult]:
     """Check every table, referenced tables first (managers, customers, then transactions and
-    contacts), so that references are checked against the accepted keys only."""
+    contacts), so that references are checked against the accepted keys only; `runner`: the
+    GxRunner of the run (None: one per table)."""
     from features.contract import MANAGERS
     from pipeline.validation.schema import CHECK_ORDER, SPECS
 
@@ -525,5 +560,6 @@ def check_tables(
             options[name],
             known_customers=customers.accepted[CUSTOMER_ID] if customers else None,
             known_managers=managers.accepted[MANAGER_ID] if managers else None,
+            runner=runner,
         )
     return results

@@ -1,4 +1,6 @@
-"""The validation report: a self-contained HTML page rendered from the summary dict."""
+"""The validation report: a self-contained HTML page rendered from the summary dict, linking
+the GX Data Docs of the run (`expectations.GxRunner.build_docs`) for every expectation's
+details."""
 
 from dataclasses import asdict
 from html import escape
@@ -76,6 +78,13 @@ def render_html(summary: dict) -> str:
             if summary.get("error")
             else []
         ),
+        *(
+            [f"<p>Every expectation in detail: <a href='{escape(summary['data_docs'])}'>Great "
+             "Expectations Data Docs</a> (counts, no data values; its pages load their styles "
+             "from CDNs and open unstyled offline).</p>"]
+            if summary.get("data_docs")
+            else []
+        ),
         "<h2>Rows</h2>",
         _table(
             ["table", "file", "rows in", "accepted", "quarantined", "quarantined %"],
@@ -123,17 +132,20 @@ def render_html(summary: dict) -> str:
                     else "<span class='warn'>fail (informative)</span>"
                 )
             )
+            if not e["success"] and e.get("reason"):
+                status = f"<span class='warn'>quarantined as {escape(e['reason'])}</span>"
             rows.append(
                 [
                     escape(e["suite"]),
-                    escape(e["expectation"]),
+                    escape(e["expectation"] + (f" ({e['reason']})" if e.get("reason") else "")),
                     escape(e["column"]),
                     status,
                     escape(e["observed"]),
                 ]
             )
         parts.append(
-            f"<h3>Great Expectations ({t['gx_rows_checked']:,} rows checked per suite)</h3>"
+            "<h3>Great Expectations (rows suite: every row, its failures are the quarantine; "
+            f"accepted and references suites: {t['gx_rows_checked']:,} rows)</h3>"
         )
         parts.append(_table(["suite", "expectation", "column", "result", "observed"], rows))
     parts.append("</body></html>")
@@ -148,11 +160,14 @@ def build_summary(
     seconds: float,
     gx_max_rows: int,
     id_collisions: dict | None = None,
+    data_docs: str | None = None,
 ) -> dict:
     """The JSON-ready summary of a validation run; `success` is False when any blocking
     expectation failed on the accepted data. `top_reasons` are the five most frequent
     (reason, column) pairs of each table's quarantine; `id_collisions` the ids that differ
-    only by case or invisible characters (`pipeline.validation.ids.id_collisions`)."""
+    only by case or invisible characters (`pipeline.validation.ids.id_collisions`);
+    `expectations` (accepted and references suites) follow each table's rows suite results
+    (`TableResult.expectations`); `data_docs` is the Data Docs index relative to the report."""
     from pipeline.validation.checks import COLUMN, REASON, REASONS
 
     def top_reasons(quarantine) -> list[dict]:
@@ -168,6 +183,7 @@ def build_summary(
         "seconds": round(seconds, 2),
         "reason_meanings": REASONS,
         "id_collisions": id_collisions or {},
+        "data_docs": data_docs,
         "tables": {
             table: {
                 "source": str(files[table]),
@@ -178,7 +194,9 @@ def build_summary(
                 "top_reasons": top_reasons(r.quarantine),
                 "warnings": r.warnings,
                 "gx_rows_checked": min(r.rows_in, gx_max_rows),
-                "expectations": [asdict(e) for e in expectations.get(table, [])],
+                "expectations": [
+                    asdict(e) for e in [*r.expectations, *expectations.get(table, [])]
+                ],
             }
             for table, r in results.items()
         },

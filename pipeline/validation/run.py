@@ -14,7 +14,6 @@ Used by `pipeline/stages/validate.py`; GX is imported only when `run_checks` run
 """
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,8 +25,15 @@ import pandas as pd
 from features.contract import AMOUNT, TABLES, TRANSACTIONS
 from pipeline.config.data import DataConfig, SourceConfig
 from pipeline.errors import DataError
+from pipeline.files import (
+    DATA_DOCS,
+    VALIDATION_REPORT,
+    VALIDATION_SUMMARY,
+    csv_file,
+    table_file,
+)
 from pipeline.progress import logger, step
-from pipeline.storage import StagedFiles, write_table, write_text
+from pipeline.storage import StagedFiles, staged_folder, write_table, write_text
 from pipeline.validation.checks import ALL_COLUMNS, REASONS, CheckOptions, TableResult, check_tables
 from pipeline.validation.ids import collision_warnings, id_collisions
 from pipeline.validation.report import build_summary, render_html
@@ -50,6 +56,7 @@ class ValidationRun:
     results: dict[str, TableResult]
     summary: dict
     stop: str | None = None
+    docs: Callable[[Path], Path] | None = None  # renders the GX Data Docs into a folder
 
 
 def check_options(config: DataConfig, source: SourceConfig, reference: date) -> CheckOptions:
@@ -84,37 +91,35 @@ def run_checks(
     raws: dict[str, pd.DataFrame], files: dict[str, Path], config: DataConfig, reference: date,
     started: float,
 ) -> ValidationRun:
-    """Row-level checks, then the Great Expectations suites on raw and accepted rows, then the
-    summary (`started`: time.perf_counter() at the start of the run).
+    """Row-level checks (parsing, then each table's GX rows suite on every row), then the
+    accepted and references suites on the accepted rows, then the summary (`started`:
+    time.perf_counter() at the start of the run). One GX context runs every suite, so that
+    `docs` renders them all as one Data Docs site.
 
     When a column's values fail to parse with a wrong setting (see `parse_failure_message`),
-    the expectations are skipped and the run carries the message in `stop` (and the summary in
-    `error`, with success false): `write_outputs` then removes the stale validated data,
-    writes the quarantine and the report and raises DataError."""
-    os.environ["GX_ANALYTICS_ENABLED"] = "false"  # before GX is first imported: no network
-    with step("validate: row-level checks"):
+    the accepted and references suites are skipped and the run carries the message in `stop`
+    (and the summary in `error`, with success false): `write_outputs` then removes the stale
+    validated data, writes the quarantine and the report and raises DataError."""
+    from pipeline.validation.expectations import GxRunner, run_expectations
+
+    with step("validate: row-level checks (parsing, GX rows suites)"):
+        runner = GxRunner(max_rows=config.gx_max_rows)
         options = {t: check_options(config, s, reference) for t, s in config.sources().items()}
-        results = check_tables(raws, options)
+        results = check_tables(raws, options, runner=runner)
         collisions = id_collisions(results)
     for line in collision_warnings(collisions):
         logger.warning("validate: %s", line)
     if message := parse_failure_message(results, files, config):
         summary = build_summary(
             results, {}, files, str(reference), time.perf_counter() - started, config.gx_max_rows,
-            collisions,
+            collisions, f"{DATA_DOCS}/{VALIDATION_REPORT}",
         )
-        return ValidationRun(results, {**summary, "success": False, "error": message}, message)
-    with step("validate: Great Expectations suites"):
-        from pipeline.validation.expectations import run_expectations
-
+        return ValidationRun(
+            results, {**summary, "success": False, "error": message}, message, runner.build_docs
+        )
+    with step("validate: Great Expectations accepted and references suites"):
         expectations = run_expectations(
-            raws,
-            results,
-            config.min_date,
-            reference,
-            config.gx_max_rows,
-            unknown_manager_blocks=config.on_unknown_manager == "quarantine",
-            max_abs_amount=config.max_abs_amount,
+            results, runner, unknown_manager_blocks=config.on_unknown_manager == "quarantine"
         )
     summary = build_summary(
         results,
@@ -124,10 +129,13 @@ def run_checks(
         time.perf_counter() - started,
         config.gx_max_rows,
         collisions,
+        f"{DATA_DOCS}/{VALIDATION_REPORT}",
     )
     if message := no_purchases_message(results, files, config):
-        return ValidationRun(results, {**summary, "success": False, "error": message}, message)
-    return ValidationRun(results, summary)
+        return ValidationRun(
+            results, {**summary, "success": False, "error": message}, message, runner.build_docs
+        )
+    return ValidationRun(results, summary, docs=runner.build_docs)
 
 
 def write_outputs(
@@ -136,7 +144,8 @@ def write_outputs(
 ) -> None:
     """Write the quarantine (Parquet, + CSV when
     `quarantine_csv`), the accepted rows (only when `write_validated`), the summary JSON and
-    the HTML report, all renamed into place together (storage.StagedFiles), then remove what
+    the HTML report and the GX Data Docs folder (`run.docs`, in report_dir/data_docs), all
+    renamed into place together (storage.StagedFiles, storage.staged_folder), then remove what
     an earlier run wrote that this one did not (e.g. validated data after a stop).
 
     When the run carries a parse-failure `stop`, or no transactions row was accepted, no
@@ -155,24 +164,30 @@ def write_outputs(
     for folder in (validated_dir, quarantine_dir, report_dir):
         if folder != validated_dir or write_validated:
             folder.mkdir(parents=True, exist_ok=True)
-    with step("validate: writing outputs"), StagedFiles() as staged:
+    docs = report_dir / DATA_DOCS
+    with step("validate: writing outputs and Data Docs"), StagedFiles() as staged, staged_folder(
+        docs
+    ) as new:
+        if run.docs is not None:
+            run.docs(new)
         written = set()
         for table, result in run.results.items():
-            targets = [(result.quarantine, quarantine_dir / f"{table}.parquet")]
+            targets = [(result.quarantine, quarantine_dir / table_file(table))]
             if write_validated:
-                targets.append((result.accepted, validated_dir / f"{table}.parquet"))
+                targets.append((result.accepted, validated_dir / table_file(table)))
             if quarantine_csv:  # formula-like text escaped (storage.csv_safe)
-                targets.append((result.quarantine, quarantine_dir / f"{table}.csv"))
+                targets.append((result.quarantine, quarantine_dir / csv_file(table)))
             for frame, path in targets:
                 write_table(frame, staged.path(path))
                 written.add(path)
         write_text(json.dumps(summary, indent=2),
-                   staged.path(report_dir / "validation_summary.json"))
-        write_text(render_html(summary), staged.path(report_dir / "index.html"))
-        staged.commit()  # the new files whole in place first, then the earlier run's others go
+                   staged.path(report_dir / VALIDATION_SUMMARY))
+        write_text(render_html(summary), staged.path(report_dir / VALIDATION_REPORT))
+        staged.commit()  # the new files whole in place first (the Data Docs folder on leaving
+        # the block), then the earlier run's others go
     for table in TABLES:  # no stale file of an earlier run may survive
-        for old in (validated_dir / f"{table}.parquet", quarantine_dir / f"{table}.parquet",
-                    quarantine_dir / f"{table}.csv"):
+        for old in (validated_dir / table_file(table), quarantine_dir / table_file(table),
+                    quarantine_dir / csv_file(table)):
             if old not in written:
                 old.unlink(missing_ok=True)
     if stop is not None:

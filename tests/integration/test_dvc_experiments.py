@@ -18,6 +18,13 @@ import mlflow
 import pandas as pd
 import pytest
 
+from pipeline.tracking.names import (
+    DVC_BASELINE_TAG,
+    DVC_EXPERIMENT_TAG,
+    GIT_COMMIT_TAG,
+    GIT_DIRTY_TAG,
+    RUN_NAME_TAG,
+)
 from tests.integration.small_project import make_project, run
 
 pytestmark = pytest.mark.integration
@@ -102,12 +109,12 @@ def test_the_mlflow_runs_are_named_and_tagged_with_commit_and_experiment(project
         mlflow.set_tracking_uri(None)
     assert len(runs) == 2
     baseline, experiment = runs.iloc[0], runs.iloc[1]
-    assert baseline["tags.mlflow.runName"] == f"train@{outputs['project'][:7]}"
-    assert baseline["tags.git_dirty"] == "false"
-    assert experiment["tags.mlflow.runName"] == f"{EXPERIMENT}@{head[:7]}"
-    assert experiment["tags.dvc_experiment"] == EXPERIMENT
-    assert experiment["tags.dvc_baseline_rev"] == head
-    assert experiment["tags.mlflow.source.git.commit"] == head
+    assert baseline[f"tags.{RUN_NAME_TAG}"] == f"train@{outputs['project'][:7]}"
+    assert baseline[f"tags.{GIT_DIRTY_TAG}"] == "false"
+    assert experiment[f"tags.{RUN_NAME_TAG}"] == f"{EXPERIMENT}@{head[:7]}"
+    assert experiment[f"tags.{DVC_EXPERIMENT_TAG}"] == EXPERIMENT
+    assert experiment[f"tags.{DVC_BASELINE_TAG}"] == head
+    assert experiment[f"tags.{GIT_COMMIT_TAG}"] == head
     assert experiment["params.model.value.params.num_leaves"] == "15"
     assert experiment["params.model.churn.params.num_leaves"] == "31"
     assert baseline["params.model.value.params.num_leaves"] == "31"

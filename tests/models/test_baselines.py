@@ -4,9 +4,12 @@ import pytest
 
 from features.contract import CUTOFF, LABEL_CHURNED, LABEL_SPEND
 from models.baselines import (
-    AvgSpendRetentionBaseline,
-    LastPeriodBaseline,
-    RFMBaseline,
+    AvgSpendRetentionValue,
+    LastPeriodChurn,
+    LastPeriodValue,
+    RFMChurn,
+    RFMValue,
+    fit_baseline,
     make_baseline,
     spend_window,
 )
@@ -40,24 +43,28 @@ def test_spend_window_picks_longest_window_within_the_horizon():
 
 def test_last_period_value_is_last_horizon_spend_scaled():
     frame = _tiny()
-    out = LastPeriodBaseline(horizon_days=365).fit(frame).predict(frame)
-    np.testing.assert_allclose(out["value"], frame["txn_spend_365d"])
-    out = LastPeriodBaseline(horizon_days=180).fit(frame).predict(frame)
-    np.testing.assert_allclose(out["value"], frame["txn_spend_90d"] * 2)
+    out = LastPeriodValue(horizon_days=365).fit(frame, frame[LABEL_SPEND]).predict(frame)
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_allclose(out, frame["txn_spend_365d"])
+    out = LastPeriodValue(horizon_days=180).fit(frame, frame[LABEL_SPEND]).predict(frame)
+    np.testing.assert_allclose(out, frame["txn_spend_90d"] * 2)
 
 
 def test_last_period_churn_is_the_rate_of_the_same_order_count():
     frame = _tiny()
-    model = LastPeriodBaseline(horizon_days=365).fit(frame)
+    model = LastPeriodChurn(horizon_days=365).fit(frame, frame[LABEL_CHURNED])
     # orders in the last 365 days: 4, 1, 2, 0, 7 (capped at 5); churned only with 0 and 1
     assert model.rates_[0] == 1.0 and model.rates_[1] == 1.0 and model.rates_[2] == 0.0
     assert model.rates_[3] == pytest.approx(0.4)  # unseen -> overall rate 2/5
-    out = model.predict(frame)
-    np.testing.assert_allclose(out["churn"], [0, 1, 0, 1, 0])
+    p = model.predict_proba(frame)
+    np.testing.assert_allclose(p[:, 1], [0, 1, 0, 1, 0])
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(model.predict(frame), [0, 1, 0, 1, 0])
+    np.testing.assert_array_equal(model.classes_, [0, 1])
 
 
 def test_rfm_scores_are_quintiles_within_the_cutoff():
-    scores = RFMBaseline().scores(_tiny())
+    scores = RFMValue().scores(_tiny())
     # recency 10, 200, 40, 400, 5 days: most recent scores 5
     assert list(scores["R"]) == [4, 2, 3, 1, 5]
     assert list(scores["F"]) == [4, 1, 3, 2, 5]
@@ -66,29 +73,53 @@ def test_rfm_scores_are_quintiles_within_the_cutoff():
 
 def test_rfm_predicts_cell_means_and_falls_back_to_overall():
     frame = pd.concat([_tiny()] * 30, ignore_index=True)  # 30 rows per cell
-    out = RFMBaseline(min_cell_rows=20).fit(frame).predict(frame)
-    np.testing.assert_allclose(out["value"], frame[LABEL_SPEND])
-    sparse = RFMBaseline(min_cell_rows=1000).fit(frame).predict(frame)
-    np.testing.assert_allclose(sparse["value"], frame[LABEL_SPEND].mean())
+    out = RFMValue(min_cell_rows=20).fit(frame, frame[LABEL_SPEND]).predict(frame)
+    np.testing.assert_allclose(out, frame[LABEL_SPEND])
+    sparse = RFMValue(min_cell_rows=1000).fit(frame, frame[LABEL_SPEND]).predict(frame)
+    np.testing.assert_allclose(sparse, frame[LABEL_SPEND].mean())
+    churn = RFMChurn(min_cell_rows=20).fit(frame, frame[LABEL_CHURNED]).predict_proba(frame)
+    np.testing.assert_allclose(churn[:, 1], frame[LABEL_CHURNED])
 
 
 def test_avg_spend_x_horizon_x_retention():
     frame = _tiny()
-    model = AvgSpendRetentionBaseline(horizon_days=365).fit(frame)
+    model = AvgSpendRetentionValue(horizon_days=365).fit(
+        frame, frame[LABEL_SPEND], churned=frame[LABEL_CHURNED])
     assert model.retention_ == pytest.approx(0.6)
     out = model.predict(frame)
     # 500 / 365 days * 365 * 0.6; tenure 20 days is floored at 30
-    assert out["value"].iloc[0] == pytest.approx(500 * 0.6)
-    assert out["value"].iloc[1] == pytest.approx(50 / 30 * 365 * 0.6)
-    assert out["churn"].isna().all() and not model.churn_is_probability
+    assert out[0] == pytest.approx(500 * 0.6)
+    assert out[1] == pytest.approx(50 / 30 * 365 * 0.6)
+    assert make_baseline("avg_spend_retention", 365, "churn") is None  # no churn view
+    with pytest.raises(ValueError, match="churned="):
+        AvgSpendRetentionValue().fit(frame, frame[LABEL_SPEND])
+
+
+def test_baselines_take_the_labels_in_y_and_never_from_x():
+    frame = _tiny()
+    bare = frame.drop(columns=[LABEL_SPEND, LABEL_CHURNED])
+    labels = (frame[LABEL_SPEND], frame[LABEL_CHURNED])
+    for name in ("last_period", "rfm", "avg_spend_retention"):
+        with_labels = fit_baseline(name, "value", 365, frame, *labels).predict(frame)
+        without = fit_baseline(name, "value", 365, bare, *labels).predict(bare)
+        np.testing.assert_array_equal(with_labels, without)
+    # another y, another fit: the labels in X are not read
+    flipped = fit_baseline("last_period", "churn", 365, frame, labels[0], ~labels[1])
+    np.testing.assert_allclose(flipped.predict_proba(frame)[:, 1], [1, 0, 1, 0, 1])
+    with pytest.raises(ValueError, match="0/1"):
+        LastPeriodChurn().fit(frame, labels[0])
+    with pytest.raises(ValueError, match="pass a DataFrame"):
+        LastPeriodValue().fit(frame.to_numpy(), labels[0])
 
 
 def test_btyd_baseline_gives_spend_and_probability(training_set):
     frame = training_set[training_set[CUTOFF] == training_set[CUTOFF].max()]
-    out = make_baseline("btyd", 365).fit(frame).predict(frame)
-    assert (out["value"] >= 0).all()
-    assert out["churn"].between(0, 1).all()
-    assert out.index.equals(frame.index)
+    labels = (frame[LABEL_SPEND], frame[LABEL_CHURNED])
+    value = fit_baseline("btyd", "value", 365, frame, *labels).predict(frame)
+    churn = fit_baseline("btyd", "churn", 365, frame, *labels).predict_proba(frame)[:, 1]
+    assert value.shape == churn.shape == (len(frame),)
+    assert (value >= 0).all()
+    assert ((churn >= 0) & (churn <= 1)).all()
 
 
 def _at(training_set, which: int) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import pytest
 from features.contract import CUTOFF, LABEL_CHURNED, LABEL_SPEND
 from models import backtest as backtest_module
 from models.backtest import backtest
-from models.baselines import make_baseline
+from models.baselines import fit_baseline
 from models.config import ModelConfig
 from models.reasons import explain, explainable
 from models.selection import (
@@ -174,8 +174,10 @@ def test_a_baseline_that_wins_the_backtest_is_what_train_publishes(last_period_w
 def test_blend_and_baseline_wrappers_predict_like_their_members(training_set):
     X = training_set[training_set[CUTOFF] == training_set[CUTOFF].max()]
     train = training_set[training_set[CUTOFF] < training_set[CUTOFF].max()]
-    last = make_baseline("last_period", 365).fit(train)
-    value_b, churn_b = BaselineValue(last, "last_period").fit(X), BaselineChurn(last).fit(X)
+    labels = (train[LABEL_SPEND], train[LABEL_CHURNED])
+    last = fit_baseline("last_period", "value", 365, train, *labels)
+    last_churn = fit_baseline("last_period", "churn", 365, train, *labels)
+    value_b, churn_b = BaselineValue(last, "last_period").fit(X), BaselineChurn(last_churn).fit(X)
     features = ["txn_days_since_last_order", "txn_orders", "txn_spend_365d", "txn_spend_90d"]
     lgbm = ValueModel(**SMALL).fit(train[features], train[LABEL_SPEND])
 
@@ -189,13 +191,13 @@ def test_blend_and_baseline_wrappers_predict_like_their_members(training_set):
     blend = Blend([Both(), value_b], [0.8, 0.4], ["lgbm_tweedie", "last_period"],
                   shares=[0.7, 0.3]).fit()
     np.testing.assert_allclose(blend.predict(X), 0.8 * lgbm.predict(X[features])
-                               + 0.4 * last.predict(X)["value"])
+                               + 0.4 * last.predict(X))
     assert explainable(blend) is blend.members[0]  # 70% of the blend: it speaks for it
     other = Blend([Both(), value_b], [0.8, 0.4], shares=[0.4, 0.6]).fit()
     assert explainable(other) is value_b  # the rule carries more of it
     churn = Blend([churn_b, churn_b], [0.5, 0.5], kind="churn").fit()
     p = churn.predict_proba(X)
-    np.testing.assert_allclose(p[:, 1], last.predict(X)["churn"])
+    np.testing.assert_allclose(p[:, 1], last_churn.predict_proba(X)[:, 1])
     assert ((p >= 0) & (p <= 1)).all()
     with pytest.raises(AttributeError):
         blend.predict_proba(X)

@@ -17,6 +17,7 @@ from pipeline.storage import (
     atomic_path,
     read_table,
     remove_stale_temporaries,
+    staged_folder,
     write_json,
     write_table,
     write_text,
@@ -176,3 +177,44 @@ def test_csv_rows_stay_whole_with_line_breaks_in_values_and_dates_as_asked(tmp_p
     back = read_table(path)
     assert back["note"].tolist() == ["a\rb", "c\nd", "e"]
     assert back["day"].tolist() == ["02.01.2024", "03.01.2024", "04.01.2024"]
+
+
+def test_staged_folder_replaces_the_old_folder_whole_or_not_at_all(tmp_path: Path) -> None:
+    target = tmp_path / "docs"
+    (target / "old").mkdir(parents=True)
+    (target / "old" / "page.html").write_text("old")
+    with pytest.raises(RuntimeError), staged_folder(target) as new:
+        (new / "half.html").write_text("half")
+        raise RuntimeError("killed half-way")
+    assert [p.name for p in target.rglob("*")] == ["old", "page.html"]  # untouched
+    with staged_folder(target) as new:
+        assert new.parent == tmp_path and new.name.startswith(".docs.") and target.exists()
+        (new / "index.html").write_text("new")
+    assert [p.name for p in target.iterdir()] == ["index.html"]
+    assert [p.name for p in tmp_path.iterdir()] == ["docs"]  # nothing left beside it
+
+
+def test_staged_folder_swaps_in_one_step_so_the_folder_never_disappears(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import storage
+
+    target = tmp_path / "docs"
+    target.mkdir()
+    (target / "page.html").write_text("old")
+
+    def no_rename(*args):  # the two-rename fallback would leave a moment with no folder
+        raise AssertionError("renamed instead of exchanged")
+
+    with staged_folder(target) as new:
+        (new / "page.html").write_text("new")
+        monkeypatch.setattr(storage.os, "replace", no_rename)
+    monkeypatch.undo()
+    assert (target / "page.html").read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["docs"]
+    # where the file system cannot exchange, the two renames still give old or new
+    monkeypatch.setattr(storage, "_exchange", lambda a, b: False)
+    with staged_folder(target) as new:
+        (new / "page.html").write_text("newer")
+    assert (target / "page.html").read_text() == "newer"
+    assert [p.name for p in tmp_path.iterdir()] == ["docs"]

@@ -14,7 +14,18 @@ from models.training import FittedModels
 from models.value import ValueModel
 from pipeline import tracking
 from pipeline.config.paths import TrackingConfig
-from pipeline.errors import DataError, NoChampion
+from pipeline.errors import ConfigError, DataError, NoChampion
+from pipeline.progress import logger
+from pipeline.tracking.names import (
+    ARTIFACT_ROOT_DIR,
+    FOLDS_TAG,
+    GATE_METRIC_TAG,
+    GATE_VALUE_TAG,
+    GIT_COMMIT_TAG,
+    HORIZON_TAG,
+    LAST_CUTOFF_TAG,
+    RUN_NAME_TAG,
+)
 
 FOLDS_A = ["2024-06-30", "2024-07-31"]
 FOLDS_B = ["2024-07-31", "2024-08-31"]  # one month later: new data, another backtest
@@ -81,8 +92,8 @@ def test_gate_without_a_comparable_champion_still_needs_the_margin():
 
 
 def _tags(metric="gini", value=0.9, horizon=180, folds=FOLDS_A):
-    return {"gate_metric": metric, "gate_value": repr(value), "horizon_days": str(horizon),
-            "backtest_folds": ",".join(folds)}
+    return {GATE_METRIC_TAG: metric, GATE_VALUE_TAG: repr(value), HORIZON_TAG: str(horizon),
+            FOLDS_TAG: ",".join(folds)}
 
 
 def test_champion_on_the_same_backtest_is_compared():
@@ -108,7 +119,7 @@ def test_champion_on_the_same_backtest_is_compared():
          ["2024-01-31", "2024-04-30", "2024-07-31"],  # same ends and count: listed in full
          "on folds 2024-01-31, 2024-03-31, 2024-07-31 with horizon 180 days, this run on "
          "folds 2024-01-31, 2024-04-30, 2024-07-31"),
-        ({"gate_metric": "gini", "gate_value": "0.9"}, 180, FOLDS_A,  # registered before
+        ({GATE_METRIC_TAG: "gini", GATE_VALUE_TAG: "0.9"}, 180, FOLDS_A,  # registered before
          "champion v3's backtest is not comparable: its version does not record the horizon"),
         (_tags(metric="pr_auc"), 180, FOLDS_A,
          "champion v3 has no backtest value of gini (it was gated on pr_auc); compared with "
@@ -160,7 +171,7 @@ def test_log_register_and_alias_gate_in_a_sqlite_store(tiny, tmp_path):
     assert version == "1"
     tracking.tag_version("tv", version, "gini", 0.5, 180, folds)
     tags = mlflow.MlflowClient().get_model_version("tv", version).tags
-    assert tags["horizon_days"] == "180" and tags["backtest_folds"] == "2024-06-30,2024-07-31"
+    assert tags[HORIZON_TAG] == "180" and tags[FOLDS_TAG] == "2024-06-30,2024-07-31"
     tracking.set_alias("tv", version, "champion")
     assert tracking.champion_score("tv", "champion", "gini", 180, folds) == ("1", 0.5, None)
     _, value, why = tracking.champion_score("tv", "champion", "pr_auc", 180, folds)
@@ -172,7 +183,7 @@ def test_log_register_and_alias_gate_in_a_sqlite_store(tiny, tmp_path):
     loaded = mlflow.pyfunc.load_model("models:/tv@champion")
     example = tracking.serving_example(X, rows=20)
     np.testing.assert_allclose(loaded.predict(example), model.predict(X.head(20)))
-    requirements = (tmp_path / "mlruns").rglob("requirements.txt")
+    requirements = (tmp_path / ARTIFACT_ROOT_DIR).rglob("requirements.txt")
     assert any("lightgbm==" in p.read_text() for p in requirements)
 
 
@@ -236,8 +247,8 @@ def test_register_gated_compares_the_champion_only_on_the_same_backtest(
     assert second["champion_value"] == (None if promote else 0.60)
     assert _champion() == ("2" if promote else "1")
     tags = mlflow.MlflowClient().get_model_version("tv", "2").tags
-    assert tags["horizon_days"] == str(horizon) and tags["backtest_folds"] == ",".join(folds)
-    assert tags["gate_metric"] == "normalized_gini" and float(tags["gate_value"]) == 0.58
+    assert tags[HORIZON_TAG] == str(horizon) and tags[FOLDS_TAG] == ",".join(folds)
+    assert tags[GATE_METRIC_TAG] == "normalized_gini" and float(tags[GATE_VALUE_TAG]) == 0.58
 
 
 def test_a_champion_on_another_backtest_does_not_let_a_model_below_the_baseline_through(
@@ -269,7 +280,7 @@ def champions(tiny, tmp_path):
 
 
 def test_load_champion_refuses_another_horizon(champions):
-    with pytest.raises(DataError) as error:
+    with pytest.raises(ConfigError) as error:
         tracking.load_champion(TRACK, 365)
     message = str(error.value)
     assert "\n" not in message
@@ -282,16 +293,16 @@ def test_load_champion_refuses_another_horizon(champions):
 
 
 def test_load_champion_checks_the_churn_champion_too(champions):
-    champions.set_model_version_tag("tc", "1", "horizon_days", "90")
-    with pytest.raises(DataError, match="champion tc v1 was trained at horizon 90 days"):
+    champions.set_model_version_tag("tc", "1", HORIZON_TAG, "90")
+    with pytest.raises(ConfigError, match="champion tc v1 was trained at horizon 90 days"):
         tracking.load_champion(TRACK, 180)
 
 
 def test_load_champion_without_the_horizon_tag_warns_and_loads(champions, caplog,
                                                                monkeypatch):
-    monkeypatch.setattr(tracking.logger, "propagate", True)  # the CLI may have turned it off
+    monkeypatch.setattr(logger, "propagate", True)  # the CLI may have turned it off
     for name in ("tv", "tc"):
-        champions.delete_model_version_tag(name, "1", "horizon_days")
+        champions.delete_model_version_tag(name, "1", HORIZON_TAG)
     with caplog.at_level(logging.WARNING, logger="keyaccounts"):
         fitted, stamp = tracking.load_champion(TRACK, 365)
     assert fitted.horizon_days == 365 and str(stamp["value"]) == "1"
@@ -314,7 +325,7 @@ def test_load_champion_knows_when_its_labels_end(champions):
     fitted, _ = tracking.load_champion(TRACK, 180)
     assert fitted.train_cutoffs == []  # not recorded: nothing to warn about
     for name in ("tv", "tc"):
-        champions.set_model_version_tag(name, "1", tracking.LAST_CUTOFF_TAG, "2025-06-30")
+        champions.set_model_version_tag(name, "1", LAST_CUTOFF_TAG, "2025-06-30")
     fitted, _ = tracking.load_champion(TRACK, 180)
     assert fitted.train_cutoffs == [pd.Timestamp("2025-06-30")]
     assert "in-sample" in scoring.in_sample_warning(fitted, pd.Timestamp("2025-09-30"), 180)
@@ -326,6 +337,13 @@ def test_a_serving_model_registered_before_the_btyd_step_travelled_is_refused(ti
     serving = tracking.ServingModel(model, features=["spend", "btyd_expected_spend"]).fit(X)
     with pytest.raises(DataError, match="champion tv v3 uses BTYD features but was registered "
                                         "before its fitted BTYD parameters"):
-        tracking._model_input(serving, "tv v3")
-    plain = tracking._model_input(tracking.ServingModel(model).fit(X), "tv v3")
+        tracking.serving_model_input(serving, "tv v3")
+    plain = tracking.serving_model_input(tracking.ServingModel(model).fit(X), "tv v3")
     assert plain.features == ["spend", "region"] and plain.btyd is None
+
+
+def test_the_tags_mlflow_itself_reads_are_spelt_as_mlflow_spells_them():
+    from mlflow.utils import mlflow_tags
+
+    assert GIT_COMMIT_TAG == mlflow_tags.MLFLOW_GIT_COMMIT  # its UI shows the commit
+    assert RUN_NAME_TAG == mlflow_tags.MLFLOW_RUN_NAME

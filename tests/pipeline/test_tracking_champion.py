@@ -1,8 +1,8 @@
 """The champion tags and checks on the tiny trained project (tests/pipeline/conftest.py):
 what the train stage records on every registered version, and the score stage's champion
-refused at another horizon. Then, with BTYD features on: the registered models score a
-frame's rows alone exactly as the pipeline does, load_champion scores as the artifacts, and
-champions of two runs each keep their own BTYD parameters and run id."""
+refused at another horizon (pipeline.models_io). Then, with BTYD features on: the registered
+models score a frame's rows alone exactly as the pipeline does, load_champion scores as the
+artifacts, and champions of two runs each keep their own BTYD parameters and run id."""
 
 import json
 
@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import reporting, tracking
+from pipeline import models_io, reporting, tracking
 from pipeline.config import load_settings
-from pipeline.errors import DataError
+from pipeline.errors import ConfigError
+from pipeline.tracking.names import CANDIDATE_TAG, FOLDS_TAG, HORIZON_TAG, LAST_CUTOFF_TAG
 
 
 def test_registered_versions_record_their_backtest(trained_project):
@@ -33,20 +34,18 @@ def test_registered_versions_record_their_backtest(trained_project):
         assert chosen and set(chosen.split(",")) <= set(folds.split(","))
         for version in ("1", "2"):  # the second run met the first's backtest: compared
             tags = client.get_model_version(model["name"], version).tags
-            assert tags["horizon_days"] == "180" and tags["backtest_folds"] == chosen
-            assert tags["candidate"] == info["published"][kind] == model["candidate"]
-            assert tags["last_train_cutoff"] == info["train_cutoffs"][-1][:10]
+            assert tags[HORIZON_TAG] == "180" and tags[FOLDS_TAG] == chosen
+            assert tags[CANDIDATE_TAG] == info["published"][kind] == model["candidate"]
+            assert tags[LAST_CUTOFF_TAG] == info["train_cutoffs"][-1][:10]
         assert "not comparable" not in model["reason"] and "champion" in model["reason"]
 
 
 def test_load_champion_refuses_a_changed_horizon(trained_project):
-    from pipeline.stages import score
-
     settings = load_settings(trained_project / "configs")
-    with pytest.raises(DataError, match="trained at horizon 180 days but features.horizon_days "
+    with pytest.raises(ConfigError, match="trained at horizon 180 days but features.horizon_days "
                                         "is 365: set features.horizon_days back to 180"):
-        score.load_champion(settings, 365)
-    fitted, stamp = score.load_champion(settings, 180)
+        models_io.load_champion(settings, 365)
+    fitted, stamp = models_io.load_champion(settings, 180)
     assert fitted.horizon_days == 180 and str(stamp["value"]) == "1"
 
 

@@ -9,7 +9,9 @@ import pytest
 
 from pipeline import reporting
 from pipeline.config import load_settings
+from pipeline.files import CALIBRATION_CURVE, FEATURE_CATALOGUE, GAIN_CURVE, importance_plot
 from pipeline.stages import evaluate
+from pipeline.tracking.names import PLOTS_ARTIFACT_DIR, gate_tag
 
 
 def _paths(root):
@@ -45,15 +47,15 @@ def test_second_identical_run_registers_but_does_not_move_the_champion(trained_p
         assert not model["promoted"] and "champion" in model["reason"]
         assert str(client.get_model_version_by_alias(name, "champion").version) == "1"
     run = client.get_run(info["run_id"])
-    assert run.data.tags["gate.value"].startswith("not promoted")
+    assert run.data.tags[gate_tag("value")].startswith("not promoted")
     assert run.data.params["model.value.params.n_estimators"] == "20"
     history = client.get_metric_history(info["run_id"], "lgbm_tweedie.normalized_gini")
     steps = [m.step for m in history]
     assert sorted(steps) == [0, 1]
-    logged = {a.path for a in client.list_artifacts(info["run_id"], "plots")}
-    assert {"plots/gain_curve.png", "plots/calibration_curve.png",
-            "plots/importance_value.png"} <= logged
-    assert "feature_catalogue.md" in {a.path for a in client.list_artifacts(info["run_id"])}
+    logged = {a.path for a in client.list_artifacts(info["run_id"], PLOTS_ARTIFACT_DIR)}
+    assert {f"{PLOTS_ARTIFACT_DIR}/{png}" for png in (
+        GAIN_CURVE, CALIBRATION_CURVE, importance_plot("value"))} <= logged
+    assert FEATURE_CATALOGUE in {a.path for a in client.list_artifacts(info["run_id"])}
 
 
 def test_evaluate_writes_metrics_plot_data_and_report(trained_project):

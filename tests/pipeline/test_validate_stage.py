@@ -137,12 +137,19 @@ def test_demo_like_sources_are_split_typed_and_reported(tmp_path: Path) -> None:
     assert [(e["column"], e["success"], e["blocking"]) for e in references] == [
         ("customers.customer_id", True, True)
     ]
-    raw_not_null = [
-        e
+    rows = {  # the rows suite found what the quarantine refused, for the same reasons
+        e["reason"]: (e["column"], e["observed"])
         for e in tables["transactions"]["expectations"]
-        if e["suite"] == "raw" and e["expectation"] == "expect_column_values_to_not_be_null"
-    ]
-    assert raw_not_null[0]["success"] is False  # the raw suite sees the null id
+        if e["suite"] == "rows" and not e["success"]
+    }
+    assert rows == {
+        "null_id": ("customer_id", "1 unexpected (14.29%)"),
+        "bad_date": ("order_date", "1 unexpected (14.29%)"),
+        "bad_amount": ("amount", "1 unexpected (14.29%)"),
+        "future_date": ("order_date", "1 unexpected (16.67%)"),  # of the 6 dates read
+    }
+    assert not any(e["blocking"] for e in tables["transactions"]["expectations"]
+                   if e["suite"] == "rows")
 
     tx = pd.read_parquet(tmp_path / "data/validated/transactions.parquet")
     assert list(tx.columns) == [
@@ -167,6 +174,12 @@ def test_demo_like_sources_are_split_typed_and_reported(tmp_path: Path) -> None:
     assert quarantine.loc[quarantine["reason"] == "bad_amount", "amount"].tolist() == ["abc"]
     html = (tmp_path / "reports/validation/index.html").read_text()
     assert "Validation report" in html and "future_date" in html and "references customers" in html
+    assert summary["data_docs"] == "data_docs/index.html" and "href='data_docs/index.html'" in html
+    docs = tmp_path / "reports/validation/data_docs"
+    pages = [p.relative_to(docs).as_posix() for p in docs.rglob("*.html")]
+    assert "index.html" in pages and "expectations/transactions/rows.html" in pages
+    assert sum(p.startswith("validations/transactions/rows/") for p in pages) == 1
+    assert not [p for p in (tmp_path / "reports/validation").iterdir() if p.name.startswith(".")]
 
 
 def _erp_project(tmp_path: Path) -> Path:
@@ -266,15 +279,15 @@ def test_failed_expectation_writes_the_report_but_no_validated_data(
     config_dir = _erp_project(tmp_path)
     real = validation_run.check_tables
 
-    def broken(raws, options):  # a quarantine bug: a future date slips through
-        results = real(raws, options)
+    def broken(raws, options, **kwargs):  # a parser bug: the dates come out as text
+        results = real(raws, options, **kwargs)
         accepted = results["transactions"].accepted
-        accepted.loc[0, "order_date"] = pd.Timestamp("2030-01-01")
+        accepted["order_date"] = accepted["order_date"].dt.strftime("%Y-%m-%d")
         return results
 
     monkeypatch.setattr(validation_run, "check_tables", broken)
     with pytest.raises(
-        DataError, match=r"fails 1 expectation.*expect_column_max_to_be_between\(order_date\)"
+        DataError, match=r"fails 1 expectation.*expect_column_values_to_be_of_type\(order_date\)"
     ):
         validate.main(load_settings(config_dir))
     assert not (tmp_path / "data/validated/transactions.parquet").exists()

@@ -1,0 +1,245 @@
+"""Where does a manager add the most? Policies against the true manager effect, on generated data.
+
+    python benchmarks/bench_uplift.py [--customers 6000] [--seeds 1 2]
+
+For each seed and effect strength (the "manager_effect" preset at strength 1 and 0.5, and the
+no-effect setting, strength 0, once per seed), generate a base (assignment by revenue,
+re-assignments, the truth with and without a manager at the scoring date end_date), then give
+each region's managers the same number of accounts they look after today, by four rules:
+
+- status quo: the firm's rule, the largest accounts by last year's revenue (txn_spend_365d);
+- true value: the largest by the TRUE expected spend over the horizon (a perfect value model);
+- uplift: the largest estimated manager effect (models.uplift.DRLearner, LightGBM nuisances,
+  n_jobs 1), trained on stacked history cutoffs: outcome = spend over the next 365 days,
+  treatment = at least one manager contact in the 182 days after the cutoff (--treatment
+  forward, the default: the decision the policy makes; cutoffs on the eves of the firm's
+  yearly reviews, 2023-10, 2024-10 and 2025-10, so the review decided it on what the
+  features see, contact features included as the account's past) or before it (backward,
+  at the quarter ends 2023-12 to 2025-09: the contact features, which then record the
+  treatment itself, left out but complaints). Who
+  had a manager is reconstructed from the contacts: the customers table only holds today's
+  manager. Features: features.build's (transactions, BTYD, customers, contacts).
+  Accounts outside overlap get no estimate: those the firm has always managed (propensity
+  above 1 - OVERLAP) keep their manager first, as today, those it never managed get none;
+- optimum: the largest TRUE effects (per region).
+
+Each rule's value is the total TRUE incremental spend (with minus without a manager, from
+manager_truth.parquet) of the accounts it picks; "share" is models.uplift.attainable_share:
+(policy - status quo) / (optimum - status quo). Qini: of the estimated effect against the
+true one, over the accounts in overlap. ATE: the learner's average effect over the training
+rows in overlap with its 90% interval, against the true mean effect of the accounts in
+overlap at the scoring date; "claimed": the estimated total gain of the uplift policy's
+accounts with the 90% interval of the final model's customer bootstrap (nuisances fixed).
+"""
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from features.builder import build, build_training_set  # noqa: E402
+from features.config import FeaturesConfig  # noqa: E402
+from features.contract import (  # noqa: E402
+    AS_OF,
+    CONTACT_DATE,
+    CUSTOMER_ID,
+    CUTOFF,
+    LABEL_SPEND,
+    MANAGER_ID,
+    REGION,
+    Tables,
+)
+from models.columns import IN_OVERLAP, MANAGER_GAIN, PROPENSITY  # noqa: E402
+from models.uplift import (  # noqa: E402
+    DRLearner,
+    attainable_share,
+    policy_gain,
+    qini,
+    top_by_region,
+)
+from pipeline.config.generate import GenerateConfig  # noqa: E402
+from pipeline.files import GROUND_TRUTH, MANAGER_TRUTH, table_file  # noqa: E402
+from pipeline.synthetic import write_dataset  # noqa: E402
+from pipeline.synthetic.history import n_weeks  # noqa: E402
+from pipeline.synthetic.presets import apply_preset  # noqa: E402
+from pipeline.synthetic.uplift import review_weeks  # noqa: E402
+
+QUARTER_ENDS = pd.date_range("2023-12-31", "2025-09-30", freq="QE")  # backward treatment
+TREATMENT_WINDOW_DAYS = 182
+STRENGTHS = (1.0, 0.5, 0.0)
+EXCLUDED_PREFIXES = ("ctc_",)  # contact features: the treatment itself ...
+KEPT = ("ctc_complaints_365d",)  # ... but complaints: how an account takes its contacts
+OVERLAP = 0.03  # managers are scarce (3% of the accounts): few propensities reach 0.1
+
+
+def _generate(folder: Path, seed: int, strength: float, n: int, **behaviour) -> GenerateConfig:
+    config = apply_preset(GenerateConfig(), "manager_effect", n_customers=n, seed=seed,
+                          truth_months=0)
+    options = {k: v for k, v in behaviour.items() if k in config.behaviour.manager_uplift.model_fields}
+    uplift = config.behaviour.manager_uplift.model_copy(update={"strength": strength, **options})
+    rest = {k: v for k, v in behaviour.items() if k not in options}
+    config = config.model_copy(update={
+        "behaviour": config.behaviour.model_copy(update={"manager_uplift": uplift, **rest})})
+    write_dataset(config, folder / "raw", folder / "truth")
+    return config
+
+
+def _tables(raw: Path) -> Tables:
+    read = {t: pd.read_parquet(raw / table_file(t))
+            for t in ("transactions", "contacts", "customers", "managers")}
+    return Tables(**read)
+
+
+def _treatment(contacts: pd.DataFrame, rows: pd.DataFrame, forward: bool) -> np.ndarray:
+    """1 where the customer had a manager contact in the TREATMENT_WINDOW_DAYS before the row's
+    cutoff (`forward`: after it, the first half of the outcome window): who had a dedicated
+    manager then, reconstructed from the contacts."""
+    visits = contacts.loc[contacts[MANAGER_ID].notna(), [CUSTOMER_ID, CONTACT_DATE]]
+    visits = visits.assign(**{CONTACT_DATE: pd.to_datetime(visits[CONTACT_DATE])})
+    out = np.zeros(len(rows), dtype=int)
+    cut = pd.to_datetime(rows[CUTOFF]).to_numpy()
+    for value in np.unique(cut):
+        days = np.timedelta64(TREATMENT_WINDOW_DAYS, "D")
+        start, end = (value, value + days) if forward else (value - days, value)
+        window = visits[(visits[CONTACT_DATE] > start) & (visits[CONTACT_DATE] <= end)]
+        here = cut == value
+        out[here] = rows.loc[here, CUSTOMER_ID].isin(set(window[CUSTOMER_ID])).to_numpy()
+    return out
+
+
+def _features(frame: pd.DataFrame, forward: bool) -> list[str]:
+    """Backward: the contact features record the treatment itself and are left out (but
+    complaints). Forward: they are the account's past, before the treatment, and stay."""
+    skip = {CUSTOMER_ID, AS_OF, CUTOFF, LABEL_SPEND, "churned"}
+    return [c for c in frame.columns if c not in skip
+            and (forward or c in KEPT or not c.startswith(EXCLUDED_PREFIXES))]
+
+
+def _X(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    X = frame[columns].copy()
+    for c in X.columns:
+        if not pd.api.types.is_numeric_dtype(X[c]):
+            X[c] = X[c].astype("category")
+    return X
+
+
+def _cutoffs(config: GenerateConfig, forward: bool) -> list[pd.Timestamp]:
+    """Forward: the eves of the firm's yearly reviews with a full outcome window, so that the
+    treatment after the cutoff was decided on what the cutoff's features see. Backward: the
+    quarter ends."""
+    if not forward:
+        return list(QUARTER_ENDS)
+    start, end = pd.Timestamp(config.start_date), pd.Timestamp(config.end_date)
+    weeks = review_weeks(n_weeks(config), config.behaviour.manager_uplift)
+    eves = [start + pd.Timedelta(days=7 * w - 1) for w in weeks]
+    return [d for d in eves if d + pd.Timedelta(days=365) <= end]
+
+
+def _uplift_score(est: pd.DataFrame) -> pd.Series:
+    """The uplift policy's ranking: the estimated gain where the account is in overlap; an
+    account the firm has always managed (propensity above 1 - OVERLAP: no comparable account
+    without a manager, so no estimate) first, as today; one it never managed (below OVERLAP)
+    never."""
+    always = est[PROPENSITY] > 1 - OVERLAP
+    return est[MANAGER_GAIN].where(~always, np.inf)
+
+
+def run(seed: int, strength: float, n: int, forward: bool = True, **behaviour) -> dict:
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        config = _generate(folder, seed, strength, n, **behaviour)
+        tables = _tables(folder / "raw")
+        truth = pd.read_parquet(folder / "truth" / MANAGER_TRUTH).set_index(CUSTOMER_ID)
+        value = pd.read_parquet(folder / "truth" / GROUND_TRUTH)
+    value = value[value[AS_OF] == pd.Timestamp(config.end_date)].set_index(CUSTOMER_ID)
+    fconfig = FeaturesConfig()
+    train = build_training_set(tables, _cutoffs(config, forward), fconfig)
+    t = _treatment(tables.contacts, train, forward)
+    columns = _features(train, forward)
+    categories = {c: pd.CategoricalDtype(sorted(train[c].dropna().unique()))
+                  for c in columns if not pd.api.types.is_numeric_dtype(train[c])}
+    X = _X(train, columns).astype(categories)
+    learner = DRLearner(outcome="tweedie", overlap=OVERLAP, n_bootstrap=20, n_jobs=1,
+                        random_state=seed)
+    y = np.maximum(train[LABEL_SPEND].to_numpy(float), 0.0)  # Tweedie: returns beyond purchases
+    learner.fit(X, y, t, groups=train[CUSTOMER_ID].to_numpy())
+
+    score = build(tables, pd.Timestamp(config.end_date), fconfig).set_index(CUSTOMER_ID)
+    ids = truth.index.intersection(score.index)
+    score, truth, value = score.loc[ids], truth.loc[ids], value.reindex(ids)
+    X_score = _X(score, columns).astype(categories)
+    est = learner.effects(X_score)
+    est.index = ids
+    region = tables.customers.set_index(CUSTOMER_ID)[REGION].reindex(ids)
+    managed = tables.customers.set_index(CUSTOMER_ID)["current_manager_id"].reindex(ids).notna()
+    capacity = managed.groupby(region).sum().astype(int).to_dict()
+    true_effect = truth["true_manager_effect_spend"]
+    picks = {
+        "status_quo": top_by_region(score["txn_spend_365d"], region, capacity),
+        "true_value": top_by_region(value["true_expected_spend"], region, capacity),
+        "uplift": top_by_region(_uplift_score(est), region, capacity),
+        "optimum": top_by_region(true_effect, region, capacity),
+    }
+    gains = {k: policy_gain(p, true_effect) for k, p in picks.items()}
+    inside = est[IN_OVERLAP].to_numpy()
+    draws = np.column_stack([m.predict(X_score) for m in learner.bootstrap_])
+    chosen = (picks["uplift"] & est[IN_OVERLAP]).to_numpy()
+    claimed = float(est[MANAGER_GAIN][chosen].sum())
+    claimed_lo, claimed_hi = np.quantile(draws[chosen].sum(axis=0), [0.05, 0.95])
+    lo, hi = learner.ate_interval(0.9)
+    return {
+        "seed": seed, "strength": strength, **gains,
+        "share_true_value": attainable_share(gains["true_value"], gains["status_quo"],
+                                             gains["optimum"]),
+        "share_uplift": attainable_share(gains["uplift"], gains["status_quo"], gains["optimum"]),
+        "qini": qini(true_effect[inside], est[MANAGER_GAIN][inside]) if inside.any() else np.nan,
+        "ate": learner.ate_, "ate_lo": lo, "ate_hi": hi,
+        "true_ate_overlap": float(true_effect[inside].mean()) if inside.any() else np.nan,
+        "claimed": claimed, "claimed_lo": float(claimed_lo), "claimed_hi": float(claimed_hi),
+        "overlap_share": float(inside.mean()), "treated_rows": float(t.mean()),
+        "slots": int(sum(capacity.values())), "seconds": time.perf_counter() - started,
+    }
+
+
+def _fmt(x: float, digits: int = 0) -> str:
+    return "n/a" if x is None or not np.isfinite(x) else f"{x:,.{digits}f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=6000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--treatment", choices=("forward", "backward"), default="forward")
+    args = parser.parse_args()
+    rows = []
+    for seed in args.seeds:
+        for strength in STRENGTHS:
+            r = run(seed, strength, args.customers, forward=args.treatment == "forward")
+            rows.append(r)
+            print(f"seed {seed} strength {strength}: {r['seconds']:.0f} s", file=sys.stderr)
+    print(f"\n{args.customers:,} customers per base, treatment {args.treatment}; values: total true incremental spend over "
+          "365 days of the accounts each rule gives a manager (slots = today's managed "
+          "accounts)\n")
+    print("| seed | strength | slots | status quo | true value | uplift | optimum | share true "
+          "value | share uplift | Qini | ATE est. [90%] | true ATE (overlap) | uplift claimed "
+          "[90%] | overlap |")
+    print("|" + "---|" * 14)
+    for r in rows:
+        print(f"| {r['seed']} | {r['strength']} | {r['slots']} | {_fmt(r['status_quo'])} | "
+              f"{_fmt(r['true_value'])} | {_fmt(r['uplift'])} | {_fmt(r['optimum'])} | "
+              f"{_fmt(r['share_true_value'], 2)} | {_fmt(r['share_uplift'], 2)} | "
+              f"{_fmt(r['qini'], 2)} | {_fmt(r['ate'])} [{_fmt(r['ate_lo'])}, "
+              f"{_fmt(r['ate_hi'])}] | {_fmt(r['true_ate_overlap'])} | {_fmt(r['claimed'])} "
+              f"[{_fmt(r['claimed_lo'])}, {_fmt(r['claimed_hi'])}] | "
+              f"{r['overlap_share']:.0%} |")
+
+
+if __name__ == "__main__":
+    main()

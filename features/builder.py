@@ -4,8 +4,16 @@ A customer is known at `as_of` when its first transaction or its created_date is
 before `as_of`; only rows dated on or before `as_of` are read. The pandas tables are
 converted to polars once per call (`features.tables.prepare`) and every cutoff slices the
 same prepared frames, which is what makes many cutoffs cheap.
+
+Leak-proof by construction, on every path: before the feature functions see a cutoff T,
+the prepared transactions, category lines and contacts are cut to the rows dated on or
+before T (`prepared_upto`), the same rows `build()` keeps by preparing with `upto=T`. A
+feature function that compared a date the wrong way round could then not read the future
+in the training set either; only the labels (`features.labels`) read the full history,
+and only its window (T, T+H].
 """
 
+import dataclasses
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +38,7 @@ from features.contract import (
 from features.customers import customer_features
 from features.cutoffs import Step, backtest_horizon, history_days, resolve_step, step_cutoffs
 from features.labels import labels_at
-from features.tables import C, Prepared, from_day, known_codes, prepare, to_day
+from features.tables import C, D, Prepared, from_day, known_codes, prepare, to_day
 from features.transactions import transaction_features
 
 __all__ = [
@@ -47,6 +55,7 @@ __all__ = [
     "feature_columns",
     "features_at",
     "plan_cutoffs",
+    "prepared_upto",
     "scoring_as_of",
     "training_cutoffs",
 ]
@@ -125,14 +134,39 @@ def _families_wanted(config: FeaturesConfig) -> set[str]:
     return {name for name, on in config.families.model_dump().items() if on}
 
 
+def prepared_upto(prep: Prepared, day: int) -> Prepared:
+    """`prep` without the transactions, category lines and contacts dated after `day`: the
+    rows `prepare(tables, config, upto=day)` keeps, sliced from frames prepared once.
+
+    The daily rows' gaps and first-purchase flags look only backwards, so they are the same
+    either way. Ids, ranks, attributes and first_seen are kept whole: a first_seen after
+    `day` only ever says "not known on `day`" (`known_codes`), as it does after `upto`.
+    """
+    daily = prep.daily.filter(pl.col(D) <= day)
+    contacts = None if prep.contacts is None else prep.contacts.filter(pl.col(D) <= day)
+    lines = prep.category_rows
+    if lines is not None:
+        keep = lines.day <= day
+        lines = dataclasses.replace(
+            lines, pair=lines.pair[keep], day=lines.day[keep], amount=lines.amount[keep]
+        )
+    ends = [int(f.get_column(D).max()) for f in (daily, contacts) if f is not None and f.height]
+    end_day = max(ends) if ends else to_day("1970-01-01")
+    return dataclasses.replace(
+        prep, daily=daily, category_rows=lines, contacts=contacts, end_day=end_day
+    )
+
+
 def _feature_parts(
     prep: Prepared, T: int, config: FeaturesConfig
 ) -> tuple[np.ndarray, pl.DataFrame, dict]:
     """Customer codes known on day T, their numeric features (polars, catalogue order) and
-    their categorical attributes (name -> pandas Categorical)."""
+    their categorical attributes (name -> pandas Categorical). The feature functions see
+    only the rows dated on or before T (`prepared_upto`), whatever `prep` holds."""
     entries = catalogue(config)
     wanted = _families_wanted(config)
     codes = known_codes(prep, T)
+    prep = prepared_upto(prep, T)
     frame = pl.DataFrame({C: codes})
     if wanted & {"transactions", "btyd"}:
         frame = frame.join(
@@ -205,7 +239,9 @@ def build_training_set(
 
     Columns: customer_id, cutoff, as_of (= cutoff), the features, future_spend and churned
     (labels over (cutoff, cutoff + horizon_days], see `features.labels`). `progress` may wrap
-    the list of cutoffs (e.g. `pipeline.progress.track`) to report each one.
+    the list of cutoffs (e.g. `pipeline.progress.track`) to report each one. Each cutoff's
+    features see only the rows dated on or before it (`prepared_upto`), as `build()`'s do;
+    the labels read the full tables, over their window only.
     """
     return _training_set(prepare(tables, config), cutoffs, config, progress)
 

@@ -1,12 +1,16 @@
 """Cutoffs, the stacked training set, the scoring frame, and the point-in-time guarantees.
 
 The hypothesis tests draw random histories around a cutoff and check that rows dated after
-it never change a feature, and that labels only read (T, T+H].
+it never change a feature, and that labels only read (T, T+H]. Their `@example`s put rows on
+the cutoff T, on T+1, on both edges of each window (30 and 365 days, the trend's 90 and 180,
+the contact look-backs, the season's next quarter) and of the label window (T+1, T+H, T+H+1).
+How many examples are drawn is the hypothesis profile's (tests/conftest.py: more in CI).
+Rows dated elsewhere are pinned on tiny frames in test_boundaries.py.
 """
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import features
@@ -183,7 +187,28 @@ def training_features(t: Tables) -> pd.DataFrame:
     return frame.drop(columns=["future_spend", "churned"])
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def past(day: int) -> int:
+    """The drawn day that puts a past row on CUTOFF + day (day <= 0; offset +1)."""
+    return day - 1
+
+
+def future(day: int) -> int:
+    """The drawn day that puts a future row on CUTOFF + day (1 <= day <= 500; offset 501)."""
+    return day - 501
+
+
+EDGES = (0, -29, -30, -89, -90, -179, -180, -274, -275, -364, -365)  # windows 30/90/365
+PAST_EDGES = [
+    (("C1", "C2", "007")[i % 3], f"o{i % 3 + 1}", past(d), (12.5, 40.0, -30.0)[i % 3], "ab"[i % 2])
+    for i, d in enumerate(EDGES)
+]
+CONTACT_EDGES = [
+    (("C1", "C2", "007")[i % 3], past(d), ("visit", "call", "email")[i % 3],
+     ("M1", None)[i % 2], ("order", "complaint", "none")[i % 3])
+    for i, d in enumerate((0, -29, -30, -364, -365))
+]
+
+
 @given(
     past_tx=st.lists(transaction_row, min_size=1, max_size=12),
     future_a=st.lists(transaction_row, max_size=8),
@@ -191,6 +216,23 @@ def training_features(t: Tables) -> pd.DataFrame:
     past_ct=st.lists(contact_row, max_size=6),
     future_ct_a=st.lists(contact_row, max_size=5),
     future_ct_b=st.lists(contact_row, max_size=5),
+)
+@example(  # every window edge and the cutoff in the past; T+1 and T+500 in the future
+    past_tx=PAST_EDGES,
+    future_a=[("C1", "o1", future(1), 40.0, "a")],
+    future_b=[("C2", "o2", future(1), -30.0, "b"), ("007", "o3", future(500), 300.0, "a")],
+    past_ct=CONTACT_EDGES,
+    future_ct_a=[("C1", future(1), "visit", "M1", "complaint")],
+    future_ct_b=[("007", future(1), "call", None, "order"),
+                 ("C2", future(2), "email", "M1", "none")],
+)
+@example(  # one order on T, the same order id again on T+1, a contact on T+1 only
+    past_tx=[("C1", "o1", past(0), 12.5, "a")],
+    future_a=[("C1", "o1", future(1), 12.5, "a")],
+    future_b=[],
+    past_ct=[],
+    future_ct_a=[("007", future(1), "call", None, "order")],
+    future_ct_b=[],
 )
 def test_rows_after_the_cutoff_never_change_a_feature(
     past_tx, future_a, future_b, past_ct, future_ct_a, future_ct_b
@@ -223,7 +265,16 @@ def training_labels(tx: pd.DataFrame) -> pd.DataFrame:
     return at[["customer_id", "future_spend", "churned"]].reset_index(drop=True)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def in_window(day: int) -> int:
+    """The drawn day that window_frame puts on CUTOFF + day (1 <= day <= HORIZON)."""
+    return day - 1 - HORIZON
+
+
+def later(day: int) -> int:
+    """The drawn day that puts a later row on CUTOFF + HORIZON + day (1 <= day <= 500)."""
+    return day - 501
+
+
 @given(
     past_tx=st.lists(transaction_row, max_size=10),
     window_tx=st.lists(transaction_row, max_size=8),
@@ -231,6 +282,22 @@ def training_labels(tx: pd.DataFrame) -> pd.DataFrame:
     later_b=st.lists(transaction_row, max_size=6),
     other_past=st.lists(transaction_row, max_size=6),
     extra=transaction_row,
+)
+@example(  # on T (out), T+1 and T+H (in), T+H+1 (out); one more order on T+1
+    past_tx=[("C1", "o1", past(0), 40.0, "a")],
+    window_tx=[("C1", "o2", in_window(1), 12.5, "a"), ("C2", "o1", in_window(HORIZON), -30.0, "b")],
+    later_a=[("C2", "o3", later(1), 300.0, "a")],
+    later_b=[],
+    other_past=[("007", "o1", past(0), 300.0, "b")],
+    extra=("007", "o2", in_window(1), 40.0, "a"),
+)
+@example(  # a zero amount on T+H is no order; a return on T+H+1 is outside
+    past_tx=[],
+    window_tx=[("007", "o1", in_window(HORIZON), 12.5, "b")],
+    later_a=[("007", "o1", later(1), -30.0, "b")],
+    later_b=[("C1", "o2", later(1), 40.0, "a")],
+    other_past=[("C2", "o3", past(0), 12.5, "a")],
+    extra=("C2", "o2", in_window(HORIZON), 0.0, "a"),
 )
 def test_labels_read_only_the_label_window(past_tx, window_tx, later_a, later_b, other_past, extra):
     def frame(past, window, later):

@@ -269,12 +269,12 @@ MODULES = (
                "a NaN champion value blocks the promotion"),
     )),
     Module("models/backtest.py (grades)", ("models/backtest.py",), (
-        "tests/models/test_selection_edges.py", "tests/models/test_backtest.py", "-k", "grade"), (
-        Mutant("best = (candidates * sign).idxmax()", "best = candidates.idxmax()",
+        "tests/models/test_selection_edges.py", "tests/models/test_backtest.py", "-k",
+        "grade or best_baseline"), (
+        Mutant("name = (values * _direction(metric)).idxmax()", "name = values.idxmax()",
                "the best baseline ignores the metric's direction"),
-        Mutant("            won = beats(summary.loc[model, metric], candidates[best], metric,\n"
-               "                        config.gate.min_margin)",
-               "            won = beats(summary.loc[model, metric], candidates[best], metric)",
+        Mutant("won = beats(summary.loc[model, metric], best_value, metric, config.gate.min_margin)",
+               "won = beats(summary.loc[model, metric], best_value, metric)",
                "grades ignore min_margin"),
     )),
     Module("models/reasons.py", ("models/reasons.py",), (

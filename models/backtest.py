@@ -63,6 +63,7 @@ __all__ = [
     "ORACLE",
     "BacktestResult",
     "backtest",
+    "best_baseline",
     "candidates",
     "AUTO_FOLD_STEPS",
     "fold_cutoffs",
@@ -413,6 +414,21 @@ def _direction(metric: str) -> float:
     return 1.0 if HIGHER_IS_BETTER.get(metric, True) else -1.0
 
 
+def best_baseline(summary: pd.DataFrame, metric: str,
+                  baselines) -> tuple[str | None, float | None]:
+    """The baseline with the best backtest mean of `metric` in `summary` (one row per model),
+    and that mean: the one "best baseline" of the grades and of the champion gate. "Best"
+    follows the metric's direction (models.metrics.HIGHER_IS_BETTER), ties go to the first
+    listed; (None, None) when the summary lacks the metric or every listed baseline."""
+    if summary.empty or metric not in summary.columns:
+        return None, None
+    values = summary.loc[[b for b in baselines if b in summary.index], metric].dropna()
+    if values.empty:
+        return None, None
+    name = (values * _direction(metric)).idxmax()
+    return str(name), float(values[name])
+
+
 def _grades(summary: pd.DataFrame, config: ModelConfig, baselines) -> pd.DataFrame:
     """Each LightGBM model against the best baseline, metric by metric."""
     rows = []
@@ -422,14 +438,11 @@ def _grades(summary: pd.DataFrame, config: ModelConfig, baselines) -> pd.DataFra
         for metric in kind_metrics:
             if metric not in summary.columns or pd.isna(summary.loc[model, metric]):
                 continue
-            candidates = summary.loc[[b for b in baselines if b in summary.index], metric].dropna()
-            if candidates.empty:
+            best, best_value = best_baseline(summary, metric, baselines)
+            if best is None:
                 continue
-            sign = _direction(metric)
-            best = (candidates * sign).idxmax()
-            margin = sign * (summary.loc[model, metric] - candidates[best])
-            won = beats(summary.loc[model, metric], candidates[best], metric,
-                        config.gate.min_margin)
+            margin = _direction(metric) * (summary.loc[model, metric] - best_value)
+            won = beats(summary.loc[model, metric], best_value, metric, config.gate.min_margin)
             verb = "beats" if won else "does not beat"
             rows.append(
                 {
@@ -437,7 +450,7 @@ def _grades(summary: pd.DataFrame, config: ModelConfig, baselines) -> pd.DataFra
                     "metric": metric,
                     "model_value": summary.loc[model, metric],
                     "best_baseline": best,
-                    "baseline_value": candidates[best],
+                    "baseline_value": best_value,
                     "margin": margin,
                     "beats": won,
                     "gate": metric in (config.gate.value_metric, config.gate.churn_metric),

@@ -2,7 +2,6 @@
 
 No file or MLflow I/O here: each function takes frames and dicts and returns a dict, a frame
 or a string, so the stages only read, call these and write.
-- `best_baseline`: the baseline the champion gate compares a new model with;
 - `backtest_tables`: the four backtest_*.parquet frames of the train stage;
 - `model_info`: the content of model_info.json;
 - `metrics_json`: the content of metrics/backtest.json (`dvc metrics`);
@@ -10,14 +9,14 @@ or a string, so the stages only read, call these and write.
 - `report_markdown`: reports/backtest/report.md.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import pandas as pd
 
 from features.contract import HORIZON_DAYS
 from models.backtest import BacktestResult
 from models.columns import RUN_ID
-from models.metrics import CHURN_METRICS, DIAGNOSTIC_METRICS, HIGHER_IS_BETTER, VALUE_METRICS
+from models.metrics import CHURN_METRICS, DIAGNOSTIC_METRICS, VALUE_METRICS
 from pipeline import plots
 from pipeline.files import FITTED_MODELS, MODEL_INFO  # re-exported: the train stage's artifacts
 
@@ -29,7 +28,6 @@ __all__ = [
     "PLOT_COLUMNS",
     "VALUE_MODELS",
     "backtest_tables",
-    "best_baseline",
     "metrics_json",
     "model_info",
     "plot_frames",
@@ -49,23 +47,6 @@ PLOT_AXES = {"gain": ("share_customers", "share_spend"), "calibration": ("bin", 
              "deciles": ("decile", "actual")}
 _PLOT_TABLES = {"gain": plots.gain_table, "calibration": plots.calibration_table,
                 "deciles": plots.decile_table}
-
-
-def best_baseline(
-    result: BacktestResult, metric: str, baselines: Iterable[str]
-) -> tuple[str | None, float | None]:
-    """The baseline with the best backtest mean of `metric`, and that mean.
-
-    "Best" follows the metric's direction (models.metrics.HIGHER_IS_BETTER); (None, None) when
-    the summary lacks the metric or every listed baseline."""
-    if result.summary.empty or metric not in result.summary.columns:
-        return None, None
-    present = [b for b in baselines if b in result.summary.index]
-    values = result.summary.loc[present, metric].dropna()
-    if values.empty:
-        return None, None
-    name = values.idxmax() if HIGHER_IS_BETTER.get(metric, True) else values.idxmin()
-    return str(name), float(values[name])
 
 
 def backtest_tables(result: BacktestResult) -> dict[str, pd.DataFrame]:

@@ -119,8 +119,8 @@ def register_gated(kind: Literal["value", "churn"], fitted: FittedModels, sample
     own BTYD step and feature list from `fitted` (FittedModels.model_input)."""
     import mlflow
 
+    from models.backtest import best_baseline
     from models.selection import CHURN_MODEL, value_model_name
-    from pipeline.reporting import best_baseline
 
     if kind == "value":
         name, model, output = track.value_model_name, fitted.value, "predict"
@@ -138,7 +138,7 @@ def register_gated(kind: Literal["value", "churn"], fitted: FittedModels, sample
         new = chosen.scores[row]
     else:
         new = float(result.summary.loc[row, metric]) if row in result.summary.index else math.nan
-    baseline, baseline_value = best_baseline(result, metric, baselines)
+    baseline, baseline_value = best_baseline(result.summary, metric, baselines)
     if chosen is not None and chosen.best_baseline in chosen.scores:
         baseline, baseline_value = chosen.best_baseline, chosen.scores[chosen.best_baseline]
     if row == baseline:  # the simple rule itself won: only the champion can stop it

@@ -146,3 +146,20 @@ def test_auto_fold_step_moves_folds_closer_only_when_the_history_is_short():
     assert plan_folds(tiny, 3, "auto", 91, 3)[1] == "3m"
     # two usable folds only when they are a week apart
     assert plan_folds(weekly[:17], 3, "auto", 91, 3)[1] == "1w"
+
+
+def test_best_baseline_follows_the_metric_direction_and_ties_go_to_the_first_listed():
+    from models.backtest import best_baseline
+
+    summary = pd.DataFrame(
+        {"normalized_gini": [0.60, 0.40, 0.50, 0.50, float("nan")],
+         "brier": [0.10, 0.20, 0.15, 0.15, 0.12]},
+        index=["lgbm_tweedie", "rfm", "last_period", "btyd", "lgbm_churn"])
+    assert best_baseline(summary, "normalized_gini", ["rfm", "last_period", "btyd"]) == (
+        "last_period", 0.50)  # higher is better; the tie with btyd goes to the first listed
+    assert best_baseline(summary, "normalized_gini", ["rfm", "btyd", "last_period"]) == (
+        "btyd", 0.50)
+    assert best_baseline(summary, "brier", ["rfm", "last_period"]) == ("last_period", 0.15)
+    assert best_baseline(summary, "brier", ["avg_spend_retention"]) == (None, None)
+    assert best_baseline(summary, "roc_auc", ["rfm"]) == (None, None)  # no such metric
+    assert best_baseline(pd.DataFrame(), "brier", ["rfm"]) == (None, None)

@@ -27,16 +27,6 @@ def _result(summary=SUMMARY, predictions=None) -> BacktestResult:
                           empty if predictions is None else predictions, ["note"])
 
 
-def test_best_baseline_follows_the_metric_direction():
-    result = _result()
-    assert reporting.best_baseline(result, "normalized_gini", ["rfm", "last_period"]) == (
-        "last_period", 0.50)  # higher is better
-    assert reporting.best_baseline(result, "brier", ["rfm", "last_period"]) == (
-        "last_period", 0.15)  # lower is better
-    assert reporting.best_baseline(result, "brier", ["btyd"]) == (None, None)  # not in summary
-    assert reporting.best_baseline(result, "roc_auc", ["rfm"]) == (None, None)  # no metric
-
-
 def test_backtest_tables_put_the_model_first():
     tables = reporting.backtest_tables(_result())
     assert list(tables) == ["metrics", "summary", "grades", "predictions"]

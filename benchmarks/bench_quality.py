@@ -31,8 +31,8 @@ scoring_frame.parquet, like btyd. A shape whose pipeline stops shows the error i
 
 Sizes (customers of the generated shapes; CDNOW is always its 2,357): tiny = 5% of each
 preset's default (b2b 1,000, consumer 1,250), small = 25% (5,000 / 6,250), full = 100%
-(20,000 / 25,000), the default. On two shared cores (load about 2, LightGBM n_jobs 1) all
-seven shapes take 20 minutes at full size, 6 at small, 4 at tiny. Customers arriving after T0
+(20,000 / 25,000), the default. On two cores (load about 1, LightGBM n_jobs 1) all
+seven shapes take 12 minutes at full size, 6 at small, 4 at tiny. Customers arriving after T0
 (in the simulated H days) are not scored, so fewer than these are judged.
 """
 

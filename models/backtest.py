@@ -30,6 +30,7 @@ from features.cutoffs import Step
 from models.baselines import fit_baseline, last_horizon, make_baseline
 from models.config import ModelConfig
 from models.metrics import (
+    ACTIVE_CHURN_METRICS,
     CHURN_METRICS,
     DIAGNOSTIC_METRICS,
     HIGHER_IS_BETTER,
@@ -43,10 +44,12 @@ from models.metrics import (
 from models.selection import (
     BLEND,
     CHURN_MODEL,
+    PairedFold,
     Selection,
     beats,
     blend_weights,
     compare,
+    paired_standard_error,
     value_model_name,
 )
 from models.training import (
@@ -192,28 +195,38 @@ def candidates(config: ModelConfig, kind: str) -> tuple[list[str], list[str]]:
     return lgbm + base, base
 
 
-def _blend(folds: list[pd.DataFrame], members: list[str], kind: str, rows: list) -> dict:
+def _blend(folds: list[pd.DataFrame], members: list[str], kind: str, rows: list,
+           power: float = 1.5, active_only: bool = False) -> dict:
     """Score the blend of `members` on every fold but the first with weights fitted on the
     folds before it (appending to the tidy `rows`, adding a "blend_<kind>" column to each
     fold's frame), and return the final weights, fitted on every fold; {} without at least
-    two members scored on every fold."""
+    two members scored on every fold. `power`: the value loss's Tweedie variance power
+    (models.selection.blend_weights). `active_only`: the weights are fitted on the active
+    rows of each fold (`attrs["active"]`: an order in the last horizon), the population a
+    churn gate metric of the active base judges the blend on; it is scored on every row."""
     columns = [f"{m}_{kind}" for m in members]
     present = [m for m, c in zip(members, columns) if all(c in f.columns for f in folds)]
     if len(present) < 2 or not folds:
         return {}
     columns = [f"{m}_{kind}" for m in present]
     label = LABEL_SPEND if kind == "value" else LABEL_CHURNED
+
+    def fitted_on(frames: list[pd.DataFrame]) -> np.ndarray:
+        parts = [f.loc[f.attrs["active"], columns + [label]]
+                 if active_only and f.attrs.get("active") is not None else f[columns + [label]]
+                 for f in frames]
+        rows_ = pd.concat(parts, ignore_index=True)
+        return blend_weights(rows_[columns].to_numpy(), rows_[label].to_numpy(), kind, power)
+
     for k in range(1, len(folds)):
-        earlier = pd.concat([f[columns + [label]] for f in folds[:k]], ignore_index=True)
-        weights = blend_weights(earlier[columns].to_numpy(), earlier[label].to_numpy(), kind)
+        weights = fitted_on(folds[:k])
         fold = folds[k]
         pred = fold[columns].to_numpy(dtype=float) @ weights
         fold[f"{BLEND}_{kind}"] = pred
         found = _fold_metrics(fold, kind, pred, True)
         number, cutoff = fold.attrs["fold"], fold[CUTOFF].iloc[0]
         rows += [(number, cutoff, BLEND, metric, v) for metric, v in found.items()]
-    every = pd.concat([f[columns + [label]] for f in folds], ignore_index=True)
-    weights = blend_weights(every[columns].to_numpy(), every[label].to_numpy(), kind)
+    weights = fitted_on(folds)
     return {m: float(w) for m, w in zip(present, weights)}
 
 
@@ -366,12 +379,15 @@ def backtest(
                 rows += [(fold, cutoff, model, metric, v) for metric, v in found.items()]
                 out[f"{model}_{kind}"] = pred
         evaluated.append(out)
-    weights = {kind: _blend(evaluated, candidates(config, kind)[0], kind, rows)
+    active_gate = config.gate.churn_metric in ACTIVE_CHURN_METRICS
+    weights = {kind: _blend(evaluated, candidates(config, kind)[0], kind, rows,
+                            config.value.tweedie_variance_power, kind == "churn" and active_gate)
                if config.selection.blend else {} for kind in ("value", "churn")}
+    metrics = pd.DataFrame(rows, columns=["fold", CUTOFF, "model", "metric", "value"])
+    selection = _select(metrics, evaluated, config, weights, say)
     for fold_frame in evaluated:  # the context is spent (and Parquet cannot store arrays)
         fold_frame.attrs.clear()
     last_predictions = evaluated[-1] if evaluated else last_predictions
-    metrics = pd.DataFrame(rows, columns=["fold", CUTOFF, "model", "metric", "value"])
     if metrics.empty:
         messages.append("no fold could be evaluated: the history is too short for the backtest")
         return BacktestResult(
@@ -396,18 +412,46 @@ def backtest(
         else float("nan")
         for name in value_names
     }
-    selection = {}
-    for kind, metric, forced in (("value", gate_metric, value_model_name(config.value_objective)),
-                                 ("churn", config.gate.churn_metric, CHURN_MODEL)):
-        members, base = candidates(config, kind)
-        chosen = compare(metrics, kind, metric, [*members[:len(members) - len(base)], BLEND,
-                                                 *base], base,
-                         forced if config.selection.publish == "lgbm" else None, weights[kind])
-        if chosen is not None:
-            selection[kind] = chosen
-            messages.append(chosen.text)
+    messages += [chosen.text for chosen in selection.values()]
     return BacktestResult(metrics, summary, grades, best, oracle_share, last_predictions,
                           messages, selection, weights)
+
+
+def _select(metrics: pd.DataFrame, evaluated: list[pd.DataFrame], config: ModelConfig,
+            weights: dict, say: Callable[[str], None]) -> dict[str, Selection]:
+    """Per target the Selection (models.selection.compare) on the gate metric, with the
+    one-standard-error rule's bootstrap over the evaluated folds (their frames still carry
+    the active mask in `attrs`)."""
+    if metrics.empty:
+        return {}
+    codes = pd.factorize(pd.concat([f[CUSTOMER_ID] for f in evaluated], ignore_index=True))[0]
+    starts = np.cumsum([0, *(len(f) for f in evaluated)])
+    by_number = {f.attrs["fold"]: (codes[a:b], f) for f, a, b in zip(evaluated, starts, starts[1:])}
+    sel = config.selection
+    selection = {}
+    for kind, metric, forced in (("value", config.gate.value_metric,
+                                  value_model_name(config.value_objective)),
+                                 ("churn", config.gate.churn_metric, CHURN_MODEL)):
+        members, base = candidates(config, kind)
+        lgbm = members[:len(members) - len(base)]
+        label = LABEL_SPEND if kind == "value" else LABEL_CHURNED
+
+        def spread(a, b, folds, kind=kind, metric=metric, label=label):
+            say(f"{kind}: bootstrap of {a} - {b} ({metric}, {sel.bootstrap} resamples)")
+            parts = [PairedFold(codes, fold[label].to_numpy(float),
+                                fold[f"{a}_{kind}"].to_numpy(float),
+                                fold[f"{b}_{kind}"].to_numpy(float),
+                                fold.attrs["active"] if metric in ACTIVE_CHURN_METRICS else None)
+                     for codes, fold in (by_number[k] for k in folds if k in by_number)]
+            return paired_standard_error(parts, metric, sel.bootstrap, seed=config.random_state)
+
+        chosen = compare(metrics, kind, metric, [*lgbm, BLEND, *base], base,
+                         forced if sel.publish == "lgbm" else None, weights[kind],
+                         simplest_first=[*base, *lgbm, BLEND], spread=spread,
+                         within_se=sel.within_se)
+        if chosen is not None:
+            selection[kind] = chosen
+    return selection
 
 
 def _direction(metric: str) -> float:

@@ -12,7 +12,7 @@ from pydantic import ConfigDict, Field, model_validator
 from features.config import StrictModel
 from features.cutoffs import STEP_PATTERN, months_alias
 from models._lightgbm import LIGHTGBM_PARAMS, check_lgbm_params
-from models.metrics import CHURN_METRICS, VALUE_METRICS
+from models.metrics import GATE_CHURN_METRICS, VALUE_METRICS
 
 __all__ = [
     "BacktestConfig",
@@ -107,7 +107,7 @@ class GateConfig(StrictModel):
     """When a new model counts as better (backtest summary means)."""
 
     value_metric: Literal[VALUE_METRICS] = "normalized_gini"
-    churn_metric: Literal[CHURN_METRICS] = "pr_auc"
+    churn_metric: Literal[GATE_CHURN_METRICS] = "pr_auc_active"
     min_margin: float = 0.0
 
 
@@ -115,10 +115,15 @@ class SelectionConfig(StrictModel):
     """What publishes a target's scores (models.selection): "best" = the candidate that wins
     the backtest on the gate metric (LightGBM, a baseline, BTYD or the blend); "lgbm" = the
     configured LightGBM model even when it lost (every output then names it). blend: whether
-    the blend of the LightGBM models and the baselines is a candidate."""
+    the blend of the LightGBM models and the baselines is a candidate. within_se: the
+    simplest candidate that scores at least the best baseline publishes unless the best
+    candidate beats it by more than this many standard errors of the difference (`bootstrap`
+    resamples of the customers; 0 = the plain best mean), models.selection.compare."""
 
     publish: Literal["best", "lgbm"] = "best"
     blend: bool = True
+    within_se: float = Field(1.0, ge=0)
+    bootstrap: int = Field(200, ge=20)
 
 
 class ReasonsConfig(StrictModel):

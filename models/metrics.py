@@ -15,14 +15,17 @@ from scipy.stats import spearmanr
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 __all__ = [
+    "ACTIVE_CHURN_METRICS",
     "CHURN_METRICS",
     "DIAGNOSTIC_METRICS",
+    "GATE_CHURN_METRICS",
     "HIGHER_IS_BETTER",
     "VALUE_METRICS",
     "churn_metrics",
     "decile_mape",
     "expected_calibration_error",
     "lift_share",
+    "metric_value",
     "normalized_gini",
     "top_decile_lift",
     "top_k_share",
@@ -43,8 +46,12 @@ CHURN_METRICS = ("roc_auc", "pr_auc", "brier", "ece", "top_decile_lift")
 # 1 = right), the capture at the managers' total capacity, the share of attainable lift
 # (`lift_share`) on top-10% capture and at capacity, churn on the active base (customers with
 # an order in the last horizon: long-dead customers make churn look easy)
+ACTIVE_CHURN_METRICS = ("roc_auc_active", "pr_auc_active")
 DIAGNOSTIC_METRICS = ("spend_ratio", "capacity_capture", "lift_share_top10",
-                      "lift_share_capacity", "roc_auc_active", "pr_auc_active")
+                      "lift_share_capacity", *ACTIVE_CHURN_METRICS)
+# what the champion gate and the selection may judge churn on: the churn metrics, on everyone
+# or on the active base
+GATE_CHURN_METRICS = (*CHURN_METRICS, *ACTIVE_CHURN_METRICS)
 HIGHER_IS_BETTER = {
     "normalized_gini": True,
     "spearman": True,
@@ -199,3 +206,29 @@ def churn_metrics(outcome, score, probabilities: bool = True) -> dict[str, float
         "ece": expected_calibration_error(y, s) if probabilities else math.nan,
         "top_decile_lift": top_decile_lift(y, s),
     }
+
+
+def metric_value(metric: str, actual, predicted, active=None) -> float:
+    """One metric of VALUE_METRICS, CHURN_METRICS (churn scores as probabilities) or
+    ACTIVE_CHURN_METRICS (on the rows where `active` is true), computing only that one:
+    what a bootstrap of the selection's decision (models.selection) recomputes many times."""
+    if metric in ACTIVE_CHURN_METRICS:
+        if active is None:
+            raise ValueError(f"{metric} needs the active mask")
+        on = np.asarray(active, dtype=bool)
+        return metric_value(metric.removesuffix("_active"), np.asarray(actual)[on],
+                            np.asarray(predicted)[on])
+    a, p = _arrays(actual, predicted)
+    single = {"normalized_gini": normalized_gini, "top10_capture": lambda a, p: top_share(a, p, 0.1),
+              "top1_capture": lambda a, p: top_share(a, p, 0.01), "top_decile_lift": top_decile_lift}
+    if metric in single:
+        return single[metric](a, p)
+    if metric in ("roc_auc", "pr_auc"):
+        if not 0 < a.sum() < len(a):
+            return math.nan
+        return float((roc_auc_score if metric == "roc_auc" else average_precision_score)(a, p))
+    if metric in CHURN_METRICS:
+        return churn_metrics(a, p)[metric]
+    if metric in VALUE_METRICS:
+        return value_metrics(a, p)[metric]
+    raise ValueError(f"unknown metric {metric!r}")

@@ -20,17 +20,18 @@ serving models and the reasons take any winner the same way: `BaselineValue` /
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import nnls
+from scipy.optimize import minimize, nnls
 from sklearn.base import BaseEstimator
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from features.contract import CUTOFF
 from models.baselines import BTYD_EXPECTED_SPEND, BTYD_PROB_NO_PURCHASE
-from models.metrics import HIGHER_IS_BETTER
+from models.metrics import HIGHER_IS_BETTER, metric_value
 
 __all__ = [
     "BLEND",
@@ -38,10 +39,12 @@ __all__ = [
     "BaselineChurn",
     "BaselineValue",
     "Blend",
+    "PairedFold",
     "Selection",
     "beats",
     "blend_weights",
     "compare",
+    "paired_standard_error",
     "value_model_name",
 ]
 
@@ -66,11 +69,28 @@ def beats(a: float | None, b: float | None, metric: str, margin: float = 0.0) ->
     return sign * (a - b) > margin
 
 
-def blend_weights(predictions: np.ndarray, actual: np.ndarray, kind: str) -> np.ndarray:
-    """Non-negative weights of the columns of `predictions` (rows x members) that best fit
-    `actual` in least squares (scipy's NNLS, no intercept). For "churn" the weights are then
-    scaled to sum to 1 (a mixture of probabilities stays a probability). Rows with a NaN
-    prediction are left out; without a usable row or a positive weight: equal weights."""
+def blend_weights(predictions: np.ndarray, actual: np.ndarray, kind: str,
+                  power: float = 1.5) -> np.ndarray:
+    """Non-negative weights of the columns of `predictions` (rows x members) fitted to
+    `actual` by the loss of the target's own distribution, the loss the LightGBM models
+    are fitted with:
+
+    - "value": the mean Tweedie deviance of variance power `power` (the value model's
+      `tweedie_variance_power`) of the blend sum(w_j x member_j), w >= 0, no intercept.
+      Spend is mostly zeros with a long tail; least squares would let the few largest
+      spenders set the weights (on the CDNOW sample it gave the member with the best
+      ranking a weight of 0), the deviance weighs errors relative to the level. The
+      deviance sets the mix; the weights are then scaled by one factor so that the blend's
+      total equals the labels' total (the deviance's optimum need not match it; a common
+      factor leaves the ranking as it is). Negative labels (net returns) count as 0, as in
+      the value model.
+    - "churn": the mean log-loss of the mixture sum(w_j x p_j), w >= 0 summing to 1, so a
+      blend of probabilities stays a probability.
+
+    Started from the least-squares (NNLS) solution and refined with L-BFGS-B on analytic
+    gradients; columns are scaled to a common size first (members on very different
+    scales). Rows with a NaN prediction are left out; with fewer usable rows than members
+    or no positive weight: equal weights."""
     P = np.asarray(predictions, dtype=float)
     y = np.asarray(actual, dtype=float)
     m = P.shape[1]
@@ -78,13 +98,63 @@ def blend_weights(predictions: np.ndarray, actual: np.ndarray, kind: str) -> np.
     equal = np.full(m, 1.0 / m)
     if ok.sum() < m:
         return equal
-    scale = np.abs(P[ok]).max(axis=0)  # conditioning: members on very different scales
-    scale[scale == 0] = 1.0
-    weights, _ = nnls(P[ok] / scale, y[ok])
+    P, y = np.clip(P[ok], 0.0, None), y[ok]
+    if kind == "churn":
+        P, y = np.clip(P, 0.0, 1.0), np.clip(y, 0.0, 1.0)
+    else:
+        y = np.clip(y, 0.0, None)
+    level = max(float(y.mean()), 1e-12)
+    scale = P.mean(axis=0) / level  # each scaled column has the labels' mean: weights ~ 1/m
+    scale[scale <= 0] = 1.0
+    Q = P / scale
+    start, _ = nnls(Q, y)
+    if not np.isfinite(start).all() or start.sum() <= 0:
+        start = equal.copy()
+    if kind == "churn":
+        start = start / start.sum()
+    loss = _log_loss if kind == "churn" else _tweedie_loss(power, level)
+    size = max(abs(loss(start, Q, y)[0]), 1e-12)  # the loss in units of its starting value
+
+    def scaled(w):
+        value, grad = loss(w, Q, y)
+        return value / size, grad / size
+
+    found = minimize(scaled, start, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * m,
+                     options={"gtol": 1e-10, "ftol": 1e-13, "maxiter": 500})
+    weights = found.x if found.fun <= scaled(start)[0] else start
+    weights = np.where(weights > 1e-9 * weights.max(), weights, 0.0)
+    if kind != "churn" and (Q @ weights).sum() > 0:  # the deviance sets the mix, the labels'
+        weights = weights * y.sum() / (Q @ weights).sum()  # total the level (ranking unchanged)
     weights = weights / scale
     if not np.isfinite(weights).all() or weights.sum() <= 0:
         return equal
     return weights / weights.sum() if kind == "churn" else weights
+
+
+def _tweedie_loss(power: float, level: float):
+    """The mean Tweedie deviance (up to terms free of the weights) of the blend Q @ w and
+    its gradient; the blend is floored at a millionth of the mean label, so a row that
+    every member predicts at 0 costs a large but finite loss."""
+    floor = max(level, 1e-12) * 1e-6
+
+    def loss(w, Q, y):
+        mu = np.maximum(Q @ w, floor)
+        value = np.mean(mu ** (2 - power) / (2 - power) - y * mu ** (1 - power) / (1 - power))
+        d_mu = (mu ** (1 - power) - y * mu ** (-power)) * (Q @ w > floor)
+        return value, Q.T @ d_mu / len(y)
+    return loss
+
+
+def _log_loss(w, Q, y):
+    """The mean log-loss of the mixture (Q @ w) / sum(w) and its gradient (the weights are
+    normalised inside, so any positive vector is a mixture)."""
+    total = max(float(w.sum()), 1e-12)
+    q = Q @ w
+    p = np.clip(q / total, 1e-9, 1 - 1e-9)
+    value = -np.mean(y * np.log(p) + (1 - y) * np.log1p(-p))
+    d_p = (p - y) / (p * (1 - p)) / len(y)
+    grad = (Q.T @ d_p - float(d_p @ q) / total) / total  # d p / d w_j = (Q_j - p) / total
+    return value, grad
 
 
 @dataclass(frozen=True)
@@ -94,9 +164,12 @@ class Selection:
     `scores`: every candidate's mean of `metric` over `folds` (the folds all were scored on),
     best first. `winner` is the first of the best (ties keep the candidates' order, LightGBM
     first); `runner_up` the next; `best_baseline` the best of the baselines. `published` is
-    what is actually published: the winner, unless a setting forces another candidate
-    (`forced`). `cutoffs`: the folds' cutoff dates (YYYY-MM-DD), what makes the scores
-    comparable with another run's (pipeline.tracking's champion gate)."""
+    what is actually published: the winner, unless a simpler candidate is not worse by more
+    than `within_se` standard errors (`simpler`, compare's one-standard-error rule) or a
+    setting forces another candidate (`forced`). `standard_errors`: the bootstrap standard
+    error of the winner's score minus each simpler candidate's that was weighed.
+    `cutoffs`: the folds' cutoff dates (YYYY-MM-DD), what makes the scores comparable with
+    another run's (pipeline.tracking's champion gate)."""
 
     kind: str
     metric: str
@@ -109,6 +182,13 @@ class Selection:
     forced: bool = False
     weights: dict[str, float] = field(default_factory=dict)
     cutoffs: list[str] = field(default_factory=list)
+    standard_errors: dict[str, float] = field(default_factory=dict)
+    within_se: float = 0.0
+
+    @property
+    def simpler(self) -> bool:
+        """Whether a simpler candidate publishes because the winner's lead is within noise."""
+        return not self.forced and self.published != self.winner
 
     def margin(self, other: str | None) -> float:
         """The published candidate's score minus `other`'s (in the better direction)."""
@@ -126,8 +206,19 @@ class Selection:
         if self.forced:
             parts.append(f"; forced by configs/model.yaml selection.publish although "
                          f"{self.winner} won with {s[self.winner]:.4f}")
+        elif self.simpler:
+            se = self.standard_errors.get(self.published, math.nan)
+            parts.append(f"; {self.winner} scored {s[self.winner]:.4f}, ahead by "
+                         f"{-self.margin(self.winner):.4f}, within {self.within_se:g} standard "
+                         f"error(s) ({se:.4f}) of the difference: the simpler candidate "
+                         "publishes")
         elif self.runner_up is not None:
             parts.append(f", {self.margin(self.runner_up):+.4f} over {self.runner_up}")
+            weighed = {c: e for c, e in self.standard_errors.items() if math.isfinite(e) and e > 0}
+            if weighed:  # the simpler candidates it had to beat by more than the noise
+                parts.append(" (" + ", ".join(
+                    f"{self.margin(c) / e:.1f} standard errors over {c}"
+                    for c, e in weighed.items()) + ")")
         if self.best_baseline and self.best_baseline not in (self.published, self.runner_up):
             parts.append(f", {self.margin(self.best_baseline):+.4f} over the best baseline "
                          f"{self.best_baseline}")
@@ -142,16 +233,28 @@ class Selection:
                 "scores": self.scores, "winner": self.winner, "runner_up": self.runner_up,
                 "best_baseline": self.best_baseline, "published": self.published,
                 "forced": self.forced, "weights": self.weights, "cutoffs": self.cutoffs,
+                "standard_errors": self.standard_errors, "within_se": self.within_se,
                 "text": self.text}
 
 
 def compare(metrics: pd.DataFrame, kind: str, metric: str, candidates: list[str],
             baselines: list[str], publish: str | None = None,
-            weights: dict[str, float] | None = None) -> Selection | None:
+            weights: dict[str, float] | None = None, simplest_first: list[str] | None = None,
+            spread=None, within_se: float = 0.0) -> Selection | None:
     """The Selection of `kind` from the backtest's tidy per-fold `metrics` (fold, model,
     metric, value): each of `candidates` (in preference order for ties) scored as its mean
     over the folds where every candidate with a score has one. None when no candidate has a
-    score. `publish`: a candidate to publish whatever won (None: the winner)."""
+    score. `publish`: a candidate to publish whatever won (None: the selection's choice).
+
+    The one-standard-error rule (Hastie, Tibshirani & Friedman, The Elements of Statistical
+    Learning, 7.10): a more complex candidate publishes only when the backtest can tell it
+    is better. Of the candidates that score at least the best baseline, the first in
+    `simplest_first` order (the baselines as configured, then LightGBM, then the blend)
+    whose score the winner does not beat by more than `within_se` x `spread(winner, it,
+    folds)` (the standard error of the difference, `paired_standard_error`) publishes. A
+    simple rule within noise of LightGBM is what a user would have anyway, and on a small
+    or short history it is the safer bet; on a base where LightGBM's lead is many standard
+    errors nothing changes. `within_se` 0 or no `spread`: the winner publishes."""
     rows = metrics[(metrics["metric"] == metric) & metrics["model"].isin(candidates)]
     rows = rows[np.isfinite(rows["value"].astype(float))]
     present = [c for c in candidates if c in set(rows["model"])]
@@ -175,14 +278,90 @@ def compare(metrics: pd.DataFrame, kind: str, metric: str, candidates: list[str]
     scores = {c: float(means[c]) for c in ranked}
     winner = ranked[0]
     base = [c for c in ranked if c in baselines]
-    forced = publish is not None and publish in scores and publish != winner
+    chosen, errors = winner, {}
+    if spread is not None and within_se > 0:
+        chosen, errors = _simplest_within(scores, winner, base[0] if base else None, metric,
+                                          simplest_first or present, spread, folds, within_se)
+    forced = publish is not None and publish in scores and publish != chosen
     cutoffs = []
     if CUTOFF in rows.columns:
         cutoffs = [f"{pd.Timestamp(c):%Y-%m-%d}"
                    for c in sorted(rows.loc[rows["fold"].isin(folds), CUTOFF].unique())]
     return Selection(kind, metric, folds, scores, winner, ranked[1] if len(ranked) > 1 else None,
-                     base[0] if base else None, publish if forced else winner, forced,
-                     dict(weights or {}), cutoffs)
+                     base[0] if base else None, publish if forced else chosen, forced,
+                     dict(weights or {}), cutoffs, errors, within_se)
+
+
+def _simplest_within(scores: dict[str, float], winner: str, best_baseline: str | None,
+                     metric: str, order: list[str], spread, folds: list, within_se: float
+                     ) -> tuple[str, dict[str, float]]:
+    """(the candidate `compare`'s rule publishes, the standard errors it weighed)."""
+    errors: dict[str, float] = {}
+    floor = scores.get(best_baseline) if best_baseline else None
+    for c in order:
+        if c == winner:
+            break
+        if c not in scores or (floor is not None and beats(floor, scores[c], metric)):
+            continue  # never publish what the backtest ranks below the best baseline
+        errors[c] = float(spread(winner, c, folds))
+        noise = within_se * errors[c] if math.isfinite(errors[c]) else 0.0  # unknown: none
+        if not beats(scores[winner], scores[c], metric, noise):
+            return c, errors
+    return winner, errors
+
+
+class PairedFold(NamedTuple):
+    """One backtest fold of two candidates' predictions, as `paired_standard_error` reads it:
+    each row's customer as a code 0..N-1 (the same code in every fold), the actual outcome,
+    candidate a's and b's predictions, and the active-base mask (None unless the metric is
+    one of models.metrics.ACTIVE_CHURN_METRICS)."""
+
+    codes: np.ndarray
+    actual: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    active: np.ndarray | None = None
+
+
+def paired_standard_error(folds: list[PairedFold], metric: str, n_boot: int = 200,
+                          max_customers: int = 20_000, seed: int = 0) -> float:
+    """The bootstrap standard error of mean_f metric(a_f) - metric(b_f) over `folds` f.
+
+    Customers, not rows, are resampled (with replacement, the same draw in every fold), since
+    a customer's rows in different folds are not independent. Above `max_customers` a seeded
+    subset is bootstrapped and the standard error scaled by sqrt(subset / all), the 1/sqrt(n)
+    law of a mean-like statistic: a bounded cost on any base. NaN without two resamples
+    that give a finite difference."""
+    rng = np.random.default_rng(seed)
+    n = int(max(f.codes.max() for f in folds)) + 1 if folds else 0
+    if n == 0:
+        return math.nan
+    keep = np.arange(n) if n <= max_customers else np.sort(
+        rng.choice(n, max_customers, replace=False))
+    m = len(keep)
+    position = np.full(n, -1)
+    position[keep] = np.arange(m)
+    parts = []
+    for f in folds:
+        at = position[np.asarray(f.codes)]
+        rows = np.flatnonzero(at >= 0)
+        parts.append(PairedFold(at[rows], *(None if v is None else np.asarray(v)[rows]
+                                            for v in (f.actual, f.a, f.b, f.active))))
+    draws = []
+    for _ in range(n_boot):
+        counts = np.bincount(rng.integers(0, m, m), minlength=m)
+        differences = []
+        for f in parts:
+            rows = np.repeat(np.arange(len(f.codes)), counts[f.codes])
+            active = None if f.active is None else f.active[rows]
+            differences.append(metric_value(metric, f.actual[rows], f.a[rows], active)
+                               - metric_value(metric, f.actual[rows], f.b[rows], active))
+        finite = [d for d in differences if math.isfinite(d)]
+        if finite:
+            draws.append(float(np.mean(finite)))
+    if len(draws) < 2:
+        return math.nan
+    return float(np.std(draws, ddof=1) * math.sqrt(m / n))
 
 
 class _Rule(BaseEstimator):

@@ -14,6 +14,9 @@ def test_a_misspelt_gate_metric_is_refused_at_load_time():
     with pytest.raises(pydantic.ValidationError, match="pr_auc"):
         GateConfig(churn_metric="normalized_gini")  # a value metric is not a churn metric
     assert GateConfig(value_metric="top10_capture", churn_metric="brier").churn_metric == "brier"
+    # churn is judged on the active base by default; everyone's pr_auc stays a choice
+    assert GateConfig().churn_metric == "pr_auc_active"
+    assert GateConfig(churn_metric="pr_auc").churn_metric == "pr_auc"
 
 
 def test_lightgbm_defaults_are_declared_once():

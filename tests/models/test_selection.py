@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.optimize import nnls
 
 from features.contract import CUTOFF, LABEL_CHURNED, LABEL_SPEND
 from models import backtest as backtest_module
@@ -15,9 +16,11 @@ from models.selection import (
     BaselineChurn,
     BaselineValue,
     Blend,
+    PairedFold,
     beats,
     blend_weights,
     compare,
+    paired_standard_error,
 )
 from models.training import fit_models
 from models.value import ValueModel
@@ -104,7 +107,7 @@ def test_compare_breaks_ties_in_the_candidates_order_and_follows_the_direction()
 def test_the_blend_is_never_scored_on_a_fold_it_was_fitted_on(monkeypatch):
     sizes = []
 
-    def recording(P, y, kind):
+    def recording(P, y, kind, power=1.5):
         sizes.append(len(P))
         return np.full(P.shape[1], 1.0 / P.shape[1])
 
@@ -124,6 +127,30 @@ def test_the_blend_is_never_scored_on_a_fold_it_was_fitted_on(monkeypatch):
     assert {r[0] for r in rows} == {1, 2} and all(r[2] == BLEND for r in rows)
     assert "blend_value" not in folds[0] and "blend_value" in folds[2]
     assert final == {"a": 0.5, "b": 0.5}
+
+
+def test_a_churn_blend_judged_on_the_active_base_is_fitted_on_its_active_rows(monkeypatch):
+    fitted = []
+
+    def recording(P, y, kind, power=1.5):
+        fitted.append(len(P))
+        return np.full(P.shape[1], 1.0 / P.shape[1])
+
+    monkeypatch.setattr(backtest_module, "blend_weights", recording)
+    rng = np.random.default_rng(2)
+    folds = []
+    for k, (n, active) in enumerate(((100, 30), (200, 50), (300, 70))):
+        fold = pd.DataFrame({CUTOFF: pd.Timestamp("2024-01-31") + pd.offsets.MonthEnd(k),
+                             LABEL_CHURNED: rng.integers(0, 2, n), "a_churn": rng.random(n),
+                             "b_churn": rng.random(n)})
+        fold.attrs.update(fold=k, active=np.arange(n) < active)
+        folds.append(fold)
+    backtest_module._blend(folds, ["a", "b"], "churn", [], active_only=True)
+    assert fitted == [30, 80, 150]  # the active rows of the earlier folds, then of all
+    assert len(folds[2]["blend_churn"]) == 300  # scored on every row
+    fitted.clear()
+    backtest_module._blend(folds, ["a", "b"], "churn", [])
+    assert fitted == [100, 300, 600]
 
 
 @pytest.fixture(scope="module")
@@ -202,3 +229,144 @@ def test_blend_and_baseline_wrappers_predict_like_their_members(training_set):
     with pytest.raises(AttributeError):
         blend.predict_proba(X)
     assert train[LABEL_CHURNED].notna().all()
+
+
+def test_value_blend_weights_follow_the_tweedie_deviance_not_least_squares():
+    # Spend with a long tail: member a is right within 30% on every account, member b
+    # only on the 1% largest (a flat 50 elsewhere). Least squares is ruled by the few large
+    # accounts; the deviance weighs each error relative to its level.
+    rng = np.random.default_rng(0)
+    y = rng.pareto(1.5, 5000) * 100.0
+    big = y > np.quantile(y, 0.99)
+    P = np.column_stack([y * rng.lognormal(0.0, 0.3, 5000), np.where(big, y, 50.0)])
+    w = blend_weights(P, y, "value", power=1.5)
+
+    def deviance(w):  # mean Tweedie deviance, p = 1.5, up to terms free of w
+        mu = P @ w
+        return np.mean(mu ** 0.5 / 0.5 + y * mu ** -0.5 / 0.5)
+
+    least_squares, _ = nnls(P, y)
+    assert deviance(w) < deviance(least_squares) - 1e-3
+    assert w[0] / w[1] > 10 * least_squares[0] / least_squares[1]  # a counts for far more
+    # the mix is the deviance's minimum (found here by a plain search over the ratio)...
+    def profile(r):  # the deviance at the best scale c of the mix (r, 1 - r): c = B / A
+        mu = P @ np.array([r, 1 - r])
+        return deviance(np.mean(y * mu ** -0.5) / np.mean(mu ** 0.5) * np.array([r, 1 - r]))
+
+    best = min(np.linspace(0.0, 1.0, 2001), key=profile)
+    assert w[0] / w.sum() == pytest.approx(best, abs=2e-3)
+    # ...and the level is the labels': the blend's total is the actual total
+    assert (P @ w).sum() == pytest.approx(y.sum(), rel=1e-9)
+
+
+def test_churn_blend_weights_minimise_the_log_loss_of_the_mixture():
+    rng = np.random.default_rng(3)
+    truth = rng.uniform(0.05, 0.95, 4000)
+    churned = (rng.random(4000) < truth).astype(float)
+    good, flat = truth, np.full(4000, churned.mean())
+    w = blend_weights(np.column_stack([flat, good]), churned, "churn")
+    assert w.sum() == pytest.approx(1.0) and w[1] > 0.9  # the calibrated member wins
+    # a member that is 1 - truth (anti-informative) gets no weight
+    w = blend_weights(np.column_stack([1 - good, good]), churned, "churn")
+    assert w[1] > 0.95
+
+
+def _one_fold(scores: dict[str, float], metric: str = "normalized_gini") -> pd.DataFrame:
+    return _metrics([(0, name, metric, value) for name, value in scores.items()])
+
+
+# binary fractions: the boundaries below are exact
+SCORES = {"lgbm_tweedie": 0.625, BLEND: 0.5, "last_period": 0.25, "rfm": 0.5625}
+ORDER = ["last_period", "rfm", "lgbm_tweedie", BLEND]
+
+
+def _pick(within_se: float, se: float, scores=SCORES, metric="normalized_gini"):
+    weighed = []
+
+    def spread(a, b, folds):
+        weighed.append((a, b, tuple(folds)))
+        return se
+
+    s = compare(_one_fold(scores, metric), "value", metric, ["lgbm_tweedie", BLEND, "last_period",
+                                                             "rfm"], ["last_period", "rfm"],
+                simplest_first=ORDER, spread=spread, within_se=within_se)
+    return s, weighed
+
+
+def test_the_simplest_candidate_within_one_standard_error_publishes():
+    # lgbm leads rfm (the best baseline) by 0.0625: within 1 SE of 0.125, the rule keeps rfm
+    s, weighed = _pick(1.0, 0.125)
+    assert s.winner == "lgbm_tweedie" and s.published == "rfm" and s.simpler and not s.forced
+    # last_period scores below the best baseline: never weighed, never published
+    assert weighed == [("lgbm_tweedie", "rfm", (0,))]
+    assert s.standard_errors == {"rfm": 0.125}
+    assert "within 1 standard error(s) (0.1250)" in s.text and "rfm publishes" in s.text
+    assert s.as_dict()["standard_errors"] == {"rfm": 0.125}
+
+
+def test_a_lead_of_more_than_the_standard_errors_publishes_the_winner():
+    s, _ = _pick(1.0, 0.03125)  # 0.0625 > 2 x 0.03125 would also pass: the margin is strict
+    assert s.published == "lgbm_tweedie" and not s.simpler
+    # exactly at the margin: a tie does not beat, the simpler candidate stays
+    s, _ = _pick(1.0, 0.0625)
+    assert s.published == "rfm"
+    s, _ = _pick(2.0, 0.03125)
+    assert s.published == "rfm"
+
+
+def test_no_rule_unknown_noise_and_a_baseline_winner_publish_the_best_mean():
+    assert _pick(0.0, 1.0)[0].published == "lgbm_tweedie"  # within_se 0: the plain best
+    assert _pick(1.0, math.nan)[0].published == "lgbm_tweedie"  # no standard error: no noise
+    s, weighed = _pick(1.0, 1.0, {**SCORES, "rfm": 0.75})  # the winner is itself the simplest
+    assert s.published == "rfm" and weighed == [] and not s.simpler
+
+
+def test_the_rule_follows_the_metric_direction():
+    # brier: lower is better; btyd is worse than lgbm by 0.0625, within an SE of 0.125
+    m = _one_fold({"lgbm_churn": 0.125, "btyd": 0.1875}, "brier")
+    s = compare(m, "churn", "brier", ["lgbm_churn", "btyd"], ["btyd"],
+                simplest_first=["btyd", "lgbm_churn"], spread=lambda a, b, f: 0.125,
+                within_se=1.0)
+    assert s.winner == "lgbm_churn" and s.published == "btyd"
+    s = compare(m, "churn", "brier", ["lgbm_churn", "btyd"], ["btyd"],
+                simplest_first=["btyd", "lgbm_churn"], spread=lambda a, b, f: 0.03,
+                within_se=1.0)
+    assert s.published == "lgbm_churn"
+
+
+def _noisy_fold(n: int, rng, shift: float = 0.0):
+    actual = rng.gamma(0.5, 100.0, n)
+    a = actual * rng.lognormal(0.0, 1.0, n)
+    b = actual * rng.lognormal(0.0, 1.0 + shift, n)
+    return PairedFold(np.arange(n), actual, a, b)
+
+
+def test_paired_standard_error_shrinks_with_customers_and_is_zero_for_equal_predictions():
+    rng = np.random.default_rng(7)
+    small = paired_standard_error([_noisy_fold(1000, rng)], "normalized_gini", 200)
+    large = paired_standard_error([_noisy_fold(4000, rng)], "normalized_gini", 200)
+    assert small / large == pytest.approx(2.0, rel=0.3)  # 1 / sqrt(n)
+    fold = _noisy_fold(500, rng)
+    assert paired_standard_error([fold._replace(b=fold.a)], "normalized_gini", 50) == 0.0
+
+
+def test_paired_standard_error_resamples_customers_across_folds_and_subsamples_big_bases():
+    rng = np.random.default_rng(8)
+    fold = _noisy_fold(2000, rng)
+    one = paired_standard_error([fold], "normalized_gini", 300, seed=1)
+    # the same customers twice (two folds of identical rows): the draws are the same customers
+    # in both, so the mean of the two equal differences is no less noisy than one
+    twice = paired_standard_error([fold, fold], "normalized_gini", 300, seed=1)
+    assert twice == pytest.approx(one, rel=1e-9)
+    # a subset of 500 customers, scaled by sqrt(500 / 2000), estimates the same error
+    sub = paired_standard_error([fold], "normalized_gini", 300, max_customers=500, seed=1)
+    assert sub == pytest.approx(one, rel=0.35)
+    # churn on the active base reads the mask
+    churned = (rng.random(2000) < 0.3).astype(float)
+    mask = rng.random(2000) < 0.5
+    scores = PairedFold(fold.codes, churned, rng.random(2000), rng.random(2000), mask)
+    se = paired_standard_error([scores], "pr_auc_active", 50)
+    assert 0 < se < 0.1
+    # on the active half only: as noisy as the same scores on that half alone
+    half = PairedFold(np.arange(mask.sum()), churned[mask], scores.a[mask], scores.b[mask])
+    assert se == pytest.approx(paired_standard_error([half], "pr_auc", 50), rel=0.35)

@@ -137,7 +137,8 @@ def register_gated(kind: Literal["value", "churn"], fitted: FittedModels, sample
     if chosen is not None and row in chosen.scores:  # on the folds every candidate was scored on
         new = chosen.scores[row]
     else:
-        new = float(result.summary.loc[row, metric]) if row in result.summary.index else math.nan
+        known = row in result.summary.index and metric in result.summary.columns
+        new = float(result.summary.loc[row, metric]) if known else math.nan
     baseline, baseline_value = best_baseline(result.summary, metric, baselines)
     if chosen is not None and chosen.best_baseline in chosen.scores:
         baseline, baseline_value = chosen.best_baseline, chosen.scores[chosen.best_baseline]

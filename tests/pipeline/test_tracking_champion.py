@@ -59,7 +59,8 @@ def _result(gini: float, pr_auc: float):
     metrics = pd.DataFrame({"fold": [0, 1], "cutoff": folds, "model": "lgbm_tweedie",
                             "metric": "normalized_gini", "value": gini})
     summary = pd.DataFrame({"normalized_gini": {"lgbm_tweedie": gini, "last_period": 0.1},
-                            "pr_auc": {"lgbm_churn": pr_auc, "last_period": 0.1}})
+                            "pr_auc": {"lgbm_churn": pr_auc, "last_period": 0.1},
+                            "pr_auc_active": {"lgbm_churn": pr_auc, "last_period": 0.1}})
     return BacktestResult(metrics, summary, pd.DataFrame(), "tweedie", {}, pd.DataFrame())
 
 

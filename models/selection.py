@@ -138,9 +138,10 @@ def _tweedie_loss(power: float, level: float):
     floor = max(level, 1e-12) * 1e-6
 
     def loss(w, Q, y):
-        mu = np.maximum(Q @ w, floor)
+        blend = Q @ w
+        mu = np.maximum(blend, floor)
         value = np.mean(mu ** (2 - power) / (2 - power) - y * mu ** (1 - power) / (1 - power))
-        d_mu = (mu ** (1 - power) - y * mu ** (-power)) * (Q @ w > floor)
+        d_mu = (mu ** (1 - power) - y * mu ** (-power)) * (blend > floor)
         return value, Q.T @ d_mu / len(y)
     return loss
 

@@ -104,7 +104,9 @@ def test_compare_breaks_ties_in_the_candidates_order_and_follows_the_direction()
     assert compare(m, "churn", "pr_auc", ["lgbm_churn"], []) is None
 
 
-def test_the_blend_is_never_scored_on_a_fold_it_was_fitted_on(monkeypatch):
+@pytest.fixture
+def blend_fits(monkeypatch) -> list[int]:
+    """The number of rows of each blend_weights fit in models.backtest (equal weights)."""
     sizes = []
 
     def recording(P, y, kind, power=1.5):
@@ -112,6 +114,11 @@ def test_the_blend_is_never_scored_on_a_fold_it_was_fitted_on(monkeypatch):
         return np.full(P.shape[1], 1.0 / P.shape[1])
 
     monkeypatch.setattr(backtest_module, "blend_weights", recording)
+    return sizes
+
+
+def test_the_blend_is_never_scored_on_a_fold_it_was_fitted_on(blend_fits):
+    sizes = blend_fits
     rng = np.random.default_rng(1)
     folds = []
     for k, n in enumerate((100, 200, 300)):
@@ -129,14 +136,8 @@ def test_the_blend_is_never_scored_on_a_fold_it_was_fitted_on(monkeypatch):
     assert final == {"a": 0.5, "b": 0.5}
 
 
-def test_a_churn_blend_judged_on_the_active_base_is_fitted_on_its_active_rows(monkeypatch):
-    fitted = []
-
-    def recording(P, y, kind, power=1.5):
-        fitted.append(len(P))
-        return np.full(P.shape[1], 1.0 / P.shape[1])
-
-    monkeypatch.setattr(backtest_module, "blend_weights", recording)
+def test_a_churn_blend_judged_on_the_active_base_is_fitted_on_its_active_rows(blend_fits):
+    fitted = blend_fits
     rng = np.random.default_rng(2)
     folds = []
     for k, (n, active) in enumerate(((100, 30), (200, 50), (300, 70))):

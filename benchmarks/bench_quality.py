@@ -24,7 +24,9 @@ ranking by spend in (T0 - H, T0]. "published" is what the score stage wrote (the
 artifacts/model_info.json: its "selection" per kind when present, else lgbm); "best baseline"
 the best of last_period, rfm and avg_spend_retention (on Gini for the value columns, PR AUC
 for the churn columns), fitted on the project's training_set.parquet and predicting on its
-scoring_frame.parquet, like btyd. A shape whose pipeline stops shows the error in one line.
+scoring_frame.parquet, like btyd (BG/NBD) and pnbd (Pareto/NBD), each with Gamma-Gamma. The
+note checks the published scores against the best of the baselines and both BTYD models. A
+shape whose pipeline stops shows the error in one line.
 
     python benchmarks/bench_quality.py [--shapes b2b consumer ...] [--size tiny|small|full]
         [--keep DIR]
@@ -63,6 +65,7 @@ __all__ = ["SHAPES", "SIZES", "Outcome", "Shape", "evaluate", "main", "run_shape
 SIZES = {"tiny": 0.05, "small": 0.25, "full": 1.0}
 CDNOW_T0 = date(1997, 9, 30)
 LABEL_BASELINES = ("last_period", "rfm", "avg_spend_retention")
+BTYD_ROWS = ("btyd", "pnbd")  # BG/NBD and Pareto/NBD (+ Gamma-Gamma), fitted at T0
 RUN_TIMEOUT_S = 3 * 3600
 
 
@@ -312,7 +315,7 @@ def _predictions(root: Path, horizon: int, ids: pd.Index, truth: pd.DataFrame | 
         training = pd.read_parquet(features / "training_set.parquet")
         scoring = pd.read_parquet(features / "scoring_frame.parquet")
         index = pd.Index(scoring["customer_id"].astype("str"))
-        for name in (*LABEL_BASELINES, "btyd"):
+        for name in (*LABEL_BASELINES, *BTYD_ROWS):
             if training.empty and name in ("rfm", "avg_spend_retention"):
                 errors[name] = "no labelled training cutoff"  # they are label means
                 continue
@@ -325,7 +328,7 @@ def _predictions(root: Path, horizon: int, ids: pd.Index, truth: pd.DataFrame | 
                 errors[name] = f"{type(error).__name__}: {str(error)[:120]}"
                 continue
             # with no labelled cutoff the label baselines' churn rates are empty means
-            churn = np.nan if training.empty and name != "btyd" else churn
+            churn = np.nan if training.empty and name not in BTYD_ROWS else churn
             out[name] = (pd.Series(value, index),
                          pd.Series(np.asarray(churn, float) * np.ones(len(index)), index))
     if truth is not None:
@@ -381,7 +384,8 @@ def _best(rows: dict, metric: str, names=LABEL_BASELINES) -> str | None:
 
 def table_rows(shape: str, result: dict, error: str | None, names: dict, seconds: float
                ) -> list[list[str]]:
-    """The shape's lines of the table: published, best baseline, btyd, status quo, truth."""
+    """The shape's lines of the table: published, best baseline, btyd, pnbd, status quo,
+    truth."""
     def f(v) -> str:
         return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
@@ -389,7 +393,7 @@ def table_rows(shape: str, result: dict, error: str | None, names: dict, seconds
     head = f"{shape} ({result.get('customers', 0):,}; {seconds / 60:.1f} min)"
     lines = []
     value_best, churn_best = _best(rows, "gini"), _best(rows, "pr")
-    every = (*LABEL_BASELINES, "btyd")  # the check: against every baseline, BTYD included
+    every = (*LABEL_BASELINES, *BTYD_ROWS)  # the check: every baseline and both BTYD models
 
     def line(label: str, value_row: dict | None, churn_row: dict | None, note: str = "") -> None:
         v, c = value_row or {}, churn_row or {}
@@ -405,7 +409,7 @@ def table_rows(shape: str, result: dict, error: str | None, names: dict, seconds
             if best and not math.isnan(p.get(metric, math.nan)):
                 ok = p[metric] >= rows[best][metric] - 1e-12
                 checks.append(f"{metric} {'>=' if ok else '<'} {best}")
-        note = ("vs best of baselines and btyd: " + ", ".join(checks)) if checks else ""
+        note = ("vs best of baselines and BTYD: " + ", ".join(checks)) if checks else ""
         if error:
             note = f"{note}; {error}" if note else error
         line(f"published: {names['value']} / {names['churn']}", p, p, note)
@@ -415,8 +419,9 @@ def table_rows(shape: str, result: dict, error: str | None, names: dict, seconds
     if value_best or churn_best or baseline_errors:
         line(f"best baseline: {value_best or '-'} / {churn_best or '-'}",
              rows.get(value_best), rows.get(churn_best), baseline_errors)
-    if "btyd" in rows:
-        line("btyd", rows["btyd"], rows["btyd"])
+    for name in BTYD_ROWS:
+        if name in rows:
+            line(name, rows[name], rows[name])
     line("status quo (last-horizon spend)", rows.get("status quo"), None)
     if "truth" in rows:
         line("ground truth", rows["truth"], rows["truth"])

@@ -17,6 +17,15 @@ Then each target picks what publishes (models.selection): the candidates are the
 formulations, the baselines and a blend of them, the blend's weights for fold k fitted on the
 out-of-fold predictions of the earlier folds only; `BacktestResult.selection` holds the
 winner per target and `blend_weights` the final blend's weights (fitted on every fold).
+
+A history shorter than the horizon has no labels at the horizon: the final models cannot be
+trained, and only the rules that learn nothing from labels can publish (models.baselines
+LABEL_FREE: last_period's value, BG/NBD, Pareto/NBD). `backtest(label_free=True)` then
+judges only those and their blend, at the shorter horizon the history allows (the best mean
+publishes: the one-standard-error rule is off, see `_select`), and
+`target_horizon_days` (the horizon the scores are for) makes last_period read the spend
+window of that horizon, scaled to the backtest's: the rule that would publish, not a rule of
+the shorter horizon.
 """
 
 from collections.abc import Callable
@@ -27,7 +36,7 @@ import pandas as pd
 
 from features.contract import AS_OF, CUSTOMER_ID, CUTOFF, HORIZON_DAYS, LABEL_CHURNED, LABEL_SPEND
 from features.cutoffs import Step
-from models.baselines import fit_baseline, last_horizon, make_baseline
+from models.baselines import BTYD_MODELS, LABEL_FREE, fit_baseline, last_horizon, make_baseline
 from models.config import ModelConfig
 from models.metrics import (
     ACTIVE_CHURN_METRICS,
@@ -180,10 +189,12 @@ def fold_train_cutoffs(cutoffs, fold_cutoff, horizon_days: int, window: int) -> 
     return usable[-window:]
 
 
-def candidates(config: ModelConfig, kind: str) -> tuple[list[str], list[str]]:
+def candidates(config: ModelConfig, kind: str,
+               label_free: bool = False) -> tuple[list[str], list[str]]:
     """(the blend's members, the baselines among them) of target `kind` in preference order
     for ties: the configured LightGBM formulation first, then the other, then the baselines
-    (those with a churn probability for "churn")."""
+    (those with a churn probability for "churn"). `label_free`: only the baselines whose
+    view of `kind` learns nothing from labels (models.baselines.LABEL_FREE), no LightGBM."""
     if kind == "value":
         objectives = sorted(config.backtest.objectives, key=lambda o: o != config.value_objective)
         lgbm = [value_model_name(o) for o in objectives]
@@ -192,18 +203,26 @@ def candidates(config: ModelConfig, kind: str) -> tuple[list[str], list[str]]:
         lgbm = [CHURN_MODEL]
         base = [b for b in config.backtest.baselines
                 if make_baseline(b, 1, "churn") is not None]
+    if label_free:
+        rules = [b for b in dict.fromkeys([*base, *BTYD_MODELS]) if (b, kind) in LABEL_FREE]
+        return rules, rules
     return lgbm + base, base
 
 
 def _blend(folds: list[pd.DataFrame], members: list[str], kind: str, rows: list,
-           power: float = 1.5, active_only: bool = False) -> dict:
+           power: float = 1.5, active_only: bool = False, scale_free: bool = False) -> dict:
     """Score the blend of `members` on every fold but the first with weights fitted on the
     folds before it (appending to the tidy `rows`, adding a "blend_<kind>" column to each
     fold's frame), and return the final weights, fitted on every fold; {} without at least
     two members scored on every fold. `power`: the value loss's Tweedie variance power
     (models.selection.blend_weights). `active_only`: the weights are fitted on the active
     rows of each fold (`attrs["active"]`: an order in the last horizon), the population a
-    churn gate metric of the active base judges the blend on; it is scored on every row."""
+    churn gate metric of the active base judges the blend on; it is scored on every row.
+    `scale_free`: each member's predictions are divided by their mean over the fold's rows
+    before the weights are fitted, the weights are normalised to sum to 1 (the mix), and a
+    fold's blend is the mix of the scaled members times the mix of their means: exactly what
+    models.selection.Blend(scale_free=True) publishes at another horizon (the label-free value
+    blend of a short history)."""
     columns = [f"{m}_{kind}" for m in members]
     present = [m for m, c in zip(members, columns) if all(c in f.columns for f in folds)]
     if len(present) < 2 or not folds:
@@ -211,17 +230,28 @@ def _blend(folds: list[pd.DataFrame], members: list[str], kind: str, rows: list,
     columns = [f"{m}_{kind}" for m in present]
     label = LABEL_SPEND if kind == "value" else LABEL_CHURNED
 
+    def scaled(f: pd.DataFrame) -> pd.DataFrame:
+        if not scale_free:
+            return f[columns + [label]]
+        means = f[columns].mean().where(lambda m: m > 0, 1.0)
+        return f[columns].div(means).assign(**{label: f[label]})
+
     def fitted_on(frames: list[pd.DataFrame]) -> np.ndarray:
-        parts = [f.loc[f.attrs["active"], columns + [label]]
-                 if active_only and f.attrs.get("active") is not None else f[columns + [label]]
+        parts = [scaled(f).loc[f.attrs["active"]]
+                 if active_only and f.attrs.get("active") is not None else scaled(f)
                  for f in frames]
         rows_ = pd.concat(parts, ignore_index=True)
-        return blend_weights(rows_[columns].to_numpy(), rows_[label].to_numpy(), kind, power)
+        weights = blend_weights(rows_[columns].to_numpy(), rows_[label].to_numpy(), kind, power)
+        return weights / weights.sum() if scale_free and weights.sum() > 0 else weights
 
     for k in range(1, len(folds)):
         weights = fitted_on(folds[:k])
         fold = folds[k]
-        pred = fold[columns].to_numpy(dtype=float) @ weights
+        if scale_free:
+            means = fold[columns].mean().where(lambda m: m > 0, 1.0).to_numpy(float)
+            pred = scaled(fold)[columns].to_numpy(dtype=float) @ weights * (weights @ means)
+        else:
+            pred = fold[columns].to_numpy(dtype=float) @ weights
         fold[f"{BLEND}_{kind}"] = pred
         found = _fold_metrics(fold, kind, pred, True)
         number, cutoff = fold.attrs["fold"], fold[CUTOFF].iloc[0]
@@ -274,10 +304,15 @@ def backtest(
     truth: pd.DataFrame | None = None,
     progress: Callable[[str], None] | None = None,
     capacity: int | None = None,
+    target_horizon_days: int | None = None,
+    label_free: bool = False,
 ) -> BacktestResult:
     """Rolling-origin backtest (see the module docstring). `progress(message)` is called
     at each step when given; `capacity` (the managers' total, in accounts) adds the capture
-    at capacity and its share of attainable lift."""
+    at capacity and its share of attainable lift. `target_horizon_days`: the horizon the
+    published scores are for, when the backtest runs at a shorter `horizon_days`;
+    `label_free`: judge only the rules that need no labels (no LightGBM), for a history
+    too short to train at the target horizon."""
     say = progress or (lambda message: None)
     bt = config.backtest
     messages: list[str] = []
@@ -288,6 +323,13 @@ def backtest(
         frame = prepare_frame(
             frame, config.model_copy(update={"btyd_features": True}), horizon_days
         )
+    window = (target_horizon_days if target_horizon_days not in (None, horizon_days)
+              else None)  # last_period reads the target horizon's spend window
+    if label_free:
+        messages.append("label-free candidates only (no labels at the target horizon): "
+                        + ", ".join(candidates(config, "value", True)[0]) + " for value, "
+                        + (", ".join(candidates(config, "churn", True)[0]) or "none")
+                        + " for churn")
     features = model_features(frame)
     if not config.btyd_features:
         features = [f for f in features if f in model_features(training_set)]
@@ -322,7 +364,7 @@ def backtest(
             index=test.index,
         )
         scores: dict[str, tuple[np.ndarray | None, np.ndarray | None, bool]] = {}
-        for objective in bt.objectives:
+        for objective in () if label_free else bt.objectives:
             say(
                 f"fold {fold + 1}/{len(folds)} {cutoff:%Y-%m-%d}: "
                 f"value model ({objective}) on {len(train):,} rows"
@@ -332,22 +374,31 @@ def backtest(
                 cutoffs=train[CUTOFF].to_numpy(), groups=train[CUSTOMER_ID].to_numpy(),
             )
             scores[value_model_name(objective)] = (model.predict(test[features]), None, True)
-        say(f"fold {fold + 1}/{len(folds)} {cutoff:%Y-%m-%d}: churn model")
-        churn = make_churn_model(config).fit(
-            train[features],
-            train[LABEL_CHURNED].astype(int).to_numpy(),
-            cutoffs=train[CUTOFF].to_numpy(),
-            groups=train[CUSTOMER_ID].to_numpy(),
-        )
-        scores[CHURN_MODEL] = (None, churn.predict_proba(test[features])[:, 1], True)
-        for name in bt.baselines:
+        if not label_free:
+            say(f"fold {fold + 1}/{len(folds)} {cutoff:%Y-%m-%d}: churn model")
+            churn = make_churn_model(config).fit(
+                train[features],
+                train[LABEL_CHURNED].astype(int).to_numpy(),
+                cutoffs=train[CUTOFF].to_numpy(),
+                groups=train[CUSTOMER_ID].to_numpy(),
+            )
+            scores[CHURN_MODEL] = (None, churn.predict_proba(test[features])[:, 1], True)
+        rules = (dict.fromkeys([*candidates(config, "value", True)[0],
+                                *candidates(config, "churn", True)[0]])
+                 if label_free else bt.baselines)
+        for name in rules:
+            views = [k for k in ("value", "churn") if not label_free or (name, k) in LABEL_FREE]
+            if not views:
+                continue
             say(f"fold {fold + 1}/{len(folds)} {cutoff:%Y-%m-%d}: baseline {name}")
             labels = (train[LABEL_SPEND], train[LABEL_CHURNED])
-            value_rule = fit_baseline(name, "value", horizon_days, train, *labels)
-            churn_rule = fit_baseline(name, "churn", horizon_days, train, *labels)
+            value_rule = (fit_baseline(name, "value", horizon_days, train, *labels, window)
+                          if "value" in views else None)
+            churn_rule = (fit_baseline(name, "churn", horizon_days, train, *labels, window)
+                          if "churn" in views else None)
             churn_score = None if churn_rule is None else churn_rule.predict_proba(test)[:, 1]
             scores[name] = (
-                value_rule.predict(test),
+                None if value_rule is None else value_rule.predict(test),
                 None if churn_score is None or np.isnan(churn_score).all() else churn_score,
                 True,  # a baseline's churn view is a probability
             )
@@ -380,11 +431,12 @@ def backtest(
                 out[f"{model}_{kind}"] = pred
         evaluated.append(out)
     active_gate = config.gate.churn_metric in ACTIVE_CHURN_METRICS
-    weights = {kind: _blend(evaluated, candidates(config, kind)[0], kind, rows,
-                            config.value.tweedie_variance_power, kind == "churn" and active_gate)
+    weights = {kind: _blend(evaluated, candidates(config, kind, label_free)[0], kind, rows,
+                            config.value.tweedie_variance_power, kind == "churn" and active_gate,
+                            scale_free=label_free and kind == "value")
                if config.selection.blend else {} for kind in ("value", "churn")}
     metrics = pd.DataFrame(rows, columns=["fold", CUTOFF, "model", "metric", "value"])
-    selection = _select(metrics, evaluated, config, weights, say)
+    selection = _select(metrics, evaluated, config, weights, say, label_free)
     for fold_frame in evaluated:  # the context is spent (and Parquet cannot store arrays)
         fold_frame.attrs.clear()
     last_predictions = evaluated[-1] if evaluated else last_predictions
@@ -408,7 +460,7 @@ def backtest(
     best = max(scored, key=scored.get) if scored else None
     oracle_share = {
         name: float(summary.loc[name, "top10_capture"] / summary.loc[ORACLE, "top10_capture"])
-        if ORACLE in summary.index
+        if ORACLE in summary.index and name in summary.index
         else float("nan")
         for name in value_names
     }
@@ -418,10 +470,18 @@ def backtest(
 
 
 def _select(metrics: pd.DataFrame, evaluated: list[pd.DataFrame], config: ModelConfig,
-            weights: dict, say: Callable[[str], None]) -> dict[str, Selection]:
+            weights: dict, say: Callable[[str], None],
+            label_free: bool = False) -> dict[str, Selection]:
     """Per target the Selection (models.selection.compare) on the gate metric, with the
     one-standard-error rule's bootstrap over the evaluated folds (their frames still carry
-    the active mask in `attrs`)."""
+    the active mask in `attrs`). `label_free`: among the label-free candidates only;
+    `selection.publish: lgbm` cannot hold (there is no LightGBM model), and the best mean
+    publishes. The one-standard-error rule guards against a complex model's variance at the
+    horizon it was judged on; here every candidate is a rule with no labels at the target
+    horizon and the backtest judges them at a shorter one, so which rule extrapolates best
+    is the uncertain part, and combining forecasts (the blend) is the established hedge
+    against relative accuracy that shifts with the horizon (Timmermann 2006, "Forecast
+    combinations"); picking the simplest would discard that hedge on noise."""
     if metrics.empty:
         return {}
     codes = pd.factorize(pd.concat([f[CUSTOMER_ID] for f in evaluated], ignore_index=True))[0]
@@ -432,7 +492,7 @@ def _select(metrics: pd.DataFrame, evaluated: list[pd.DataFrame], config: ModelC
     for kind, metric, forced in (("value", config.gate.value_metric,
                                   value_model_name(config.value_objective)),
                                  ("churn", config.gate.churn_metric, CHURN_MODEL)):
-        members, base = candidates(config, kind)
+        members, base = candidates(config, kind, label_free)
         lgbm = members[:len(members) - len(base)]
         label = LABEL_SPEND if kind == "value" else LABEL_CHURNED
 
@@ -445,10 +505,12 @@ def _select(metrics: pd.DataFrame, evaluated: list[pd.DataFrame], config: ModelC
                      for codes, fold in (by_number[k] for k in folds if k in by_number)]
             return paired_standard_error(parts, metric, sel.bootstrap, seed=config.random_state)
 
-        chosen = compare(metrics, kind, metric, [*lgbm, BLEND, *base], base,
-                         forced if sel.publish == "lgbm" else None, weights[kind],
+        order = [*base, BLEND] if label_free else [*lgbm, BLEND, *base]  # ties: the rule
+        chosen = compare(metrics, kind, metric, order, base,
+                         forced if sel.publish == "lgbm" and not label_free else None,
+                         weights[kind],
                          simplest_first=[*base, *lgbm, BLEND], spread=spread,
-                         within_se=sel.within_se)
+                         within_se=0.0 if label_free else sel.within_se)
         if chosen is not None:
             selection[kind] = chosen
     return selection

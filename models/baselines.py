@@ -19,6 +19,20 @@ date (rfm, btyd) split them.
 - btyd: BG/NBD + Gamma-Gamma (models.btyd), fitted per cutoff at prediction time on the
   customers' own summaries (frequency, recency, T, monetary; no labels): expected spend over
   H, and P(no purchase over H) as churn.
+- pnbd: the same with Pareto/NBD for the purchase process (death at any time rather than
+  only just after a purchase), often the better BTYD model on consumer bases.
+
+`LABEL_FREE` lists the (rule, target) views that learn nothing from the labels (last_period's
+value, btyd, pnbd): with a history shorter than the horizon there are no labels at the
+horizon, and these are what can still publish (models.training, `fit_label_free`); the
+BTYD models (`BTYD_MODELS`) are candidates there whether configured or not. pnbd is not a
+configurable baseline of a labelled history: it fits on the rows it predicts (a per-date
+step like btyd's BTYDTransformer does not exist for it), which the registered models, whose
+scores depend on a row alone, cannot do. Their
+fitted rules read nothing but the frame they predict; `last_period`'s `window_days` (default:
+the horizon) sets which spend window it reads, so that a backtest at a shorter horizon
+judges the rule a longer horizon would publish (the window of that horizon, scaled to the
+backtest's).
 
 `make_baseline(name, horizon_days, kind)` builds one, `fit_baseline` builds and fits it on
 the labels its rule learns from (what the backtest and the final fit call).
@@ -51,6 +65,7 @@ from models.columns import BTYD_EXPECTED_SPEND, BTYD_OUTPUTS, BTYD_PROB_NO_PURCH
 
 __all__ = [
     "BASELINES",
+    "BTYD_MODELS",
     "AvgSpendRetentionValue",
     "BTYDChurn",
     "BTYDTransformer",
@@ -58,15 +73,20 @@ __all__ = [
     "BTYD_EXPECTED_SPEND",
     "BTYD_OUTPUTS",
     "BTYD_PROB_NO_PURCHASE",
+    "LABEL_FREE",
     "LastPeriodChurn",
     "LastPeriodValue",
     "RFMChurn",
+    "PNBDChurn",
+    "PNBDValue",
     "RFMValue",
     "add_btyd",
     "btyd_predictions",
     "fit_baseline",
+    "fit_label_free",
     "last_horizon",
     "make_baseline",
+    "pnbd_predictions",
     "spend_window",
 ]
 
@@ -90,12 +110,13 @@ def spend_window(columns, horizon_days: int) -> int:
     return fitting[-1] if fitting else windows[0]
 
 
-def last_horizon(frame: pd.DataFrame, horizon_days: int,
-                 max_orders: int = 5) -> tuple[np.ndarray, np.ndarray]:
+def last_horizon(frame: pd.DataFrame, horizon_days: int, max_orders: int = 5,
+                 window_days: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(spend over the last horizon, orders in it capped at max_orders) per row: the
     status quo's ranking (models.backtest) and the last_period rule's inputs. The spend
-    window is `spend_window`'s, its spend scaled to `horizon_days`."""
-    w = spend_window(frame.columns, horizon_days)
+    window is `spend_window`'s for `window_days` (default: the horizon), its spend scaled
+    to `horizon_days`."""
+    w = spend_window(frame.columns, window_days or horizon_days)
     spend = frame[txn_spend_in(w)].fillna(0.0).to_numpy(float) * horizon_days / w
     orders_col = txn_orders_in(w)
     orders = frame[orders_col].fillna(0.0).to_numpy(float) if orders_col in frame else (spend > 0)
@@ -293,21 +314,23 @@ class _Churn(ClassifierMixin, _Baseline):
 
 
 class _LastPeriod(_Baseline):
-    def __init__(self, horizon_days: int = 365, max_orders: int = 5):
+    def __init__(self, horizon_days: int = 365, max_orders: int = 5,
+                 window_days: int | None = None):
         self.horizon_days = horizon_days
         self.max_orders = max_orders
+        self.window_days = window_days
 
     def inputs(self, columns) -> list[str]:
-        w = spend_window(columns, self.horizon_days)
+        w = spend_window(columns, self.window_days or self.horizon_days)
         return [c for c in (txn_spend_in(w), txn_orders_in(w)) if c in columns]
 
     def _last(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        return last_horizon(X, self.horizon_days, self.max_orders)
+        return last_horizon(X, self.horizon_days, self.max_orders, self.window_days)
 
 
 class LastPeriodValue(RegressorMixin, _LastPeriod):
-    """Next horizon's spend = last horizon's spend (`last_horizon`); nothing is learnt from
-    y, which fit only checks."""
+    """Next horizon's spend = last horizon's spend (`last_horizon`), at least 0 (a net
+    return is no negative future spend); nothing is learnt from y, which fit only checks."""
 
     def fit(self, X, y):
         X, _ = self._fit_frame(X, y, binary=False)
@@ -316,7 +339,7 @@ class LastPeriodValue(RegressorMixin, _LastPeriod):
 
     def predict(self, X) -> np.ndarray:
         check_is_fitted(self)
-        return self._last(self._frame(X, reset=False))[0]
+        return np.clip(self._last(self._frame(X, reset=False))[0], 0.0, None)
 
 
 class LastPeriodChurn(_Churn, _LastPeriod):
@@ -450,9 +473,31 @@ class AvgSpendRetentionValue(RegressorMixin, _Baseline):
         return per_day * self.horizon_days * self.retention_
 
 
+def pnbd_predictions(frame: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
+    """Expected spend and P(no purchase) over the horizon from Pareto/NBD + Gamma-Gamma,
+    fitted per cutoff (or per as-of) on the customers' summaries, like `btyd_predictions`."""
+    _require(frame, BTYD_SUMMARY, "the BTYD models")
+    from models.btyd import add_btyd_features
+
+    column = _time_column(frame)
+    if column is None:
+        raise ValueError(f"the BTYD models need a {CUTOFF!r} or {AS_OF!r} column to fit per date")
+    out = add_btyd_features(frame[[column, *BTYD_SUMMARY]], horizon_days, cutoff_col=column,
+                            process="pnbd")
+    return pd.DataFrame(
+        {
+            "expected_spend": out[BTYD_EXPECTED_SPEND].to_numpy(float),
+            "prob_no_purchase": out[BTYD_PROB_NO_PURCHASE].to_numpy(float),
+        },
+        index=frame.index,
+    )
+
+
 class _BTYD(_Baseline):
     """BG/NBD + Gamma-Gamma fitted per cutoff at prediction time on the frame's own BTYD
     summaries (data up to each cutoff only); `fit` learns nothing from the labels."""
+
+    _predictions = staticmethod(btyd_predictions)
 
     def __init__(self, horizon_days: int = 365):
         self.horizon_days = horizon_days
@@ -471,7 +516,7 @@ class BTYDValue(RegressorMixin, _BTYD):
     def predict(self, X) -> np.ndarray:
         check_is_fitted(self)
         X = self._frame(X, reset=False)
-        return btyd_predictions(X, self.horizon_days)["expected_spend"].to_numpy(float)
+        return self._predictions(X, self.horizon_days)["expected_spend"].to_numpy(float)
 
 
 class BTYDChurn(_Churn, _BTYD):
@@ -482,7 +527,19 @@ class BTYDChurn(_Churn, _BTYD):
         return self
 
     def _churn_score(self, X: pd.DataFrame) -> np.ndarray:
-        return btyd_predictions(X, self.horizon_days)["prob_no_purchase"].to_numpy(float)
+        return self._predictions(X, self.horizon_days)["prob_no_purchase"].to_numpy(float)
+
+
+class PNBDValue(BTYDValue):
+    """Spend = Pareto/NBD expected orders x Gamma-Gamma spend per order over the horizon."""
+
+    _predictions = staticmethod(pnbd_predictions)
+
+
+class PNBDChurn(BTYDChurn):
+    """P(churn) = Pareto/NBD's P(no purchase over the horizon)."""
+
+    _predictions = staticmethod(pnbd_predictions)
 
 
 # rule name -> (value regressor, churn classifier or None)
@@ -491,27 +548,50 @@ BASELINES = {
     "rfm": (RFMValue, RFMChurn),
     "avg_spend_retention": (AvgSpendRetentionValue, None),
     "btyd": (BTYDValue, BTYDChurn),
+    "pnbd": (PNBDValue, PNBDChurn),
 }
 _KINDS = ("value", "churn")
+BTYD_MODELS = ("btyd", "pnbd")  # the label-free candidates of a short history, always
+# the (rule, target) views that learn nothing from the labels (see the module docstring)
+LABEL_FREE = frozenset({("last_period", "value"), ("btyd", "value"), ("btyd", "churn"),
+                        ("pnbd", "value"), ("pnbd", "churn")})
 
 
-def make_baseline(name: str, horizon_days: int, kind: str = "value") -> _Baseline | None:
+def make_baseline(name: str, horizon_days: int, kind: str = "value",
+                  window_days: int | None = None) -> _Baseline | None:
     """A fresh baseline by its configured name, for target `kind` ("value" or "churn");
-    None when the rule has no churn view (avg_spend_retention)."""
+    None when the rule has no churn view (avg_spend_retention). `window_days`: the spend
+    window last_period reads (default: the horizon's)."""
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}")
     cls = BASELINES[name][_KINDS.index(kind)]
     if cls is None:
         return None
-    return cls(horizon_days=horizon_days) if "horizon_days" in cls().get_params() else cls()
+    params = cls().get_params()
+    kwargs = {"horizon_days": horizon_days} if "horizon_days" in params else {}
+    if window_days is not None and "window_days" in params:
+        kwargs["window_days"] = window_days
+    return cls(**kwargs)
+
+
+def fit_label_free(name: str, kind: str, horizon_days: int, X: pd.DataFrame) -> _Baseline:
+    """The `LABEL_FREE` view (`name`, `kind`) ready to predict, with no labels: these rules'
+    `fit` only checks its frame and that y has one value per row (they learn nothing from it),
+    so they are fitted on X with a placeholder y of zeros. Raises ValueError for a rule that
+    learns from the labels."""
+    if (name, kind) not in LABEL_FREE:
+        raise ValueError(f"the {kind} view of {name!r} learns from the labels: it needs a "
+                         "labelled training set")
+    return make_baseline(name, horizon_days, kind).fit(X, np.zeros(len(X), dtype=int))
 
 
 def fit_baseline(name: str, kind: str, horizon_days: int, X: pd.DataFrame, spend,
-                 churned) -> _Baseline | None:
-    """`make_baseline(name, horizon_days, kind)` fitted on X with the labels its rule learns
-    from: the spend (value) or churned (churn) labels as y, and for avg_spend_retention's
-    value the churn labels too. None when the rule has no view of `kind`."""
-    model = make_baseline(name, horizon_days, kind)
+                 churned, window_days: int | None = None) -> _Baseline | None:
+    """`make_baseline(name, horizon_days, kind, window_days)` fitted on X with the labels its
+    rule learns from: the spend (value) or churned (churn) labels as y, and for
+    avg_spend_retention's value the churn labels too. None when the rule has no view of
+    `kind`."""
+    model = make_baseline(name, horizon_days, kind, window_days)
     if model is None:
         return None
     if kind == "churn":

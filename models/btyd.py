@@ -60,6 +60,7 @@ __all__ = [
     "ParetoNBDModel",
     "GammaGammaModel",
     "BTYDFeatures",
+    "PROCESSES",
     "add_btyd_features",
     "FREQUENCY",
     "RECENCY",
@@ -699,13 +700,21 @@ class GammaGammaModel(BaseEstimator):
 # features
 
 
+PROCESSES = {"bgnbd": BetaGeoModel, "pnbd": ParetoNBDModel}  # BTYDFeatures(process=...)
+
+
 class BTYDFeatures(TransformerMixin, BaseEstimator):
-    """BG/NBD + Gamma-Gamma predictions over `horizon_days` as features, for ONE cutoff.
+    """BG/NBD (or, with `process="pnbd"`, Pareto/NBD) + Gamma-Gamma predictions over
+    `horizon_days` as features, for ONE cutoff.
 
     `fit` takes the btyd_* summary columns of the customers at one cutoff (so only data up to
     that cutoff, by construction) and fits both models; `transform` returns a DataFrame (same
     index) with btyd_prob_alive, btyd_expected_orders, btyd_expected_spend and
     btyd_prob_no_purchase.
+
+    `max_fit_customers`: the purchase process's parameters are fitted on a seeded sample of
+    that many customers when there are more (Pareto/NBD's likelihood costs seconds per
+    thousand customers, and four parameters need no more); every customer is predicted.
 
     Customers without an order up to the cutoff (null summaries) are outside the models: they
     get P(alive) NaN, 0 expected orders and spend, and P(no purchase) 1. With fewer than
@@ -713,9 +722,14 @@ class BTYDFeatures(TransformerMixin, BaseEstimator):
     order is the (weighted) mean observed spend of the repeat buyers.
     """
 
-    def __init__(self, horizon_days: float = 365.0, min_customers: int = 10):
+    def __init__(self, horizon_days: float = 365.0, min_customers: int = 10,
+                 process: str = "bgnbd", max_fit_customers: int | None = None,
+                 random_state: int = 0):
         self.horizon_days = horizon_days
         self.min_customers = min_customers
+        self.process = process
+        self.max_fit_customers = max_fit_customers
+        self.random_state = random_state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -740,11 +754,16 @@ class BTYDFeatures(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         self._check_frame(X, reset=True)
+        if self.process not in PROCESSES:
+            raise ValueError(f"process must be one of {sorted(PROCESSES)}, got {self.process!r}")
         rows = X.loc[self._usable(X)]
         self.n_customers_ = len(rows)
-        self.bgnbd_ = None
+        self.bgnbd_ = None  # the purchase process (BG/NBD or Pareto/NBD, by `process`)
         if len(rows) >= 1:
-            self.bgnbd_ = BetaGeoModel(horizon=self.horizon_days).fit(rows)
+            fit_rows = rows
+            if self.max_fit_customers is not None and len(rows) > self.max_fit_customers:
+                fit_rows = rows.sample(self.max_fit_customers, random_state=self.random_state)
+            self.bgnbd_ = PROCESSES[self.process](horizon=self.horizon_days).fit(fit_rows)
         x = rows[FREQUENCY].to_numpy(float)
         m = rows[MONETARY].to_numpy(float, na_value=np.nan)
         repeat = (x > 0) & np.isfinite(m) & (m > 0)
@@ -783,11 +802,15 @@ class BTYDFeatures(TransformerMixin, BaseEstimator):
         return np.array(OUTPUT_COLUMNS, dtype=object)
 
 
+PNBD_FIT_CUSTOMERS = 5_000  # Pareto/NBD's parameters are fitted on at most this many
+
+
 def add_btyd_features(
-    frame: pd.DataFrame, horizon_days: float, cutoff_col: str = CUTOFF
+    frame: pd.DataFrame, horizon_days: float, cutoff_col: str = CUTOFF, process: str = "bgnbd"
 ) -> pd.DataFrame:
-    """A new frame: `frame` with the BTYDFeatures columns, the models fitted separately on the
-    rows of each cutoff (each cutoff's summaries only use data up to it). Never mutates."""
+    """A new frame: `frame` with the BTYDFeatures columns (of `process`; Pareto/NBD fitted on
+    at most PNBD_FIT_CUSTOMERS customers per cutoff), the models fitted separately on the rows
+    of each cutoff (each cutoff's summaries only use data up to it). Never mutates."""
     if cutoff_col not in frame.columns:
         raise ValueError(
             f"add_btyd_features needs the column {cutoff_col!r} to fit one model per cutoff"
@@ -796,7 +819,9 @@ def add_btyd_features(
     positions = frame.groupby(cutoff_col, sort=True, observed=True, dropna=False).indices
     for _, pos in positions.items():
         part = frame.iloc[pos]
-        features = BTYDFeatures(horizon_days=horizon_days).fit(part).transform(part)
+        step = BTYDFeatures(horizon_days=horizon_days, process=process,
+                            max_fit_customers=PNBD_FIT_CUSTOMERS if process == "pnbd" else None)
+        features = step.fit(part).transform(part)
         for name in OUTPUT_COLUMNS:
             values[name][pos] = features[name].to_numpy()
     return frame.assign(**values)

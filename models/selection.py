@@ -474,21 +474,38 @@ class Blend(BaseEstimator):
 
     `explained_by` is the member whose per-feature contributions stand for the blend's in
     the reasons: the member with the largest share of the blend's prediction on the fitting
-    rows (`shares`; a LightGBM model's TreeSHAP or a rule's inputs, see _Rule)."""
+    rows (`shares`; a LightGBM model's TreeSHAP or a rule's inputs, see _Rule).
+
+    `scale_free` (a value blend whose weights were fitted at another horizon than it
+    predicts, models.backtest `label_free`): the weights apply to each member divided by its
+    mean on the rows `fit(X)` is given, and the blend is scaled to the weight-averaged mean of
+    the members there: each member keeps the part of the ranking it had in the backtest
+    although the members grow differently with the horizon (last-period spend in proportion,
+    a BTYD model's less, as customers die)."""
 
     def __init__(self, members=None, weights=None, names=None, kind: str = "value",
-                 shares=None):
+                 shares=None, scale_free: bool = False):
         self.members = members
         self.weights = weights
         self.names = names
         self.kind = kind
         self.shares = shares
+        self.scale_free = scale_free
 
     def fit(self, X=None, y=None):
-        """Nothing to learn: members and weights come fitted."""
+        """Nothing to learn: members and weights come fitted (with `scale_free`, the
+        members' means on X, which is then required)."""
         if len(self.members) != len(self.weights):
             raise ValueError("one weight per member")
         self.weights_ = np.asarray(self.weights, dtype=float)
+        if self.scale_free:
+            if X is None:
+                raise ValueError("a scale_free Blend needs the rows to scale on: fit(X)")
+            means = self._parts(X).mean(axis=0)
+            self.means_ = np.where(means > 0, means, 1.0)
+            total = self.weights_.sum()
+            mix = self.weights_ / total if total > 0 else self.weights_
+            self.weights_ = mix / self.means_ * float(mix @ self.means_)
         self.classes_ = np.array([0, 1])
         shares = np.asarray(self.shares if self.shares is not None else self.weights_, float)
         shares = shares / shares.sum() if shares.sum() > 0 else shares

@@ -4,8 +4,10 @@
 `config.train_window_cutoffs` cutoffs whose labels are fully observed. When the data holds
 fewer such cutoffs than `config.min_train_cutoffs` (a short history), it does not train on
 truncated labels: it returns `FittedModels` with `fallback=True` and a message saying so,
-and `predict` then uses BG/NBD + Gamma-Gamma fitted at the scoring date on the customers'
-own summaries, which need no labels.
+publishing the label-free rule (models.baselines.LABEL_FREE: last_period's value, BG/NBD,
+Pareto/NBD, or their blend) that the backtest at a shorter horizon chose
+(models.backtest, `label_free=True`), else BG/NBD + Gamma-Gamma; the BTYD models are fitted
+at the scoring date on the customers' own summaries, which need no labels.
 
 With `config.btyd_features` the BTYD predictions are features too. The training rows get
 them fitted per cutoff (`prepare_frame`: each cutoff's population at that cutoff, as the
@@ -28,10 +30,12 @@ from features.contract import AS_OF, CUSTOMER_ID, CUTOFF, HORIZON_DAYS, LABEL_CH
 from features.names import txn_spend_in
 from models.baselines import (
     BTYD_OUTPUTS,
+    LABEL_FREE,
     BTYDTransformer,
     add_btyd,
     btyd_predictions,
     fit_baseline,
+    fit_label_free,
     spend_window,
 )
 from models.churn import ChurnModel
@@ -61,6 +65,7 @@ __all__ = [
     "predict",
     "prepare_frame",
     "sample_rows",
+    "short_history",
     "value_at_risk",
 ]
 
@@ -178,9 +183,10 @@ class FittedModels:
     `value` and `churn` are what publishes each target (models.selection: a ValueModel /
     ChurnModel, a BaselineValue / BaselineChurn, or a Blend), named by `value_candidate` and
     `churn_candidate` ("lgbm_tweedie", "btyd", "blend", ...); `selection` is the backtest's
-    Selection of each target as a dict (empty when no backtest chose). Both are None when
-    `fallback` is True (too short a history): `predict` then uses BG/NBD + Gamma-Gamma
-    fitted on the scored rows. `features` lists the columns
+    Selection of each target as a dict (empty when no backtest chose). With `fallback`
+    (too short a history) they are label-free rules (or their blend) that read the whole
+    features frame and fit their BTYD models on the scored rows, or both None (a model saved
+    before they were: `predict` then uses BG/NBD + Gamma-Gamma). `features` lists the columns
     the models expect after the BTYD step; `btyd` is that step, fitted at training time (None
     without `btyd_features`). `churn_input` is the churn model's own input when it differs
     from the value model's (a churn champion registered by another run than the value
@@ -265,23 +271,15 @@ def fit_models(
     """
     objective = objective or config.value_objective
     cutoffs = labelled_cutoffs(training_set, horizon_days, end_of_data)
-    if len(cutoffs) < config.min_train_cutoffs:
+    if short_history(training_set, config, horizon_days, end_of_data):
         span = ""
         if CUTOFF in training_set.columns and len(training_set):
             span = (
                 f" (the training set has cutoffs {training_set[CUTOFF].min():%Y-%m-%d} to "
                 f"{training_set[CUTOFF].max():%Y-%m-%d})"
             )
-        message = (
-            f"short history: {len(cutoffs)} cutoff(s) with a fully observed {horizon_days}-day "
-            f"label window{span}, the models need at least {config.min_train_cutoffs} "
-            "(models.min_train_cutoffs); scoring falls back to BG/NBD + Gamma-Gamma fitted at "
-            "the scoring date. Add history, shorten features.horizon_days or lower "
-            "min_train_cutoffs to train LightGBM."
-        )
-        return FittedModels(
-            None, None, [], "btyd", horizon_days, False, cutoffs, fallback=True, message=message
-        )
+        return _fallback(training_set, config, horizon_days, cutoffs, span, population,
+                         selection)
     used = cutoffs[-config.train_window_cutoffs :]
     train = training_set[training_set[CUTOFF].isin(used)]
     train = train[train[LABEL_SPEND].notna() & train[LABEL_CHURNED].notna()]
@@ -315,14 +313,67 @@ def fit_models(
     )
 
 
+def short_history(training_set: pd.DataFrame, config: ModelConfig, horizon_days: int,
+                  end_of_data=None) -> bool:
+    """Whether fewer than `config.min_train_cutoffs` cutoffs of the training set have a fully
+    observed label window at the horizon: `fit_models` then trains nothing and publishes
+    label-free rules, and the backtest judges only those (models.backtest label_free)."""
+    return (len(labelled_cutoffs(training_set, horizon_days, end_of_data))
+            < config.min_train_cutoffs)
+
+
+def _fallback(training_set: pd.DataFrame, config: ModelConfig, horizon_days: int, cutoffs,
+              span: str, population: pd.DataFrame | None,
+              selection: dict[str, Selection] | None) -> FittedModels:
+    """The short-history FittedModels: per target the label-free candidate the backtest
+    chose (`selection`; BG/NBD + Gamma-Gamma without one), fitted on `population` (the
+    customers at the scoring date; else the latest cutoff of the training set) with no
+    labels."""
+    frame = population
+    if frame is None and CUTOFF in training_set.columns and len(training_set):
+        frame = training_set[training_set[CUTOFF] == training_set[CUTOFF].max()]
+    def label_free(kind: str, pick: Selection | None) -> bool:
+        used = (pick.weights if pick.published == BLEND else {pick.published: 1.0}) if pick else {}
+        return bool(used) and all((m, kind) in LABEL_FREE for m, w in used.items() if w > 0)
+
+    picked = {kind: (selection or {}).get(kind) for kind in ("value", "churn")}
+    picked = {k: p if label_free(k, p) else None for k, p in picked.items()}
+    names = {kind: pick.published if pick is not None else "btyd"
+             for kind, pick in picked.items()}
+    what = ("BG/NBD + Gamma-Gamma" if set(names.values()) == {"btyd"}
+            else f"value: {names['value']}, churn: {names['churn']} (the label-free "
+                 "candidates' backtest at a shorter horizon)")
+    message = (
+        f"short history: {len(cutoffs)} cutoff(s) with a fully observed {horizon_days}-day "
+        f"label window{span}, the models need at least {config.min_train_cutoffs} "
+        f"(models.min_train_cutoffs); scoring falls back to {what}, fitted at the scoring "
+        "date without labels. Add history, shorten features.horizon_days or lower "
+        "min_train_cutoffs to train LightGBM."
+    )
+    if frame is None or not len(frame):  # nothing to fit on: predict fits BG/NBD per frame
+        return FittedModels(None, None, [], "btyd", horizon_days, False, cutoffs,
+                            fallback=True, message=message)
+    fit = _Candidates(config, horizon_days, frame, list(frame.columns), "btyd",
+                      label_free=True)
+    value = fit.model("value", picked["value"], names["value"])
+    churn = fit.model("churn", picked["churn"], names["churn"])
+    return FittedModels(
+        value, churn, [], "btyd", horizon_days, False, cutoffs, fallback=True, message=message,
+        value_candidate=names["value"], churn_candidate=names["churn"],
+        selection={k: v.as_dict() for k, v in picked.items() if v is not None},
+    )
+
+
 class _Candidates:
     """The final fit of the candidates `fit_models` publishes, on its training rows: each
-    LightGBM formulation or baseline fitted once, a blend from its members."""
+    LightGBM formulation or baseline fitted once, a blend from its members. `label_free`:
+    the rows have no labels, and only models.baselines.LABEL_FREE rules can be fitted."""
 
     def __init__(self, config: ModelConfig, horizon_days: int, train: pd.DataFrame,
-                 features: list[str], objective: str):
+                 features: list[str], objective: str, label_free: bool = False):
         self.config, self.horizon, self.train = config, horizon_days, train
         self.features, self.objective = features, objective
+        self.label_free = label_free
         self.fitted: dict[tuple[str, str], object] = {}
         self.names: dict[str, str] = {}
 
@@ -338,7 +389,11 @@ class _Candidates:
         if key in self.fitted:
             return self.fitted[key]
         X = self.train[self.features]
-        if name == CHURN_MODEL:
+        if self.label_free:
+            baseline = fit_label_free(name, kind, self.horizon, self.train)
+            wrapper = BaselineValue if kind == "value" else BaselineChurn
+            model = wrapper(baseline, name).fit(X)
+        elif name == CHURN_MODEL:
             model = make_churn_model(self.config).fit(
                 X, self.train[LABEL_CHURNED].astype(int).to_numpy(), **self._time())
         elif name.startswith("lgbm_"):
@@ -363,6 +418,9 @@ class _Candidates:
         means = [float(np.mean(m.predict(X) if kind == "value" else m.predict_proba(X)[:, 1]))
                  for m in members]
         shares = [w * abs(mean) for w, mean in zip(used.values(), means)]
+        if self.label_free and kind == "value":  # weights of another horizon (Blend docs)
+            return Blend(members, list(used.values()), list(used), kind, shares,
+                         scale_free=True).fit(X)
         return Blend(members, list(used.values()), list(used), kind, shares).fit()
 
 
@@ -394,9 +452,12 @@ def predict(
     except for the BTYD fallback, fitted on `frame`'s rows at its date. `augmented` is
     `fitted.augment(frame)` when the caller has it already (the BTYD step then runs once).
     """
-    if fitted.fallback:
+    if fitted.fallback and fitted.value is None:
         btyd = btyd_predictions(frame, fitted.horizon_days)
         value, churn = btyd["expected_spend"].to_numpy(), btyd["prob_no_purchase"].to_numpy()
+    elif fitted.fallback:  # label-free rules: they read the whole frame, fit BTYD on its rows
+        value = fitted.value.predict(frame)
+        churn = fitted.churn.predict_proba(frame)[:, 1]
     else:
         augmented = fitted.augment(frame) if augmented is None else augmented
         value = fitted.value.predict(augmented[fitted.features])

@@ -27,7 +27,7 @@ import features
 from features.contract import CUTOFF, MANAGERS
 from models.backtest import backtest
 from models.tiering import total_capacity
-from models.training import fit_models
+from models.training import fit_models, short_history
 from pipeline import drift_io, features_io, run_context, tracking
 from pipeline.config import Settings
 from pipeline.files import (
@@ -79,10 +79,12 @@ def main(settings: Settings, **overrides) -> None:
     # a history too short for a backtest fold at the horizon is backtested at a shorter one
     frame, backtest_horizon, note = features_io.backtest_inputs(
         settings.path(paths.features_dir), training, horizon)
+    short = short_history(training, config, horizon)  # no labels to train at the horizon
     with step(f"train: backtest on {frame[CUTOFF].nunique()} cutoffs, {len(frame):,} rows"):
         result = backtest(
             frame, config, backtest_horizon, truth,
             progress=lambda m: logger.info("train: %s", m), capacity=capacity,
+            target_horizon_days=horizon, label_free=short,
         )
     if note:
         result.messages.insert(0, note)
@@ -90,8 +92,9 @@ def main(settings: Settings, **overrides) -> None:
         logger.info("train: %s", message)
     with step("train: final models"):
         # the BTYD step the models carry is fitted on the customers at the end of the data
+        # (and a short history's label-free rules are fitted on them)
         population = (read_table(settings.path(paths.features_dir) / SCORING_FRAME,
-                                 "features") if config.btyd_features else None)
+                                 "features") if config.btyd_features or short else None)
         fitted = fit_models(training, config, horizon, population=population,
                             selection=result.selection)
     logger.info("train: %s", fitted.message)

@@ -163,3 +163,34 @@ def test_best_baseline_follows_the_metric_direction_and_ties_go_to_the_first_lis
     assert best_baseline(summary, "brier", ["avg_spend_retention"]) == (None, None)
     assert best_baseline(summary, "roc_auc", ["rfm"]) == (None, None)  # no such metric
     assert best_baseline(pd.DataFrame(), "brier", ["rfm"]) == (None, None)
+
+
+def test_label_free_backtest_judges_only_the_rules_that_need_no_labels(training_set):
+    # a history shorter than the horizon: no LightGBM, no label means (rfm, retention); the
+    # BTYD models join whether configured or not, and the best mean publishes
+    config = _config(n_folds=3, fold_step="2m").model_copy(
+        update={"selection": ModelConfig().selection.model_copy(update={"publish": "lgbm"})})
+    result = backtest(training_set, config, 365, label_free=True)
+    by_metric = result.metrics.groupby("metric")["model"].agg(set)
+    assert by_metric["normalized_gini"] == {"last_period", "btyd", "pnbd", "blend"}
+    assert by_metric["pr_auc"] == {"btyd", "pnbd", "blend"}
+    assert result.grades.empty  # no LightGBM model to grade
+    for kind in ("value", "churn"):
+        chosen = result.selection[kind]
+        assert chosen.within_se == 0.0 and not chosen.forced  # publish: lgbm cannot hold
+        assert chosen.published == chosen.winner == max(chosen.scores, key=chosen.scores.get)
+    assert any(m.startswith("label-free candidates only") for m in result.messages)
+
+
+def test_a_shorter_backtest_horizon_judges_last_period_on_the_target_horizon_window(
+        training_set):
+    # the scores are for 365 days, the backtest runs at 90: last_period must be the rule a
+    # 365-day horizon publishes (the 365-day window), scaled to 90 days
+    short = backtest(training_set, _config(n_folds=1), 90, target_horizon_days=365,
+                     label_free=True)
+    rows = training_set.loc[short.predictions.index]
+    np.testing.assert_allclose(short.predictions["last_period_value"],
+                               rows["txn_spend_365d"].clip(lower=0) * 90 / 365)
+    same = backtest(training_set, _config(n_folds=1), 90, label_free=True)
+    np.testing.assert_allclose(same.predictions["last_period_value"],
+                               rows["txn_spend_90d"].clip(lower=0))

@@ -4,13 +4,16 @@ import pytest
 
 from features.contract import CUTOFF, LABEL_CHURNED, LABEL_SPEND
 from models.baselines import (
+    LABEL_FREE,
     AvgSpendRetentionValue,
     LastPeriodChurn,
     LastPeriodValue,
     RFMChurn,
     RFMValue,
     fit_baseline,
+    fit_label_free,
     make_baseline,
+    pnbd_predictions,
     spend_window,
 )
 
@@ -48,6 +51,34 @@ def test_last_period_value_is_last_horizon_spend_scaled():
     np.testing.assert_allclose(out, frame["txn_spend_365d"])
     out = LastPeriodValue(horizon_days=180).fit(frame, frame[LABEL_SPEND]).predict(frame)
     np.testing.assert_allclose(out, frame["txn_spend_90d"] * 2)
+
+
+def test_last_period_value_reads_the_window_of_window_days_scaled_to_the_horizon():
+    # a backtest at 90 days judging the rule a 365-day horizon publishes: the 365-day window
+    frame = _tiny()
+    rule = make_baseline("last_period", 90, "value", window_days=365)
+    out = rule.fit(frame, frame[LABEL_SPEND]).predict(frame)
+    np.testing.assert_allclose(out, frame["txn_spend_365d"] * 90 / 365)
+    assert rule.inputs(frame.columns) == ["txn_spend_365d", "txn_orders_365d"]
+    plain = make_baseline("last_period", 90, "value").fit(frame, frame[LABEL_SPEND])
+    np.testing.assert_allclose(plain.predict(frame), frame["txn_spend_90d"])
+
+
+def test_last_period_value_never_predicts_a_negative_spend():
+    frame = _tiny().assign(txn_spend_365d=[400.0, -120.0, 0.0, -0.5, 10.0])  # net returns
+    out = LastPeriodValue(horizon_days=365).fit(frame, frame[LABEL_SPEND]).predict(frame)
+    np.testing.assert_array_equal(out, [400.0, 0.0, 0.0, 0.0, 10.0])
+
+
+def test_fit_label_free_fits_without_labels_and_refuses_the_rules_that_learn_from_them():
+    frame = _tiny().drop(columns=[LABEL_SPEND, LABEL_CHURNED])
+    rule = fit_label_free("last_period", "value", 365, frame)
+    np.testing.assert_allclose(rule.predict(frame), frame["txn_spend_365d"])
+    for name, kind in (("last_period", "churn"), ("rfm", "value"), ("rfm", "churn"),
+                       ("avg_spend_retention", "value")):
+        assert (name, kind) not in LABEL_FREE
+        with pytest.raises(ValueError, match="learns from the labels"):
+            fit_label_free(name, kind, 365, frame)
 
 
 def test_last_period_churn_is_the_rate_of_the_same_order_count():
@@ -120,6 +151,25 @@ def test_btyd_baseline_gives_spend_and_probability(training_set):
     assert value.shape == churn.shape == (len(frame),)
     assert (value >= 0).all()
     assert ((churn >= 0) & (churn <= 1)).all()
+
+
+def test_pnbd_baseline_is_pareto_nbd_and_gamma_gamma_fitted_per_cutoff(training_set):
+    from models.btyd import GammaGammaModel, ParetoNBDModel
+
+    frame = training_set[training_set[CUTOFF] >= sorted(training_set[CUTOFF].unique())[-2]]
+    labels = (frame[LABEL_SPEND], frame[LABEL_CHURNED])
+    value = fit_baseline("pnbd", "value", 365, frame, *labels).predict(frame)
+    churn = fit_baseline("pnbd", "churn", 365, frame, *labels).predict_proba(frame)[:, 1]
+    np.testing.assert_allclose(value, pnbd_predictions(frame, 365)["expected_spend"])
+    for cutoff, rows in frame.groupby(CUTOFF):  # each cutoff's own fit, by hand
+        at = (frame[CUTOFF] == cutoff).to_numpy()
+        pnbd = ParetoNBDModel(horizon=365).fit(rows)
+        spend = (pnbd.conditional_expected_transactions(rows, 365)
+                 * GammaGammaModel().fit(rows).expected_order_value(rows))
+        np.testing.assert_allclose(value[at], spend, rtol=1e-6)
+        np.testing.assert_allclose(churn[at], pnbd.prob_no_purchase(rows, 365), rtol=1e-6)
+    btyd = fit_baseline("btyd", "value", 365, frame, *labels).predict(frame)
+    assert not np.allclose(value, btyd)  # another purchase process, other numbers
 
 
 def _at(training_set, which: int) -> pd.DataFrame:

@@ -393,6 +393,34 @@ def test_btyd_features_columns_and_missing_customers():
     assert (first[EXPECTED_SPEND] == 0).all() and (first[PROB_NO_PURCHASE] == 1).all()
 
 
+def test_btyd_features_with_the_pareto_nbd_process():
+    frame = _cutoff_frame(6, "2024-01-31")
+    out = BTYDFeatures(horizon_days=365, process="pnbd").fit(frame).transform(frame)
+    pnbd = ParetoNBDModel(horizon=365).fit(frame)
+    spend = (pnbd.conditional_expected_transactions(frame, 365)
+             * GammaGammaModel().fit(frame).expected_order_value(frame))
+    np.testing.assert_allclose(out[EXPECTED_SPEND], spend, rtol=1e-9)
+    np.testing.assert_allclose(out[PROB_NO_PURCHASE], pnbd.prob_no_purchase(frame, 365))
+    np.testing.assert_allclose(out[PROB_ALIVE], pnbd.prob_alive(frame))
+    with pytest.raises(ValueError, match="process must be one of"):
+        BTYDFeatures(process="bg").fit(frame)
+
+
+def test_btyd_features_fit_the_process_on_a_seeded_sample_and_predict_everyone():
+    frame = _cutoff_frame(6, "2024-01-31")
+    n = len(frame) // 2
+    capped = BTYDFeatures(horizon_days=365, max_fit_customers=n, random_state=3).fit(frame)
+    again = BTYDFeatures(horizon_days=365, max_fit_customers=n, random_state=3).fit(frame)
+    sample = frame.sample(n, random_state=3)
+    assert capped.bgnbd_.params_ == again.bgnbd_.params_  # seeded
+    assert capped.bgnbd_.params_ == BetaGeoModel(horizon=365).fit(sample).params_
+    assert capped.bgnbd_.params_ != BTYDFeatures(horizon_days=365).fit(frame).bgnbd_.params_
+    out = capped.transform(frame)
+    assert len(out) == len(frame) and out[PROB_NO_PURCHASE].between(0, 1).all()
+    whole = BTYDFeatures(horizon_days=365, max_fit_customers=len(frame)).fit(frame)
+    assert whole.bgnbd_.params_ == BTYDFeatures(horizon_days=365).fit(frame).bgnbd_.params_
+
+
 def test_add_btyd_features_fits_each_cutoff_alone_and_does_not_mutate():
     a, b = _cutoff_frame(7, "2024-01-31"), _cutoff_frame(8, "2024-02-29")
     b[[RECENCY, AGE]] *= 2  # a different population at the second cutoff

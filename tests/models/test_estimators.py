@@ -30,6 +30,8 @@ from models.baselines import (
     BTYDValue,
     LastPeriodChurn,
     LastPeriodValue,
+    PNBDChurn,
+    PNBDValue,
     RFMChurn,
     RFMValue,
 )
@@ -168,6 +170,8 @@ ESTIMATORS = [
     AvgSpendRetentionValue(),
     BTYDValue(),
     BTYDChurn(),
+    PNBDValue(),
+    PNBDChurn(),
     BaselineValue(_frozen("last_period", "value"), "last_period"),
     BaselineChurn(_frozen("last_period", "churn"), "last_period"),
     Blend(_members("value"), [1.0]),

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.optimize import nnls
+from sklearn.base import BaseEstimator
 
 from features.contract import CUTOFF, LABEL_CHURNED, LABEL_SPEND
 from models import backtest as backtest_module
@@ -152,6 +153,60 @@ def test_a_churn_blend_judged_on_the_active_base_is_fitted_on_its_active_rows(bl
     fitted.clear()
     backtest_module._blend(folds, ["a", "b"], "churn", [])
     assert fitted == [100, 300, 600]
+
+
+def _value_folds(seed: int) -> list[pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    folds = []
+    for k, n in enumerate((150, 200, 250)):
+        a, b = rng.gamma(1, 10, n), rng.gamma(2, 5, n)
+        fold = pd.DataFrame({CUTOFF: pd.Timestamp("2024-01-31") + pd.offsets.MonthEnd(k),
+                             LABEL_SPEND: 0.6 * a + 0.4 * b + rng.gamma(1, 2, n),
+                             "a_value": a, "b_value": b})
+        fold.attrs["fold"] = k
+        folds.append(fold)
+    return folds
+
+
+def test_a_scale_free_blend_does_not_depend_on_the_members_units():
+    # the label-free value blend of a short history: its weights apply to each member divided
+    # by its fold mean, so a member that grows faster with the horizon keeps its part
+    plain, grown = _value_folds(4), _value_folds(4)
+    for fold in grown:
+        fold["a_value"] *= 7.0  # the same ranking in other units
+    w_plain = backtest_module._blend(plain, ["a", "b"], "value", [], scale_free=True)
+    w_grown = backtest_module._blend(grown, ["a", "b"], "value", [], scale_free=True)
+    assert w_plain == pytest.approx(w_grown, rel=1e-6) and sum(w_plain.values()) == pytest.approx(1)
+    for p, g in zip(plain[1:], grown[1:]):  # the same ranking in other units
+        ratio = g["blend_value"] / p["blend_value"]
+        np.testing.assert_allclose(ratio, ratio.iloc[0], rtol=1e-9)
+    # fold 2's blend: the mix fitted on folds 0-1, at the level of its members' mixed means
+    mix = backtest_module._blend(_value_folds(4)[:2], ["a", "b"], "value", [], scale_free=True)
+    means = plain[2][["a_value", "b_value"]].mean().to_numpy()
+    np.testing.assert_allclose(plain[2]["blend_value"].mean(),
+                               np.array([mix["a"], mix["b"]]) @ means, rtol=1e-9)
+    unscaled = backtest_module._blend(_value_folds(4), ["a", "b"], "value", [])
+    assert unscaled != pytest.approx(w_plain)  # the default blend weights the raw members
+
+
+class _Const(BaseEstimator):
+    def __init__(self, factor=1.0):
+        self.factor = factor
+
+    def predict(self, X):
+        return self.factor * np.asarray(X["m"], dtype=float)
+
+
+def test_blend_scale_free_mixes_members_divided_by_their_means_at_the_given_level():
+    X = pd.DataFrame({"m": [1.0, 2.0, 3.0, 6.0]})  # mean 3
+    a, b = _Const(1.0), _Const(10.0)  # the same ranking, means 3 and 30
+    blend = Blend([a, b], [0.3, 0.1], ["a", "b"], scale_free=True).fit(X)
+    # mix 0.75 / 0.25 of m / 3 and 10 m / 30, at the mixed level 0.75 * 3 + 0.25 * 30 = 9.75
+    np.testing.assert_allclose(blend.predict(X), X["m"] / 3 * 9.75)
+    assert Blend([a, b], [0.3, 0.1], ["a", "b"]).fit().predict(X) == pytest.approx(
+        0.3 * X["m"] + 0.1 * 10 * X["m"])
+    with pytest.raises(ValueError, match="needs the rows"):
+        Blend([a, b], [0.3, 0.1], ["a", "b"], scale_free=True).fit()
 
 
 @pytest.fixture(scope="module")

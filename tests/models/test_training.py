@@ -4,6 +4,7 @@ import pytest
 
 from features.contract import AS_OF, CUSTOMER_ID, CUTOFF
 from models.config import ModelConfig
+from models.selection import Selection
 from models.training import (
     fit_models,
     labelled_cutoffs,
@@ -71,8 +72,9 @@ def test_short_history_falls_back_to_btyd_and_says_so(training_set):
         training_set[CUTOFF] >= training_set[CUTOFF].max() - pd.DateOffset(months=12)
     ]
     fitted = fit_models(latest_two, _config(min_train_cutoffs=5), 365, end_of_data=end)
-    assert fitted.fallback and fitted.value is None and fitted.churn is None
+    assert fitted.fallback and fitted.value_candidate == fitted.churn_candidate == "btyd"
     assert "short history" in fitted.message and "min_train_cutoffs" in fitted.message
+    assert "falls back to BG/NBD + Gamma-Gamma" in fitted.message  # no backtest chose
     empty = fit_models(training_set.iloc[:0], _config(), 365)
     assert empty.fallback
 
@@ -172,3 +174,37 @@ def test_an_empty_training_set_falls_back_and_still_scores(training_set):
     assert scores["expected_value"].notna().all() and scores["churn_probability"].between(0, 1).all()
     result = backtest(empty, _config(), 365)
     assert result.metrics.empty and any("no fold" in m for m in result.messages)
+
+
+def test_a_short_history_publishes_the_label_free_candidate_the_backtest_chose(training_set):
+    from models.backtest import backtest
+
+    result = backtest(training_set, _config(backtest={"n_folds": 3, "fold_step": "2m"}), 365,
+                      label_free=True)
+    population = _scoring(training_set)
+    short = _config(min_train_cutoffs=50)  # more cutoffs than the training set has
+    fitted = fit_models(training_set, short, 365, population=population,
+                        selection=result.selection)
+    assert fitted.fallback and fitted.value is not None and fitted.churn is not None
+    for kind in ("value", "churn"):
+        assert getattr(fitted, f"{kind}_candidate") == result.selection[kind].published
+        assert fitted.selection[kind]["published"] == result.selection[kind].published
+    assert f"value: {result.selection['value'].published}" in fitted.message
+    scores = predict(fitted, population)
+    assert (scores["expected_value"] >= 0).all() and np.isfinite(scores["expected_value"]).all()
+    assert scores["churn_probability"].between(0, 1).all()
+
+
+@pytest.mark.parametrize("published, weights", [
+    ("lgbm_hurdle", {}),  # needs labels at the horizon
+    ("rfm", {}),  # a label mean
+    ("blend", {"btyd": 0.5, "rfm": 0.5}),  # a blend with a member that needs labels
+])
+def test_a_short_history_never_publishes_a_candidate_that_needs_labels(training_set, published,
+                                                                      weights):
+    pick = Selection("value", "normalized_gini", [1], {published: 0.6}, published, None, None,
+                     published, weights=weights)
+    fitted = fit_models(training_set, _config(min_train_cutoffs=50), 365,
+                        population=_scoring(training_set), selection={"value": pick})
+    assert fitted.fallback and fitted.value_candidate == "btyd"
+    assert "BG/NBD + Gamma-Gamma" in fitted.message

@@ -230,11 +230,13 @@ def _blend(folds: list[pd.DataFrame], members: list[str], kind: str, rows: list,
     columns = [f"{m}_{kind}" for m in present]
     label = LABEL_SPEND if kind == "value" else LABEL_CHURNED
 
+    def means(f: pd.DataFrame) -> pd.Series:  # a member's mean over the fold (1 when <= 0)
+        return f[columns].mean().where(lambda m: m > 0, 1.0)
+
     def scaled(f: pd.DataFrame) -> pd.DataFrame:
         if not scale_free:
             return f[columns + [label]]
-        means = f[columns].mean().where(lambda m: m > 0, 1.0)
-        return f[columns].div(means).assign(**{label: f[label]})
+        return f[columns].div(means(f)).assign(**{label: f[label]})
 
     def fitted_on(frames: list[pd.DataFrame]) -> np.ndarray:
         parts = [scaled(f).loc[f.attrs["active"]]
@@ -248,8 +250,8 @@ def _blend(folds: list[pd.DataFrame], members: list[str], kind: str, rows: list,
         weights = fitted_on(folds[:k])
         fold = folds[k]
         if scale_free:
-            means = fold[columns].mean().where(lambda m: m > 0, 1.0).to_numpy(float)
-            pred = scaled(fold)[columns].to_numpy(dtype=float) @ weights * (weights @ means)
+            level = float(weights @ means(fold).to_numpy(float))
+            pred = scaled(fold)[columns].to_numpy(dtype=float) @ weights * level
         else:
             pred = fold[columns].to_numpy(dtype=float) @ weights
         fold[f"{BLEND}_{kind}"] = pred

@@ -56,7 +56,7 @@ STAMP_COLUMNS = {"value": VALUE_VERSION, VALUE_RUN_ID: VALUE_RUN_ID,
 COLUMNS = [CUSTOMER_ID, AS_OF, HORIZON_DAYS, EXPECTED_VALUE, CHURN_PROBABILITY, VALUE_AT_RISK,
            LAST_ORDER_DATE, LAST_CONTACT_DATE, VALUE_VERSION, VALUE_RUN_ID, CHURN_VERSION,
            CHURN_RUN_ID, REASONS]
-FALLBACK_VERSION = "btyd-fallback"
+FALLBACK_VERSION = "{}-fallback"  # a short history's version: what published, e.g. "btyd-fallback"
 # scores column -> feature holding the days since that event at the as-of date
 _SINCE = ((LAST_ORDER_DATE, TXN_DAYS_SINCE_LAST_ORDER),
           (LAST_CONTACT_DATE, CTC_DAYS_SINCE_LAST_CONTACT))
@@ -113,10 +113,14 @@ def check_horizon(trained_at: int | str, horizon: int, model: str, retrain: str)
 
 
 def effective_stamp(fitted: FittedModels, stamp: dict) -> dict:
-    """`stamp` with both versions set to FALLBACK_VERSION when `fitted` is the BTYD fallback
-    (the run ids stay: the run that found the history too short)."""
+    """`stamp` with each version set to FALLBACK_VERSION of what publishes it when `fitted`
+    is the short-history fallback ("btyd-fallback", "blend-fallback", "pnbd-fallback"; the run
+    ids stay: the run that found the history too short)."""
     if fitted.fallback:
-        return {**stamp, "value": FALLBACK_VERSION, "churn": FALLBACK_VERSION}
+        value = getattr(fitted, "value_candidate", "") or "btyd"
+        churn = getattr(fitted, "churn_candidate", "") or "btyd"
+        return {**stamp, "value": FALLBACK_VERSION.format(value),
+                "churn": FALLBACK_VERSION.format(churn)}
     return stamp
 
 

@@ -40,10 +40,14 @@ def test_artifact_stamp_reads_registered_versions():
                                             "churn": "unregistered", "churn_run_id": "r9"}
 
 
-def test_effective_stamp_marks_the_btyd_fallback():
+def test_effective_stamp_marks_the_short_history_fallback_by_what_published():
     assert scoring.effective_stamp(_fitted(), STAMP) is STAMP
     assert scoring.effective_stamp(_fitted(fallback=True), STAMP) == {
         "value": "btyd-fallback", "value_run_id": "r1", "churn": "btyd-fallback",
+        "churn_run_id": "r2"}
+    chosen = SimpleNamespace(fallback=True, value_candidate="blend", churn_candidate="pnbd")
+    assert scoring.effective_stamp(chosen, STAMP) == {
+        "value": "blend-fallback", "value_run_id": "r1", "churn": "pnbd-fallback",
         "churn_run_id": "r2"}
 
 

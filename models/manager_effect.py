@@ -39,6 +39,7 @@ from features.catalogue import lookup
 from features.contract import CAPACITY, CUSTOMER_ID, CUTOFF, LABEL_CHURNED, LABEL_SPEND, REGION
 from features.names import CTC_HAS_MANAGER
 from models.columns import (
+    ACCOUNTS,
     GAIN_COLUMNS,
     GAIN_LOWER,
     GAIN_NOTE,
@@ -236,7 +237,7 @@ def manager_value_table(gains: pd.Series, region: pd.Series, managers: pd.DataFr
     negative; empty with no manager). Both empty without managers or without any gain."""
     table_columns = [REGION, N_MANAGERS, MANAGER_CAPACITY, GAIN_NOW, ONE_MORE, ONE_FEWER]
     empty = pd.DataFrame(columns=table_columns), pd.DataFrame(
-        columns=[REGION, N_MANAGERS, "accounts", MARGINAL_VALUE, TOTAL_VALUE])
+        columns=[REGION, N_MANAGERS, ACCOUNTS, MARGINAL_VALUE, TOTAL_VALUE])
     if managers is None or managers.empty or not gains.notna().any():
         return empty
     capacity = managers[CAPACITY].astype(float)

@@ -82,8 +82,8 @@ _TOP = Alignment(vertical="top")
 _FORMATS = {EXPECTED_VALUE: "#,##0", VALUE_AT_RISK: "#,##0", CHURN_PROBABILITY: "0%",
             MANAGER_GAIN: "#,##0", GAIN_LOWER: "#,##0", GAIN_UPPER: "#,##0"}
 _WIDTHS = {CUSTOMER_ID: 14, REASONS: 60, TIER_REASON: 40, CHANGE: 30,
-           LAST_ORDER_DATE: 12, LAST_CONTACT_DATE: 12, GAIN_NOTE: 30}
-_WRAPPED = (REASONS, TIER_REASON, CHANGE, GAIN_NOTE)
+           LAST_ORDER_DATE: 12, LAST_CONTACT_DATE: 12, GAIN_NOTE: 50}
+_WRAPPED = (REASONS, TIER_REASON, CHANGE)
 _LINE_POINTS, _MAX_LINES = 15.0, 8
 _RETENTION_FILL = PatternFill("solid", fgColor="F4B183")
 # the Summary tables' headers and formats, where a column's name is not the words to show

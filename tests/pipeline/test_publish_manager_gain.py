@@ -3,6 +3,7 @@ the CRM carries it (or the reason there is none), the value of one more and one 
 per region, text from the data kept inert, and the CRM tables of an older version migrated."""
 
 import sqlite3
+import uuid
 from datetime import datetime, timezone
 
 import numpy as np
@@ -16,6 +17,7 @@ from pipeline.errors import DataError
 from pipeline.publishing import check_rows, crm
 from pipeline.publishing.summary import CURVE_TABLE, EFFECT_TABLE
 from pipeline.stages import publish, tier
+from tests.pipeline.test_crm import _pg_url
 from tests.pipeline.test_safe_text import formula_elements
 from tests.pipeline.test_tier_stage import IDS, make_settings, scores
 
@@ -142,9 +144,9 @@ def test_tiers_rank_by_uplift_and_gains_outside_overlap_are_refused(published):
         check_rows(bad, ["strategic", "key", "growth", "self-service"])
 
 
-def _old_tables(url: str) -> crm.CrmTables:
+def _old_tables(url: str, suffix: str) -> crm.CrmTables:
     """The CRM tables as a version before the manager's effect created them, with a row."""
-    tables = crm.CrmTables.named("customer_scores", "current_scores", "scoring_runs")
+    tables = crm.CrmTables.named(f"scores_{suffix}", f"current_{suffix}", f"runs_{suffix}")
     old = sa.MetaData()
     for table in (tables.scores, tables.current):
         sa.Table(table.name, old, *[sa.Column(c.name, c.type, primary_key=c.primary_key)
@@ -152,15 +154,25 @@ def _old_tables(url: str) -> crm.CrmTables:
     engine = sa.create_engine(url)
     old.create_all(engine)
     with engine.begin() as connection:
-        connection.execute(old.tables["customer_scores"].insert().values(
+        connection.execute(old.tables[tables.scores.name].insert().values(
             customer_id="C001", as_of=datetime(2024, 1, 31).date(), tier="key"))
     engine.dispose()
     return tables
 
 
-def test_write_run_migrates_tables_of_an_older_version(tmp_path):
-    url = f"sqlite:///{tmp_path / 'crm.db'}"
-    tables = _old_tables(url)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def old_database(request, tmp_path):
+    """(url, tables) of CRM tables an older version created; PostgreSQL's dropped after."""
+    url = f"sqlite:///{tmp_path / 'crm.db'}" if request.param == "sqlite" else _pg_url()
+    tables = _old_tables(url, uuid.uuid4().hex[:8])
+    yield url, tables
+    engine = sa.create_engine(url)
+    tables.metadata.drop_all(engine, checkfirst=True)
+    engine.dispose()
+
+
+def test_write_run_migrates_tables_of_an_older_version(old_database):
+    url, tables = old_database
     rows = gain_scores().assign(rank=range(1, 13), tier="key", region="N")
     rows.loc[0, GAIN_NOTE] = "'); DROP TABLE customer_scores; --"  # stays a value
     run = crm.new_run(rows)
@@ -168,16 +180,17 @@ def test_write_run_migrates_tables_of_an_older_version(tmp_path):
     try:
         crm.write_run(crm.crm_frame(rows, run, datetime.now(timezone.utc)), run, engine, tables)
         inspector = sa.inspect(engine)
-        for name in ("customer_scores", "current_scores"):
-            assert set(GAIN_COLUMNS) <= {c["name"] for c in inspector.get_columns(name)}
+        for table in (tables.scores, tables.current):
+            assert set(GAIN_COLUMNS) <= {c["name"] for c in inspector.get_columns(table.name)}
         history = crm.read_table(engine, tables.scores, ("as_of", "customer_id"))
-        with engine.connect() as connection:  # a second run finds nothing to add
+        with engine.begin() as connection:  # a second run finds nothing to add
             assert crm.migrate(connection, tables) == []
     finally:
         engine.dispose()
-    old = history[history["as_of"] == datetime(2024, 1, 31).date()]
+    old = history[pd.to_datetime(history["as_of"]) == pd.Timestamp("2024-01-31")]
     assert len(old) == 1 and old[list(GAIN_COLUMNS)].isna().all().all()  # older rows: null
-    new = history[history["as_of"] != datetime(2024, 1, 31).date()].set_index("customer_id")
+    new = history[pd.to_datetime(history["as_of"]) != pd.Timestamp("2024-01-31")]
+    new = new.set_index("customer_id")
     assert new.loc["C001", MANAGER_GAIN] == 500.0
     assert new.loc["C001", GAIN_NOTE] == "'); DROP TABLE customer_scores; --"
     assert len(new) == 12

@@ -126,6 +126,16 @@ class ManagerEffect:
         """Whether there is a fitted learner to score with."""
         return self.learner is not None
 
+    def describe(self) -> str:
+        """The estimate in one line (the train stage's log), or the reason there is none."""
+        if not self.estimated:
+            return self.reason
+        s = self.summary
+        return (f"average {s['ate']:,.1f} extra spend over the horizon ({s['level']:.0%} "
+                f"interval {s['ate_lower']:,.1f} to {s['ate_upper']:,.1f}), "
+                f"{s['overlap_share']:.1%} of {s['rows']:,} training rows in overlap, "
+                f"{s['treated_share']:.1%} managed")
+
 
 def skip_reason(train: pd.DataFrame, n_splits: int = 3) -> str | None:
     """Why the manager's effect cannot be estimated on `train` (None when it can): no

@@ -76,7 +76,8 @@ from models.tier_policy import TierPolicy
 
 __all__ = [
     "POOL_ALL", "MOVES",
-    "TierDecision", "rank_score", "rank_order", "has_gains", "assign_tiers", "demote", "movement", "decide",
+    "TierDecision", "rank_score", "rank_order", "has_gains", "assign_tiers", "demote",
+    "movement", "decide",
     "summarize", "last_event_dates", "active_managers", "total_capacity",
 ]
 

@@ -23,7 +23,8 @@ model's own registered version and training run: the champions can come from dif
 pipeline.scoring.STAMP_COLUMNS), the manager's effect (manager_gain, manager_gain_lower /
 _upper: the estimated extra spend over the horizon from a dedicated manager and its interval,
 manager_propensity, in_overlap, manager_gain_note: why an account has no estimate; from
-paths.artifacts_dir/manager_effect.joblib, whatever score.model_source) and reasons: for every customer by default, or for the top
+paths.artifacts_dir/manager_effect.joblib, whatever score.model_source) and reasons: for
+every customer by default, or for the top
 accounts by expected value and by value at risk when score.reasons_top_* are set ("" for the others). Also writes scored_frame.parquet, the
 features it scored (the drift guard compares them with the training reference).
 The table is built by pipeline.scoring. The files are replaced together and atomically; in

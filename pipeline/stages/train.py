@@ -13,7 +13,8 @@ it, for the drift guard; also logged to the MLflow run, pipeline.drift_io).
 
 The MLflow run logs every config section as params, the per-fold metrics (step = fold),
 plots, the feature catalogue, the manager's average effect with its interval and overlap
-share (or the reason it was not estimated), and both models (registered as tracking.value_model_name and
+share (or the reason it was not estimated), and both models (registered as
+tracking.value_model_name and
 tracking.churn_model_name). The champion alias moves to a new version only when it beats
 the best baseline, and the current champion when its backtest is comparable (same horizon
 and folds), on the gate metric (pipeline.tracking.gate); otherwise the reason is logged and
@@ -107,7 +108,7 @@ def main(settings: Settings, **overrides) -> None:
         effect = manager_effect.estimate(training, config.manager_effect, horizon,
                                          n_jobs=config.value.params.n_jobs,
                                          random_state=config.random_state)
-    logger.info("train: manager effect: %s", _effect_text(effect))
+    logger.info("train: manager effect: %s", effect.describe())
 
     with StagedFiles() as staged:  # the artifacts are replaced together, after the MLflow run
         joblib.dump(fitted, staged.path(out / FITTED_MODELS), compress=3)
@@ -140,11 +141,3 @@ def main(settings: Settings, **overrides) -> None:
         staged.commit()
     logger.info("train: artifacts -> %s; MLflow run %s", out, run.info.run_id)
 
-
-def _effect_text(effect: manager_effect.ManagerEffect) -> str:
-    if not effect.estimated:
-        return effect.reason
-    s = effect.summary
-    return (f"average {s['ate']:,.1f} extra spend over the horizon ({s['level']:.0%} interval "
-            f"{s['ate_lower']:,.1f} to {s['ate_upper']:,.1f}), {s['overlap_share']:.1%} of "
-            f"{s['rows']:,} training rows in overlap, {s['treated_share']:.1%} managed")

@@ -105,6 +105,7 @@ def test_estimate_skips_with_a_reason_never_an_error(config, frame, words):
     effect = estimate(frame, config, horizon_days=90)
     assert not effect.estimated and effect.learner is None
     assert effect.reason.startswith("not estimated: ") and words in effect.reason
+    assert effect.describe() == effect.reason
     gains = account_gains(effect, frame[frame[CUTOFF] == frame[CUTOFF].max()])
     assert gains[[MANAGER_GAIN, GAIN_LOWER, GAIN_UPPER, PROPENSITY]].isna().all().all()
     assert not gains[IN_OVERLAP].any() and (gains[GAIN_NOTE] == effect.reason).all()
@@ -124,6 +125,7 @@ def test_estimate_recovers_a_randomised_effect_and_summarises_it():
     assert s["ate_lower"] <= 100 <= s["ate_upper"]
     assert s["overlap_share"] > 0.95 and 0.3 < s["treated_share"] < 0.5
     assert s["rows"] == len(frame) and s["customers"] == 800 and s["cutoffs"] == 3
+    assert effect.describe().startswith(f"average {s['ate']:,.1f} extra spend")
     scoring = frame[frame[CUTOFF] == frame[CUTOFF].max()]
     gains = account_gains(effect, scoring)
     assert list(gains.columns) == [CUSTOMER_ID, *GAIN_COLUMNS]

@@ -95,7 +95,7 @@ def main(settings: Settings, write_crm: bool = True, run_id: str | None = None,
                       f"books -> {books_dir}"):
                 books = publishing.write_books(staged.path, books_dir, plan, rows, tiers, tier,
                                                policy, managers, regions, kept,
-                                               publish.at_risk_rows, publish.kept_rows)
+                                               publish.at_risk_rows, publish.kept_rows, effect)
         if write_crm and publish.crm.enabled:
             _write_crm(settings, tier.tiers, run)
         staged.commit()

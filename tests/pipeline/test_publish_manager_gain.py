@@ -109,6 +109,19 @@ def test_the_summary_sheet_has_one_more_and_one_fewer_manager_per_region(publish
     assert region_cell.data_type == "s" and region_cell.quotePrefix  # stays text
 
 
+def test_a_region_leads_book_has_its_regions_value_of_a_manager(published):
+    _, out = published
+    manifest = pd.read_csv(out / "books" / "books.csv", dtype=str, keep_default_na=False)
+    region = manifest[manifest["kind"] == "region"]
+    assert len(region) == 2
+    for stem in region["workbook"]:
+        sheet = load_workbook(out / "books" / stem)["Summary"]
+        values = [row for row in sheet.iter_rows(values_only=True) if row and row[0]]
+        start = [r[0] for r in values].index(EFFECT_TABLE)
+        assert values[start + 1][0] == "Region" and values[start + 3][0] == CURVE_TABLE
+        assert values[start + 2][0] in HOSTILE  # one row: the book's own region
+
+
 def test_the_report_shows_the_gain_and_keeps_data_inert(published):
     _, out = published
     page = (out / "key_accounts.html").read_text()

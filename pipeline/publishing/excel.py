@@ -93,7 +93,7 @@ _SUMMARY_LABELS = {**HEADERS, POOL: "Region", "at_risk_accounts": "At-risk accou
                    N_MANAGERS: "Managers", MANAGER_CAPACITY: "Accounts per manager",
                    GAIN_NOW: "Gain of the managers now", ONE_MORE: "One more manager adds",
                    ONE_FEWER: "One fewer manager loses", MARGINAL_VALUE: "This manager adds",
-                   TOTAL_VALUE: "Gain of the first k managers"}
+                   TOTAL_VALUE: "Gain of that many managers"}
 _SUMMARY_FORMATS = {"ranked_in_top": "0.0%", CHURN_PROBABILITY: "0%"}
 
 

@@ -161,7 +161,7 @@ gains ({{ e.per_manager_text }}), over the next {{ e.horizon }} days:</p>
 <td>{{ r.one_more_manager | num }}</td><td>{{ r.one_fewer_manager | num }}</td></tr>{% endfor %}</table>
 <p>The value of the k-th manager per region (it never increases with k):</p>
 <table><tr><th class="t">region</th><th>k-th manager</th><th>accounts</th><th>it adds</th>
-<th>the first k add</th></tr>
+<th>that many managers add</th></tr>
 {% for r in e.curve %}<tr><td class="t">{{ r.region }}</td><td>{{ r.managers | int_ }}</td>
 <td>{{ r.accounts | int_ }}</td><td>{{ r.marginal_value | num }}</td><td>{{ r.total_value | num }}</td></tr>{% endfor %}</table>{% endif %}
 {% if e.top %}<p>Strategic accounts with the largest estimated gain from their manager:</p>

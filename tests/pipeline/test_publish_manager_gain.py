@@ -88,6 +88,23 @@ def test_every_workbook_row_carries_the_gain_or_why_not(published):
     assert formula_elements(out / "key_accounts.xlsx") == []
 
 
+def test_how_to_read_this_explains_the_gain_and_the_ranking(published):
+    _, out = published
+    guide = dict(load_workbook(out / "key_accounts.xlsx")["How to read this"].iter_rows(
+        min_row=2, values_only=True))
+    assert "the manager's estimated gain (accounts without an estimate last)" in guide["Tiers"]
+    assert "observational" in guide["Manager gain"] and "no estimate" in guide["Manager gain"]
+
+
+def test_value_uplift_is_said_in_words():
+    from models.tier_policy import TierPolicy
+    from pipeline.publishing.summary import rank_by_text
+
+    text = rank_by_text(TierPolicy(rank_by="value_uplift", uplift_weight=0.25))
+    assert text == ("75% the percentile of expected value and 25% the percentile of the "
+                    "manager's estimated gain")
+
+
 def test_the_summary_sheet_has_one_more_and_one_fewer_manager_per_region(published):
     _, out = published
     sheet = load_workbook(out / "key_accounts.xlsx")["Summary"]

@@ -11,7 +11,7 @@ features/contract.py, the feature columns in features/names.py).
   retention flag, the tier before, the change since then, the manager kept;
 - books per manager and shortfall per capacity pool (models.assignment, models.tiering).
 `RankBy` is the choice of the ranking score in configs/tiers.yaml: two of its values are
-score columns.
+score columns; `uplift` and `value_uplift` rank by the manager's estimated gain.
 """
 
 from typing import Literal
@@ -26,8 +26,9 @@ __all__ = [
     "RETENTION", "CHANGE", "KEPT_MANAGER",
     "ACCOUNTS", "UNASSIGNED", "POOL", "CANDIDATES", "STRATEGIC", "OVERFLOW",
     "MANAGER_GAIN", "GAIN_LOWER", "GAIN_UPPER", "PROPENSITY", "IN_OVERLAP",
-    "N_MANAGERS", "MARGINAL_VALUE", "TOTAL_VALUE",
-    "RankBy",
+    "GAIN_NOTE", "N_MANAGERS", "MARGINAL_VALUE", "TOTAL_VALUE",
+    "MANAGER_CAPACITY", "GAIN_NOW", "ONE_MORE", "ONE_FEWER", "GAIN_COLUMNS",
+    "UPLIFT", "VALUE_UPLIFT", "RankBy",
 ]
 
 # scores
@@ -78,8 +79,18 @@ MANAGER_GAIN = "manager_gain"
 GAIN_LOWER, GAIN_UPPER = "manager_gain_lower", "manager_gain_upper"
 PROPENSITY = "manager_propensity"
 IN_OVERLAP = "in_overlap"
+GAIN_NOTE = "manager_gain_note"  # why an account has no estimate ("" when it has one)
+GAIN_COLUMNS = (MANAGER_GAIN, GAIN_LOWER, GAIN_UPPER, PROPENSITY, IN_OVERLAP, GAIN_NOTE)
 N_MANAGERS = "managers"  # the number of managers of a region
 MARGINAL_VALUE = "marginal_value"
 TOTAL_VALUE = "total_value"
+# per region (models.manager_effect.manager_value_table): the accounts one manager takes, the
+# estimated gain of the managers it has now, and of one more / one fewer manager
+MANAGER_CAPACITY = "capacity_per_manager"
+GAIN_NOW = "gain_now"
+ONE_MORE, ONE_FEWER = "one_more_manager", "one_fewer_manager"
 
-RankBy = Literal["expected_value", "value_at_risk", "mix"]
+# rank_by values that rank by the manager's effect (models.tiering.rank_score)
+UPLIFT, VALUE_UPLIFT = "uplift", "value_uplift"
+
+RankBy = Literal["expected_value", "value_at_risk", "mix", "uplift", "value_uplift"]

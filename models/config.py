@@ -19,6 +19,7 @@ __all__ = [
     "ChurnConfig",
     "GateConfig",
     "LightGBMParams",
+    "ManagerEffectConfig",
     "ModelConfig",
     "ReasonsConfig",
     "SelectionConfig",
@@ -132,6 +133,29 @@ class ReasonsConfig(StrictModel):
     top_k: int = Field(3, ge=1)
 
 
+class ManagerEffectConfig(StrictModel):
+    """The manager's effect (models.manager_effect, models.uplift.DRLearner): the estimated
+    extra spend over the horizon an account gains from a dedicated manager.
+
+    `enabled: false` estimates nothing (the gain columns are empty, with the reason). The
+    outcome is the training label `spend` (the only one for now). `overlap`: accounts whose
+    propensity of having a manager is below it or above 1 - it have no comparable accounts in
+    the other arm and get no estimate. `n_bootstrap` customer-bootstrap refits give each
+    account's interval at `level`. `window_cutoffs` and `max_rows` bound the training rows
+    (the latest fully labelled cutoffs, sampled down), `n_estimators` the trees of each
+    nuisance model; the LightGBM threads are the value model's `n_jobs`."""
+
+    enabled: bool = True
+    outcome: Literal["spend"] = "spend"
+    overlap: float = Field(0.05, gt=0, lt=0.5)
+    n_bootstrap: int = Field(20, ge=0, le=500)
+    level: float = Field(0.9, gt=0, lt=1)
+    n_splits: int = Field(3, ge=2, le=10)
+    n_estimators: int = Field(100, gt=0)
+    window_cutoffs: int = Field(12, ge=1)
+    max_rows: int | None = Field(200_000, gt=0)
+
+
 class ModelConfig(StrictModel):
     """LightGBM settings, the value-model formulation, the backtest folds and the gate."""
 
@@ -147,3 +171,4 @@ class ModelConfig(StrictModel):
     gate: GateConfig = GateConfig()
     selection: SelectionConfig = SelectionConfig()
     reasons: ReasonsConfig = ReasonsConfig()
+    manager_effect: ManagerEffectConfig = ManagerEffectConfig()

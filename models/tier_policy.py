@@ -74,10 +74,18 @@ class AssignmentPolicy(StrictModel):
 
 
 class TierPolicy(StrictModel):
-    """Ranking, bars, hysteresis, retention and assignment: everything that decides a tier."""
+    """Ranking, bars, hysteresis, retention and assignment: everything that decides a tier.
+
+    `rank_by` (models.tiering.rank_score): expected_value, value_at_risk, mix
+    (`(1 - mix_weight) * expected_value + mix_weight * value_at_risk`), uplift (the manager's
+    estimated gain; accounts without an estimate, outside overlap, rank below every account
+    with one) or value_uplift (`(1 - uplift_weight) * percentile(expected_value) +
+    uplift_weight * percentile(manager_gain)`, an account without an estimate at the gain's
+    percentile 0)."""
 
     rank_by: RankBy = EXPECTED_VALUE
     mix_weight: float = Field(default=0.5, ge=0, le=1)
+    uplift_weight: float = Field(default=0.5, ge=0, le=1)
     thresholds_by: Literal["percentile", "value"] = "percentile"
     strategic: StrategicTier = StrategicTier()
     tiers: tuple[TierBar, ...] = (

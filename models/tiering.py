@@ -4,11 +4,16 @@ Pure functions on DataFrames; the policy is a `models.tier_policy.TierPolicy`.
 
 How a tier is decided
 ---------------------
-1. Every account gets a ranking score (`rank_by`: expected value, value at risk, or the mix
-   `(1 - mix_weight) * expected_value + mix_weight * value_at_risk`) and its percentile: the
-   share of scored accounts ranked strictly below it (>= 0.9 means in the top 10%). Bars
-   compare the percentile (`thresholds_by: percentile`) or the score itself
-   (`thresholds_by: value`).
+1. Every account gets a ranking score (`rank_by`: expected value, value at risk, the mix
+   `(1 - mix_weight) * expected_value + mix_weight * value_at_risk`, the manager's estimated
+   gain (`uplift`) or `value_uplift` = `(1 - uplift_weight) * percentile(expected_value) +
+   uplift_weight * percentile(manager_gain)`) and its percentile: the share of scored accounts
+   ranked strictly below it (>= 0.9 means in the top 10%). Bars compare the percentile
+   (`thresholds_by: percentile`) or the score itself (`thresholds_by: value`). With `uplift`
+   an account outside overlap has no gain (no ranking score): it ranks below every account
+   with one, never above it on an extrapolated number; ties of the gain (and the accounts
+   without one) are ranked by expected value, then customer id (`rank_order`). Without any
+   gain (the manager's effect was not estimated) `decide` ranks by expected value and says so.
 2. Strategic: candidates are accounts above `strategic.min_bar`, and accounts already strategic
    that are still above `strategic.keep_bar` (hysteresis). Per capacity pool (a region when there
    are managers, one pool "all" otherwise) the incumbents are taken first, then newcomers, each by
@@ -47,7 +52,10 @@ from models.columns import (
     CHANGE,
     CHURN_PROBABILITY,
     EXPECTED_VALUE,
+    GAIN_NOTE,
+    IN_OVERLAP,
     KEPT_MANAGER,
+    MANAGER_GAIN,
     OVERFLOW,
     PERCENTILE,
     POOL,
@@ -60,13 +68,16 @@ from models.columns import (
     TIER,
     TIER_REASON,
     UNASSIGNED,
+    UPLIFT,
     VALUE_AT_RISK,
+    VALUE_UPLIFT,
 )
 from models.tier_policy import TierPolicy
 
 __all__ = [
     "POOL_ALL", "MOVES",
-    "TierDecision", "rank_score", "assign_tiers", "demote", "movement", "decide",
+    "TierDecision", "rank_score", "rank_order", "has_gains", "assign_tiers", "demote",
+    "movement", "decide",
     "summarize", "last_event_dates", "active_managers", "total_capacity",
 ]
 
@@ -74,15 +85,55 @@ POOL_ALL = "all"
 MOVES = ("new", "kept", "upgraded", "downgraded", "lost")
 
 
+def _estimated_gain(scores: pd.DataFrame) -> pd.Series:
+    """The manager's estimated gain where the account is in overlap, else NaN (no estimate)."""
+    gain = scores[MANAGER_GAIN].astype(float)
+    if IN_OVERLAP in scores:
+        gain = gain.where(scores[IN_OVERLAP].fillna(False).astype(bool))
+    return gain
+
+
+def has_gains(scores: pd.DataFrame) -> bool:
+    """Whether any account of `scores` has an estimated manager gain (in overlap)."""
+    return MANAGER_GAIN in scores and bool(_estimated_gain(scores).notna().any())
+
+
 def rank_score(scores: pd.DataFrame, policy: TierPolicy) -> pd.Series:
-    """The score accounts are ranked by, as set by `policy.rank_by`."""
+    """The score accounts are ranked by, as set by `policy.rank_by` (see the module
+    docstring); with `uplift`, NaN for an account without an estimated gain."""
     value = scores[EXPECTED_VALUE].astype(float)
     if policy.rank_by == EXPECTED_VALUE:
         return value.rename(RANK_SCORE)
+    if policy.rank_by in (UPLIFT, VALUE_UPLIFT):
+        gain = _estimated_gain(scores)
+        if policy.rank_by == UPLIFT:
+            return gain.rename(RANK_SCORE)
+        gain_share = _share_below(gain.fillna(-np.inf))  # no estimate: the lowest, 0
+        w = policy.uplift_weight
+        return ((1 - w) * _share_below(value) + w * gain_share).rename(RANK_SCORE)
     at_risk = scores[VALUE_AT_RISK].astype(float)
     if policy.rank_by == VALUE_AT_RISK:
         return at_risk.rename(RANK_SCORE)
     return ((1 - policy.mix_weight) * value + policy.mix_weight * at_risk).rename(RANK_SCORE)
+
+
+def rank_order(scores: pd.DataFrame, score: pd.Series, policy: TierPolicy) -> pd.Series:
+    """Higher is better, equal for accounts that tie: the ranking score `score` itself, but
+    with `uplift` the order (has a gain, gain, expected value): no account without an
+    estimate ranks above one with it, and ties of the gain go to the larger expected value."""
+    if policy.rank_by != UPLIFT:
+        return score.astype(float)
+    keys = (score.notna().to_numpy(), score.fillna(-np.inf).to_numpy(float),
+            scores[EXPECTED_VALUE].astype(float).fillna(-np.inf).to_numpy())
+    order = np.lexsort(keys[::-1])  # lexsort: the last key is the primary one
+    change = np.zeros(len(order), dtype=bool)
+    change[:1] = True
+    for key in keys:
+        ranked = key[order]
+        change[1:] |= ranked[1:] != ranked[:-1]
+    dense = np.empty(len(order), dtype=float)
+    dense[order] = np.cumsum(change)
+    return pd.Series(dense, index=score.index)
 
 
 def _share_below(values: pd.Series) -> pd.Series:
@@ -118,7 +169,8 @@ def assign_tiers(
     previous = (_tier_index(frame[PREVIOUS_TIER], names) if PREVIOUS_TIER in frame.columns
                 else np.full(len(frame), -1))
     frame[RANK_SCORE] = rank_score(frame, policy)
-    frame[PERCENTILE] = _share_below(frame[RANK_SCORE])
+    ordering = rank_order(frame, frame[RANK_SCORE], policy)
+    frame[PERCENTILE] = _share_below(ordering)
     measure = (frame[PERCENTILE] if policy.thresholds_by == "percentile"
                else frame[RANK_SCORE]).to_numpy()
 
@@ -143,7 +195,7 @@ def assign_tiers(
     pool = (frame[REGION].fillna("(no region)").astype(str) if capacity is not None
             else pd.Series(POOL_ALL, index=frame.index))
     order = pd.DataFrame({POOL: pool.to_numpy(), "incumbent": incumbent,
-                          "score": frame[RANK_SCORE].to_numpy(),
+                          "score": ordering.to_numpy(),
                           "id": frame[CUSTOMER_ID].to_numpy(), "candidate": candidate})
     order = order[order["candidate"]].sort_values(
         [POOL, "incumbent", "score", "id"], ascending=[True, False, False, True], kind="stable")
@@ -168,7 +220,9 @@ def assign_tiers(
     value_pct = _share_below(frame[EXPECTED_VALUE])
     frame[RETENTION] = ((value_pct >= policy.retention.min_value_percentile)
                         & (frame[CHURN_PROBABILITY] >= policy.retention.min_churn_probability))
-    frame = frame.sort_values([RANK_SCORE, CUSTOMER_ID], ascending=[False, True], kind="stable")
+    frame = (frame.assign(_order=ordering.to_numpy())
+             .sort_values(["_order", CUSTOMER_ID], ascending=[False, True], kind="stable")
+             .drop(columns="_order"))
     frame[RANK] = np.arange(1, len(frame) + 1)
     frame[REGION_RANK] = frame.groupby(REGION, dropna=False).cumcount() + 1
     shortfall = pd.DataFrame({
@@ -317,6 +371,13 @@ def decide(
     else:
         notes.append(f"no managers table: {policy.strategic.capacity_without_managers} strategic "
                      "slots from configs/tiers.yaml, no manager assignment")
+    if policy.rank_by in (UPLIFT, VALUE_UPLIFT) and not has_gains(frame):
+        reason = ""
+        if GAIN_NOTE in frame and frame[GAIN_NOTE].notna().any():
+            reason = f" ({frame[GAIN_NOTE].dropna().astype(str).iloc[0]})"
+        notes.append(f"rank_by {policy.rank_by}: no account has an estimated manager gain"
+                     f"{reason}; ranked by expected value instead")
+        policy = policy.model_copy(update={"rank_by": EXPECTED_VALUE})
     tiers, shortfall = assign_tiers(frame, policy, capacity)
 
     books = pd.DataFrame(columns=[MANAGER_ID, REGION, CAPACITY, ACCOUNTS, EXPECTED_VALUE])

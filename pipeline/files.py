@@ -9,7 +9,7 @@ __all__ = [
     "GENERATE_MARKER", "GROUND_TRUTH", "MANAGER_TRUTH", "DEFECTS", "GENERATE_SUMMARY", "table_file",
     "VALIDATION_SUMMARY", "VALIDATION_REPORT", "DATA_DOCS",
     "TRAINING_SET", "SCORING_FRAME", "BACKTEST_SET", "FEATURE_CATALOGUE", "FEATURES_SUMMARY",
-    "FITTED_MODELS", "MODEL_INFO", "FEATURE_LIST", "DRIFT_REFERENCE", "BACKTEST_TABLES",
+    "FITTED_MODELS", "MANAGER_EFFECT", "MODEL_INFO", "FEATURE_LIST", "DRIFT_REFERENCE", "BACKTEST_TABLES",
     "backtest_table", "SELECTION", "BACKTEST_SUMMARY_MD", "BTYD_PARAMS",
     "GAIN_CURVE", "CALIBRATION_CURVE", "importance_plot",
     "BACKTEST_METRICS", "BACKTEST_REPORT_DIR", "BACKTEST_REPORT", "GAIN_PLOT",
@@ -47,6 +47,7 @@ FEATURES_SUMMARY = "features_summary.json"
 
 # train: paths.artifacts_dir (read by evaluate, score and guard)
 FITTED_MODELS = "fitted_models.joblib"
+MANAGER_EFFECT = "manager_effect.joblib"  # models.manager_effect.ManagerEffect (DR-learner)
 MODEL_INFO = "model_info.json"
 FEATURE_LIST = "features.json"
 DRIFT_REFERENCE = "drift_reference.json"  # also the MLflow artifact of the training run

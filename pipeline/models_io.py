@@ -7,21 +7,27 @@ models:/<name>@champion (or score.value_version / churn_version), rebuilt into F
 by pipeline.tracking.load_champion. Either way the models must have been trained at
 features.horizon_days: pipeline.scoring.check_horizon is the one check, a ConfigError that
 names both fixes.
+
+The manager's effect (models.manager_effect.ManagerEffect) is an artifact of the train stage
+only (paths.artifacts_dir/manager_effect.joblib, `save_manager_effect` /
+`load_manager_effect`), whatever score.model_source says: it is not registered.
 """
 
 from pathlib import Path
 
 import joblib
 
+from models.manager_effect import ManagerEffect
 from models.training import FittedModels
 from pipeline import scoring
 from pipeline.config import Settings
 from pipeline.errors import DataError
-from pipeline.files import FITTED_MODELS, MODEL_INFO
+from pipeline.files import FITTED_MODELS, MANAGER_EFFECT, MODEL_INFO
 from pipeline.progress import logger
 from pipeline.storage import read_json
 
-__all__ = ["load_artifacts", "load_champion", "load_models"]
+__all__ = ["load_artifacts", "load_champion", "load_manager_effect", "load_models",
+           "save_manager_effect"]
 
 
 def load_models(settings: Settings, horizon: int) -> tuple[FittedModels, dict[str, str]]:
@@ -62,3 +68,21 @@ def load_artifacts(artifacts: Path, horizon: int) -> tuple[FittedModels, dict[st
     for warning in scoring.baseline_warnings(info):
         logger.warning("score: %s", warning)
     return fitted, scoring.artifact_stamp(info)
+
+
+def save_manager_effect(effect: ManagerEffect, path: Path) -> None:
+    """Write the manager's effect to `path` (a StagedFiles temporary: the train stage renames
+    it into place with the other artifacts)."""
+    joblib.dump(effect, path, compress=3)
+
+
+def load_manager_effect(artifacts: Path) -> ManagerEffect | None:
+    """The train stage's manager effect in the folder `artifacts`; None when the file is
+    absent (artifacts of a version before it); DataError when it is not one."""
+    path = Path(artifacts) / MANAGER_EFFECT
+    if not path.exists():
+        return None
+    effect = joblib.load(path)
+    if not isinstance(effect, ManagerEffect):
+        raise DataError(f"{path} does not hold a manager effect: re-run `keyaccounts train`")
+    return effect

@@ -21,6 +21,7 @@ from models.columns import (
     CHURN_RUN_ID,
     CHURN_VERSION,
     EXPECTED_VALUE,
+    GAIN_COLUMNS,
     LAST_CONTACT_DATE,
     LAST_ORDER_DATE,
     REASONS,
@@ -29,6 +30,7 @@ from models.columns import (
     VALUE_RUN_ID,
     VALUE_VERSION,
 )
+from models.manager_effect import ManagerEffect, account_gains
 from models.reasons import explain, explainable
 from models.selection import beats
 from models.training import FittedModels
@@ -55,7 +57,7 @@ STAMP_COLUMNS = {"value": VALUE_VERSION, VALUE_RUN_ID: VALUE_RUN_ID,
                  "churn": CHURN_VERSION, CHURN_RUN_ID: CHURN_RUN_ID}
 COLUMNS = [CUSTOMER_ID, AS_OF, HORIZON_DAYS, EXPECTED_VALUE, CHURN_PROBABILITY, VALUE_AT_RISK,
            LAST_ORDER_DATE, LAST_CONTACT_DATE, VALUE_VERSION, VALUE_RUN_ID, CHURN_VERSION,
-           CHURN_RUN_ID, REASONS]
+           CHURN_RUN_ID, REASONS, *GAIN_COLUMNS]
 FALLBACK_VERSION = "{}-fallback"  # a short history's version: what published, e.g. "btyd-fallback"
 # scores column -> feature holding the days since that event at the as-of date
 _SINCE = ((LAST_ORDER_DATE, TXN_DAYS_SINCE_LAST_ORDER),
@@ -142,15 +144,19 @@ def in_sample_warning(fitted: FittedModels, as_of, horizon: int) -> str | None:
 
 
 def score_table(frame: pd.DataFrame, fitted: FittedModels, horizon: int,
-                stamp: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+                stamp: dict, effect: ManagerEffect | None = None
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(scores, prepared): one row per row of `frame` (same index), reasons still "".
 
     expected_value, churn_probability and value_at_risk come from `fitted`
     (models.training.predict; value_at_risk: churn x current spend run-rate), each row's
     from that row alone; last_order_date / last_contact_date are the as-of date minus the
     days-since features (NaT without them); versions and run ids come from `stamp` (see
-    `make_stamp`, `effective_stamp`). `prepared` is `frame` with the BTYD columns of the
-    models' stored parameters (`fitted.augment`), for the reasons."""
+    `make_stamp`, `effective_stamp`); the manager's gain, its interval, the propensity, the
+    overlap flag and the note come from `effect` (models.manager_effect.account_gains: empty
+    with the reason when there is no estimate, e.g. `effect` None). `prepared` is `frame`
+    with the BTYD columns of the models' stored parameters (`fitted.augment`), for the
+    reasons."""
     prepared = fitted.augment(frame)
     scored = fitted.predict(frame, augmented=prepared)
     as_of_day = pd.Timestamp(frame[AS_OF].iloc[0])
@@ -164,6 +170,9 @@ def score_table(frame: pd.DataFrame, fitted: FittedModels, horizon: int,
     for key, column in STAMP_COLUMNS.items():
         out[column] = str(stamp[key])
     out[REASONS] = ""
+    gains = account_gains(effect, frame)
+    for column in GAIN_COLUMNS:
+        out[column] = gains[column]
     return out, prepared
 
 

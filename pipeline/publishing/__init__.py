@@ -12,6 +12,7 @@ from pipeline.publishing.summary import (
     capacity_pools,
     guide_rows,
     kept_incumbents,
+    manager_effect_tables,
     manager_view,
     region_view,
     summary_tables,
@@ -19,7 +20,7 @@ from pipeline.publishing.summary import (
 )
 
 __all__ = ["BookPlan", "COLUMNS", "TierOutputs", "capacity_pools", "check_rows", "guide_rows",
-           "kept_incumbents", "manager_rows", "manager_view", "plan_books",
+           "kept_incumbents", "manager_effect_tables", "manager_rows", "manager_view", "plan_books",
            "read_tier_outputs", "region_view", "remove_stale", "summary_tables",
            "workbook_notes", "write_book_page", "write_books", "write_report",
            "write_workbook"]

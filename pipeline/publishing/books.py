@@ -185,15 +185,16 @@ def write_books(stage: Callable[[Path], Path], folder: Path, plan: BookPlan, row
                 tiers: pd.DataFrame, outputs: TierOutputs, policy: TierPolicy,
                 managers: pd.DataFrame, regions: pd.DataFrame,
                 kept: tuple[pd.DataFrame, pd.DataFrame], at_risk_rows: int,
-                kept_rows: int) -> list[Path]:
+                kept_rows: int, effect: dict[str, pd.DataFrame] | None = None) -> list[Path]:
     """Write every book of `plan` into `folder`: `<stem>.xlsx` (Summary, How to read this,
     Accounts) and `<stem>.html`, then `books.csv` (kind, name, region, accounts, workbook,
     page: which file goes to whom). Each file goes to `stage(final path)` (the publish
     stage's `StagedFiles.path`), so nothing is in place before the stage commits. `rows` and
     `tiers` are the published and the tier rows, ranked and aligned by position (the plan's
     positions index both); `managers`, `regions` and `kept` are `summary.manager_view`,
-    `region_view` and `kept_incumbents`, computed once for all books. Returns the final
-    paths."""
+    `region_view` and `kept_incumbents`, computed once for all books; a region lead's Summary
+    also gets its region's rows of `effect` (`summary.manager_effect_tables`: one more / one
+    fewer manager). Returns the final paths."""
     if not rows[CUSTOMER_ID].reset_index(drop=True).equals(
             tiers[CUSTOMER_ID].reset_index(drop=True)):
         raise ValueError("write_books: `rows` and `tiers` must hold the same customers in the "
@@ -225,6 +226,8 @@ def write_books(stage: Callable[[Path], Path], folder: Path, plan: BookPlan, row
                      "Manager books": region_managers}
             if book.name in kept_by_pool:
                 views["Kept strategic below a candidate moved"] = kept_by_pool[book.name]
+            for title, table in (effect or {}).items():
+                views[title] = table[table[REGION].astype(str) == str(book.name)]
             scope = (f"region {book.name}: every account of the region ({len(book_rows):,}), "
                      "with a manager or without")
             movement = moves.get(book.name, outputs.movement.iloc[:0])

@@ -5,7 +5,15 @@ import numpy as np
 import pandas as pd
 
 from features.contract import AS_OF, CUSTOMER_ID
-from models.columns import CHURN_PROBABILITY, EXPECTED_VALUE, RANK, TIER, VALUE_AT_RISK
+from models.columns import (
+    CHURN_PROBABILITY,
+    EXPECTED_VALUE,
+    IN_OVERLAP,
+    MANAGER_GAIN,
+    RANK,
+    TIER,
+    VALUE_AT_RISK,
+)
 from pipeline.errors import DataError
 
 __all__ = ["check_rows"]
@@ -17,7 +25,8 @@ _REQUIRED = (CUSTOMER_ID, AS_OF, TIER, RANK, EXPECTED_VALUE, CHURN_PROBABILITY,
 def check_rows(tiers: pd.DataFrame, tier_names: list[str]) -> None:
     """Raise DataError (nothing is published) unless `tiers` has one row per customer, one
     as-of, every required column, finite non-negative values, probabilities in [0, 1], a
-    known tier for every row and ranks 1..n without gaps."""
+    known tier for every row, ranks 1..n without gaps and no manager gain claimed for an
+    account outside overlap."""
     problems = []
     missing = [c for c in _REQUIRED if c not in tiers.columns]
     if missing:
@@ -40,6 +49,10 @@ def check_rows(tiers: pd.DataFrame, tier_names: list[str]) -> None:
     unknown = set(tiers[TIER].dropna()) - set(tier_names)
     if unknown or tiers[TIER].isna().any():
         problems.append(f"unknown or missing tier ({sorted(map(str, unknown))[:3]})")
+    if MANAGER_GAIN in tiers and IN_OVERLAP in tiers:
+        claimed = tiers[MANAGER_GAIN].notna() & ~tiers[IN_OVERLAP].fillna(False).astype(bool)
+        if claimed.any():
+            problems.append(f"a manager gain for {int(claimed.sum())} accounts outside overlap")
     ranks = np.sort(tiers[RANK].to_numpy())
     if len(ranks) and not np.array_equal(ranks, np.arange(1, len(ranks) + 1)):
         problems.append("ranks are not 1..n")

@@ -10,6 +10,11 @@ Three tables, declared once here (`CRM_SCHEMA`), created when missing:
 - `scoring_runs`: the run log: run id, as-of, model versions, row counts, status (running,
   succeeded, failed), started, finished and the message of a failure.
 
+Schema changes are additive: a table created by an older version lacks the columns added
+since (the manager's gain, its interval, the propensity and the overlap flag); `write_run`
+adds them (`migrate`: ALTER TABLE ... ADD COLUMN, nullable, so older rows read as null) in
+the transaction that creates missing tables, before it writes.
+
 `write_run` is all or nothing: the run log row is written "running" first (its own short
 transaction, so a killed run leaves a trace), then ONE transaction replaces the as-of's history
 rows, updates `current_scores` (only when the as-of is not older than the current state: an
@@ -45,10 +50,16 @@ from models.columns import (
     CHURN_RUN_ID,
     CHURN_VERSION,
     EXPECTED_VALUE,
+    GAIN_LOWER,
+    GAIN_NOTE,
+    GAIN_UPPER,
+    IN_OVERLAP,
     KEPT_MANAGER,
     LAST_CONTACT_DATE,
     LAST_ORDER_DATE,
+    MANAGER_GAIN,
     PREVIOUS_TIER,
+    PROPENSITY,
     RANK,
     REASONS,
     RETENTION,
@@ -62,7 +73,7 @@ from pipeline.errors import CrmUnavailable, DataError
 
 __all__ = [
     "ACTIVE", "INACTIVE_SINCE", "SCORING_RUN_ID", "WRITTEN_AT", "SCORE_COLUMNS",
-    "CrmTables", "RunRecord", "WriteResult", "crm_frame", "make_engine", "new_run",
+    "CrmTables", "RunRecord", "WriteResult", "crm_frame", "make_engine", "migrate", "new_run",
     "read_table", "record_failed_run", "write_run",
 ]
 
@@ -82,6 +93,9 @@ SCORE_COLUMNS: dict[str, sa.types.TypeEngine] = {
     VALUE_VERSION: sa.String(64), VALUE_RUN_ID: sa.String(64),
     CHURN_VERSION: sa.String(64), CHURN_RUN_ID: sa.String(64),
     SCORING_RUN_ID: sa.String(64), WRITTEN_AT: sa.DateTime(timezone=True),
+    # the manager's effect (models.manager_effect): added after the first version (`migrate`)
+    MANAGER_GAIN: sa.Float(), GAIN_LOWER: sa.Float(), GAIN_UPPER: sa.Float(),
+    PROPENSITY: sa.Float(), IN_OVERLAP: sa.Boolean(), GAIN_NOTE: sa.Text(),
 }
 _RUN_COLUMNS: dict[str, sa.types.TypeEngine] = {
     SCORING_RUN_ID: sa.String(64), AS_OF: sa.Date(), HORIZON_DAYS: sa.Integer(),
@@ -289,6 +303,32 @@ def _bulk_insert(connection: Connection, table: sa.Table, frame: pd.DataFrame,
     return len(frame)
 
 
+def migrate(connection: Connection, tables: CrmTables) -> list[str]:
+    """Add to the existing scores and current tables the columns of the schema they lack (a
+    table created by an older version), nullable, so their older rows read as null; returns
+    "table.column" of each column added. The names are the schema's own (configured table
+    names are checked identifiers), never data."""
+    inspector = sa.inspect(connection)
+    quote = connection.dialect.identifier_preparer
+    added = []
+    for table in (tables.scores, tables.current):
+        if not inspector.has_table(table.name):
+            continue
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if not column.nullable:
+                raise DataError(f"CRM table {table.name} lacks the key column {column.name}: "
+                                "it was not created by keyaccounts; rename it or configure "
+                                "publish.crm.tables")
+            kind = column.type.compile(dialect=connection.dialect)
+            connection.exec_driver_sql(f"ALTER TABLE {quote.format_table(table)} ADD COLUMN "
+                                       f"{quote.quote(column.name)} {kind}")
+            added.append(f"{table.name}.{column.name}")
+    return added
+
+
 def _lock(connection: Connection) -> None:
     """Serialise keyaccounts runs on this database (SQLite already holds its write lock)."""
     if connection.dialect.name == "postgresql":
@@ -371,6 +411,7 @@ def write_run(frame: pd.DataFrame, run: RunRecord, engine: Engine, tables: CrmTa
             with engine.begin() as connection:
                 _lock(connection)  # two first runs must not both create the tables
                 tables.metadata.create_all(connection, checkfirst=True)
+                migrate(connection, tables)  # columns added since the tables were created
                 connection.execute(tables.runs.delete().where(
                     tables.runs.c[SCORING_RUN_ID] == run.scoring_run_id))
                 connection.execute(tables.runs.insert().values(run_row))

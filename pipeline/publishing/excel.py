@@ -47,13 +47,24 @@ from models.columns import (
     CHANGE,
     CHURN_PROBABILITY,
     EXPECTED_VALUE,
+    GAIN_LOWER,
+    GAIN_NOTE,
+    GAIN_NOW,
+    GAIN_UPPER,
     LAST_CONTACT_DATE,
     LAST_ORDER_DATE,
+    MANAGER_CAPACITY,
+    MANAGER_GAIN,
+    MARGINAL_VALUE,
+    N_MANAGERS,
+    ONE_FEWER,
+    ONE_MORE,
     OVERFLOW,
     POOL,
     REASONS,
     RETENTION,
     TIER_REASON,
+    TOTAL_VALUE,
     VALUE_AT_RISK,
 )
 from pipeline.publishing.rows import HEADERS
@@ -68,16 +79,21 @@ _HEADER_FONT = Font(bold=True, color="FFFFFF")
 _HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _TOP = Alignment(vertical="top")
-_FORMATS = {EXPECTED_VALUE: "#,##0", VALUE_AT_RISK: "#,##0", CHURN_PROBABILITY: "0%"}
+_FORMATS = {EXPECTED_VALUE: "#,##0", VALUE_AT_RISK: "#,##0", CHURN_PROBABILITY: "0%",
+            MANAGER_GAIN: "#,##0", GAIN_LOWER: "#,##0", GAIN_UPPER: "#,##0"}
 _WIDTHS = {CUSTOMER_ID: 14, REASONS: 60, TIER_REASON: 40, CHANGE: 30,
-           LAST_ORDER_DATE: 12, LAST_CONTACT_DATE: 12}
+           LAST_ORDER_DATE: 12, LAST_CONTACT_DATE: 12, GAIN_NOTE: 50}
 _WRAPPED = (REASONS, TIER_REASON, CHANGE)
 _LINE_POINTS, _MAX_LINES = 15.0, 8
 _RETENTION_FILL = PatternFill("solid", fgColor="F4B183")
 # the Summary tables' headers and formats, where a column's name is not the words to show
 _SUMMARY_LABELS = {**HEADERS, POOL: "Region", "at_risk_accounts": "At-risk accounts",
                    "ranked_in_top": "Ranked in top", OVERFLOW: "Moved to the next tier",
-                   "moved_to_next_tier": "Moved to the next tier", "book": "Book file"}
+                   "moved_to_next_tier": "Moved to the next tier", "book": "Book file",
+                   N_MANAGERS: "Managers", MANAGER_CAPACITY: "Accounts per manager",
+                   GAIN_NOW: "Gain of the managers now", ONE_MORE: "One more manager adds",
+                   ONE_FEWER: "One fewer manager loses", MARGINAL_VALUE: "This manager adds",
+                   TOTAL_VALUE: "Gain of that many managers"}
 _SUMMARY_FORMATS = {"ranked_in_top": "0.0%", CHURN_PROBABILITY: "0%"}
 
 

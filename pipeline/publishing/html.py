@@ -5,8 +5,10 @@ counts; tier sizes and value (bar chart) and how much of the future value the st
 covers (gain chart), both with labelled axes and ticks; the movement matrix; the manager
 capacity, a per-region and a per-manager view (accounts, expected value, value at risk,
 at-risk accounts, with links to their books); why incumbents kept their strategic slots while
-better-ranked candidates moved to the next tier (the hysteresis); the strategic accounts most
-at risk.
+better-ranked candidates moved to the next tier (the hysteresis); the manager's effect (the
+value of one more and one fewer manager per region, the strategic accounts with the largest
+estimated gain from their manager); the strategic accounts most at risk. Every account list
+shows the estimated manager gain with its interval, or why there is none.
 
 `write_book_page`, a manager's or region lead's page, from the same template parts: their
 book's numbers, the tier definitions with the book's counts, their accounts (a manager: all
@@ -31,6 +33,10 @@ from models.columns import (
     CHANGE,
     CHURN_PROBABILITY,
     EXPECTED_VALUE,
+    GAIN_LOWER,
+    GAIN_NOTE,
+    GAIN_UPPER,
+    MANAGER_GAIN,
     POOL,
     RANK,
     REASONS,
@@ -47,8 +53,8 @@ from pipeline.storage import atomic_path
 __all__ = ["gain_curve", "kept_context", "nice_ticks", "write_book_page", "write_report"]
 
 _ACCOUNT_COLUMNS = (RANK, CUSTOMER_ID, REGION, TIER, CHANGE, MANAGER_ID, EXPECTED_VALUE,
-                    CHURN_PROBABILITY, VALUE_AT_RISK, RETENTION, REASONS,
-                    TIER_REASON)
+                    CHURN_PROBABILITY, VALUE_AT_RISK, MANAGER_GAIN, GAIN_LOWER, GAIN_UPPER,
+                    GAIN_NOTE, RETENTION, REASONS, TIER_REASON)
 _REGION_COLUMNS = (REGION, ACCOUNTS, STRATEGIC, "managers", CAPACITY,
                    "moved_to_next_tier", EXPECTED_VALUE, VALUE_AT_RISK,
                    "at_risk_accounts", "retention")
@@ -131,15 +137,35 @@ with {{ basis }}.</p>
 {% macro accounts(rows, show_manager=true, show_region=true) -%}
 {% if rows %}<table class="accounts"><tr><th>rank</th><th class="t">customer</th>{% if show_region %}<th class="t">region</th>{% endif %}
 <th class="t">tier</th><th class="t">change since last run</th>{% if show_manager %}<th class="t">manager</th>{% endif %}
-<th>expected value</th><th>churn probability</th><th>value at risk</th><th class="t">retention</th>
+<th>expected value</th><th>churn probability</th><th>value at risk</th>
+<th>manager gain (interval)</th><th class="t">retention</th>
 <th class="t">why</th><th class="t">why this tier</th></tr>
 {% for r in rows %}<tr><td>{{ r.rank | int_ }}</td><td class="t">{{ r.customer_id }}</td>
 {% if show_region %}<td class="t">{{ r.region or "" }}</td>{% endif %}<td class="t">{{ r.tier }}</td>
 <td class="t">{{ r.change or "" }}</td>{% if show_manager %}<td class="t">{{ r.manager_id or "" }}</td>{% endif %}
 <td>{{ r.expected_value | num }}</td><td>{{ r.churn_probability | pct }}</td><td>{{ r.value_at_risk | num }}</td>
+<td>{% if r.manager_gain is not none %}{{ r.manager_gain | num }} ({{ r.manager_gain_lower | num }} to {{ r.manager_gain_upper | num }}){% else %}<span class="muted">{{ r.manager_gain_note or "" }}</span>{% endif %}</td>
 <td class="t{% if r.retention_flag %} flag{% endif %}">{{ "yes" if r.retention_flag else "no" }}</td>
 <td class="why">{{ r.reasons or "" }}</td><td class="why">{{ r.tier_reason or "" }}</td></tr>
 {% endfor %}</table>{% else %}<p class="muted">No accounts.</p>{% endif %}
+{%- endmacro %}
+
+{% macro effect(e) -%}
+<p>{{ e.note }}</p>
+{% if e.regions %}<p>If each region's managers took the accounts with the largest estimated
+gains ({{ e.per_manager_text }}), over the next {{ e.horizon }} days:</p>
+<table><tr><th class="t">region</th><th>managers</th><th>accounts per manager</th>
+<th>gain of the managers now</th><th>one more manager adds</th><th>one fewer manager loses</th></tr>
+{% for r in e.regions %}<tr><td class="t">{{ r.region }}</td><td>{{ r.managers | int_ }}</td>
+<td>{{ r.capacity_per_manager | int_ }}</td><td>{{ r.gain_now | num }}</td>
+<td>{{ r.one_more_manager | num }}</td><td>{{ r.one_fewer_manager | num }}</td></tr>{% endfor %}</table>
+<p>The value of the k-th manager per region (it never increases with k):</p>
+<table><tr><th class="t">region</th><th>k-th manager</th><th>accounts</th><th>it adds</th>
+<th>that many managers add</th></tr>
+{% for r in e.curve %}<tr><td class="t">{{ r.region }}</td><td>{{ r.managers | int_ }}</td>
+<td>{{ r.accounts | int_ }}</td><td>{{ r.marginal_value | num }}</td><td>{{ r.total_value | num }}</td></tr>{% endfor %}</table>{% endif %}
+{% if e.top %}<p>Strategic accounts with the largest estimated gain from their manager:</p>
+{{ accounts(e.top) }}{% endif %}
 {%- endmacro %}
 
 {% macro shortfall(rows) -%}
@@ -187,6 +213,8 @@ next {{ stamps.horizon_days }} days.</p>
 {% if regions %}<h2>Per region</h2>{{ parts.regions(regions, links) }}{% endif %}
 {% if managers %}<h2>Per manager</h2>{{ parts.managers(managers, links) }}{% endif %}
 {% if kept %}<h2>Why an incumbent kept its slot</h2>{{ parts.kept(kept) }}{% endif %}
+<h2>The manager's effect</h2>
+{{ parts.effect(effect) }}
 <h2>Strategic accounts most at risk</h2>
 {{ parts.accounts(at_risk) }}
 {% endblock %}
@@ -409,14 +437,16 @@ def write_report(path: Path, tiers: pd.DataFrame, matrix: pd.DataFrame, shortfal
                  policy: TierPolicy | None = None, managers: pd.DataFrame | None = None,
                  links: dict[tuple[str, str], str] | None = None, kept_rows: int = 25,
                  rows: pd.DataFrame | None = None,
-                 kept: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> None:
+                 kept: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+                 effect: dict[str, pd.DataFrame] | None = None) -> None:
     """Render the sales director's report for `tiers` (the tier stage's rows) into one HTML
     file at `path` (a temporary of `pipeline.storage.StagedFiles` as it is, any other path
     atomically). With `policy`: the tier definitions, the per-region and per-manager views
     (`managers`: a `summary.manager_view`) and why incumbents kept their slots (at most
     `kept_rows`; `kept`: `summary.kept_incumbents` when already computed); `links` maps
     ("manager" | "region", name) to the relative link of that book's page. `rows` (the
-    published rows) give the at-risk list its change texts; else the tier stage's."""
+    published rows) give the at-risk list its change texts; else the tier stage's. `effect`:
+    the manager's effect tables (`summary.manager_effect_tables`; None: none)."""
     strategic = tier_names[0]
     table = _tier_table(tiers, tier_names)
     x, y = gain_curve(tiers[EXPECTED_VALUE])
@@ -442,7 +472,18 @@ def write_report(path: Path, tiers: pd.DataFrame, matrix: pd.DataFrame, shortfal
             managers=[{**r, "link": links.get(("manager", str(r[MANAGER_ID])))}
                       for r in _records(views)],
             kept=kept_context(kept, policy, kept_rows))
+    effect = effect or {}
+    gainers = (shown[(shown[TIER] == strategic) & shown[MANAGER_GAIN].notna()]
+               .sort_values([MANAGER_GAIN, RANK], ascending=[False, True]).head(at_risk_rows)
+               if MANAGER_GAIN in shown else shown.iloc[:0])
+    effect_context = {
+        "note": tables.effect_note(tiers), "horizon": stamps[HORIZON_DAYS],
+        "per_manager_text": "a region's manager takes the mean capacity of its managers",
+        "regions": _records(effect.get(tables.EFFECT_TABLE)),
+        "curve": _records(effect.get(tables.CURVE_TABLE)),
+        "top": _records(gainers, _ACCOUNT_COLUMNS)}
     _render("report", path, title=f"Key accounts as of {stamps[AS_OF]}", stamps=stamps,
+            effect=effect_context,
             n_customers=len(tiers), basis=summary.get("movement_basis", "n/a"),
             notes=summary.get("notes", []), tiers=table,
             tier_chart=Markup(_bars_svg([t[TIER] for t in table],

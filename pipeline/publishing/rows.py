@@ -8,8 +8,12 @@ from models.columns import (
     CHANGE,
     CHURN_PROBABILITY,
     EXPECTED_VALUE,
+    GAIN_LOWER,
+    GAIN_NOTE,
+    GAIN_UPPER,
     LAST_CONTACT_DATE,
     LAST_ORDER_DATE,
+    MANAGER_GAIN,
     PREVIOUS_TIER,
     RANK,
     REASONS,
@@ -32,6 +36,10 @@ HEADERS: dict[str, str] = {
     EXPECTED_VALUE: "Expected value",
     CHURN_PROBABILITY: "Churn probability",
     VALUE_AT_RISK: "Value at risk",
+    MANAGER_GAIN: "Manager gain",
+    GAIN_LOWER: "Manager gain from",
+    GAIN_UPPER: "Manager gain to",
+    GAIN_NOTE: "Manager gain note",
     LAST_ORDER_DATE: "Last order",
     LAST_CONTACT_DATE: "Last contact",
     MANAGER_ID: "Manager",
@@ -73,13 +81,18 @@ def change_text(change: pd.Series, previous: pd.Series, manager: pd.Series | Non
 
 def manager_rows(tiers: pd.DataFrame) -> pd.DataFrame:
     """The published columns of `tiers`, ranked; missing optional columns are left empty.
-    "Change since last run" says what changed (`change_text`)."""
+    "Change since last run" says what changed (`change_text`); "Manager gain" (the estimated
+    extra spend over the horizon from a dedicated manager) is empty where there is no
+    estimate, and "Manager gain note" says why."""
     ranked = tiers.sort_values(RANK, kind="stable")
     rows = ranked.reindex(columns=list(COLUMNS))
     rows[CHANGE] = change_text(
         rows[CHANGE], rows[PREVIOUS_TIER], rows[MANAGER_ID],
         ranked[CURRENT_MANAGER_ID] if CURRENT_MANAGER_ID in ranked else None)
     rows[REASONS] = rows[REASONS].fillna("")
+    rows[GAIN_NOTE] = rows[GAIN_NOTE].where(rows[GAIN_NOTE].notna(), "not estimated: scores "
+                                            "without the manager's effect (re-run `keyaccounts "
+                                            "score`)")
     for column in (LAST_ORDER_DATE, LAST_CONTACT_DATE):
         rows[column] = pd.to_datetime(rows[column])
     return rows.reset_index(drop=True)

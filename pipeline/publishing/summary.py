@@ -9,7 +9,9 @@ tier stage's outputs and the tier policy.
 - `manager_view` / `region_view`: accounts, expected value, value at risk and at-risk
   accounts per manager's book and per region;
 - `kept_incumbents`: why an incumbent kept its strategic slot while a better-ranked candidate
-  moved to the next tier (the hysteresis under a capacity shortfall).
+  moved to the next tier (the hysteresis under a capacity shortfall);
+- `manager_effect_tables`: the manager's estimated effect per region (one more and one fewer
+  manager) and the curve of the k-th manager's value, with `effect_note` in words.
 """
 
 import numpy as np
@@ -22,6 +24,9 @@ from models.columns import (
     CHURN_RUN_ID,
     CHURN_VERSION,
     EXPECTED_VALUE,
+    GAIN_NOTE,
+    IN_OVERLAP,
+    MANAGER_GAIN,
     OVERFLOW,
     PERCENTILE,
     POOL,
@@ -32,37 +37,45 @@ from models.columns import (
     RUN_ID,
     STRATEGIC,
     TIER,
+    UPLIFT,
     VALUE_AT_RISK,
     VALUE_RUN_ID,
+    VALUE_UPLIFT,
     VALUE_VERSION,
 )
+from models.manager_effect import manager_value_table
 from models.tier_policy import TierPolicy
 
-__all__ = ["AT_RISK", "book_tables", "capacity_pools", "guide_rows", "kept_incumbents",
+__all__ = ["AT_RISK", "EFFECT_TABLE", "CURVE_TABLE", "book_tables", "capacity_pools",
+           "effect_note", "guide_rows", "kept_incumbents", "manager_effect_tables",
            "manager_view", "model_stamps", "rank_by_text", "region_view", "summary_tables",
            "tier_definitions", "workbook_notes"]
 
 AT_RISK = "at_risk_accounts"
 _TOTALS = [ACCOUNTS, EXPECTED_VALUE, VALUE_AT_RISK, "retention"]
 _RANK_BY = {EXPECTED_VALUE: "expected value",
-            VALUE_AT_RISK: "value at risk"}
+            VALUE_AT_RISK: "value at risk",
+            UPLIFT: "the manager's estimated gain (accounts without an estimate last)"}
+EFFECT_TABLE = "Manager's effect per region: one more and one fewer manager"
+CURVE_TABLE = "Value of the k-th manager per region (estimated gain)"
 
 
 def summary_tables(tiers: pd.DataFrame, moves: pd.DataFrame, matrix: pd.DataFrame,
                    books: pd.DataFrame, shortfall: pd.DataFrame,
-                   names: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+                   names: tuple[str, ...],
+                   effect: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
     """Title -> table of the summary sheet, in order: accounts, expected value, value at risk
     and retention flags per tier (tiers in the order of `names`) and per tier and region (then
     by region), then the movement, the movement matrix (`matrix` with its "previous tier"
     column), the manager capacity per region (`shortfall`) and the manager books (`books`,
-    e.g. `manager_view`)."""
+    e.g. `manager_view`), then the manager's effect tables (`effect`, `manager_effect_tables`)."""
     totals, by = _per_tier(tiers, names)
     return {"Accounts and expected value per tier": totals,
             "Per tier and region": by,
             "Movement since the last run": moves,
             "Movement matrix (previous tier in rows, tier now in columns)": matrix,
             "Manager capacity per region": shortfall,
-            "Manager books": books}
+            "Manager books": books, **(effect or {})}
 
 
 def _per_tier(tiers: pd.DataFrame, names: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -112,6 +125,9 @@ def rank_by_text(policy: TierPolicy) -> str:
     if policy.rank_by == "mix":
         return (f"a mix of {1 - policy.mix_weight:.0%} expected value and "
                 f"{policy.mix_weight:.0%} value at risk")
+    if policy.rank_by == VALUE_UPLIFT:
+        return (f"{1 - policy.uplift_weight:.0%} the percentile of expected value and "
+                f"{policy.uplift_weight:.0%} the percentile of the manager's estimated gain")
     return _RANK_BY[policy.rank_by]
 
 
@@ -202,6 +218,12 @@ def guide_rows(policy: TierPolicy, tiers: pd.DataFrame, basis: str,
         ("Change since last run", f"compared with {basis}: new (not tiered then), kept, "
                                   "upgraded from / downgraded from the tier it had; a change "
                                   "of manager is added (manager was ..., newly assigned)"),
+        ("Manager gain", f"the estimated extra spend over the next {horizon} days from a "
+                         "dedicated manager, with its interval (from .. to): an observational "
+                         "estimate from past accounts with and without a manager (README \"The "
+                         "manager's effect\"); empty where accounts like this one nearly always "
+                         "or nearly never had a manager (the note says which): no comparable "
+                         "accounts, so no estimate"),
         ("Why", "the facts about the customer that moved its expected value and churn risk "
                 "most"),
         ("Why this tier", "which bar the account passed, or why it was moved"),
@@ -331,3 +353,38 @@ def kept_incumbents(tiers: pd.DataFrame, policy: TierPolicy,
         "ranked_in_top": share.to_numpy()[mask]})
     detail = detail.sort_values([RANK, POOL], ascending=[False, True]).reset_index(drop=True)
     return per, detail
+
+
+def effect_note(tiers: pd.DataFrame) -> str:
+    """The manager's effect in one sentence for the report: how many accounts have an
+    estimate, or why none has."""
+    if MANAGER_GAIN not in tiers or not tiers[MANAGER_GAIN].notna().any():
+        notes = tiers[GAIN_NOTE].dropna().astype(str) if GAIN_NOTE in tiers else pd.Series([])
+        reason = notes.iloc[0] if len(notes) else "not estimated"
+        return f"The manager's effect is not shown: {reason}."
+    inside = (tiers[IN_OVERLAP].fillna(False).astype(bool) if IN_OVERLAP in tiers
+              else tiers[MANAGER_GAIN].notna())
+    return (f"{int(inside.sum()):,} of {len(tiers):,} accounts ({inside.mean():.1%}) have an "
+            "estimated manager gain; the others have no comparable accounts with and without "
+            "a manager (outside overlap) and no estimate. It is an observational estimate: "
+            "managers were not given at random, and reasons for giving one that the data "
+            "does not show bias it.")
+
+
+def manager_effect_tables(tiers: pd.DataFrame, books: pd.DataFrame | None
+                          ) -> dict[str, pd.DataFrame]:
+    """Title -> table: per region, the managers now, the accounts one manager takes, the
+    estimated gain of the accounts they would take by the largest estimated gains, one more
+    and one fewer manager (models.manager_effect.manager_value_table, from the tier rows'
+    gains and the managers of `books`), then the curve of the k-th manager's value. Empty
+    without gains or managers."""
+    if MANAGER_GAIN not in tiers or books is None or MANAGER_ID not in books:
+        return {}
+    managers = books.drop_duplicates(MANAGER_ID)
+    gains = tiers[MANAGER_GAIN].astype(float)
+    if IN_OVERLAP in tiers:
+        gains = gains.where(tiers[IN_OVERLAP].fillna(False).astype(bool))
+    table, curve = manager_value_table(gains, tiers[REGION], managers)
+    if table.empty:
+        return {}
+    return {EFFECT_TABLE: table, CURVE_TABLE: curve}

@@ -2,8 +2,9 @@
 
 Reads paths.tiers_dir (tiers.parquet, movement.parquet, movement_matrix.parquet,
 shortfall.parquet, books.parquet, tier_summary.json), checks the rows (`publishing.check_rows`)
-and writes to paths.publish_dir the sales director's workbook (Summary, How to read this, a
-sheet per region or manager, the unassigned accounts) and HTML report, Parquet and CSV of the
+and writes to paths.publish_dir the sales director's workbook (Summary with the manager's
+effect per region, How to read this, a sheet per region or manager, the unassigned accounts;
+every row with its estimated manager gain) and HTML report, Parquet and CSV of the
 same rows, with `publish.books: per_manager` the books (a workbook and a page per manager and
 per region lead, and books.csv) in publish.books_folder, and the CRM tables (publish.crm:
 history, current state, run log; pipeline/publishing/crm.py).
@@ -60,6 +61,7 @@ def main(settings: Settings, write_crm: bool = True, run_id: str | None = None,
     regions = publishing.region_view(tiers, tier.shortfall, managers, policy)
     kept = publishing.kept_incumbents(tiers, policy,
                                       publishing.capacity_pools(tiers, tier.shortfall))
+    effect = publishing.manager_effect_tables(tiers, tier.books)  # one more / one fewer manager
     links = plan.links(f"{publish.books_folder}/") if plan else {}
     run = crm.new_run(tier.tiers, run_id, started_at)
     books: list = []
@@ -69,7 +71,7 @@ def main(settings: Settings, write_crm: bool = True, run_id: str | None = None,
             listed = managers.assign(book=[files.get(("manager", str(m)))
                                            for m in managers[MANAGER_ID]]) if plan else managers
             tables = publishing.summary_tables(tiers, tier.movement, tier.matrix.reset_index(),
-                                               listed, tier.shortfall, names)
+                                               listed, tier.shortfall, names, effect)
             guide = publishing.guide_rows(
                 policy, tiers, tier.summary["movement_basis"],
                 "the sales director: every scored account" + (
@@ -84,7 +86,7 @@ def main(settings: Settings, write_crm: bool = True, run_id: str | None = None,
                                     tier.matrix, tier.shortfall, names, tier.summary,
                                     publish.at_risk_rows, policy=policy, managers=managers,
                                     links=links, kept_rows=publish.kept_rows, rows=rows,
-                                    kept=kept)
+                                    kept=kept, effect=effect)
             rows.to_parquet(staged.path(out / table_file(publish.rows_name)), index=False)
             write_table(rows, staged.path(out / csv_file(publish.rows_name)),
                         date_format="%Y-%m-%d")  # formula-like text quoted (csv_safe)
@@ -93,7 +95,7 @@ def main(settings: Settings, write_crm: bool = True, run_id: str | None = None,
                       f"books -> {books_dir}"):
                 books = publishing.write_books(staged.path, books_dir, plan, rows, tiers, tier,
                                                policy, managers, regions, kept,
-                                               publish.at_risk_rows, publish.kept_rows)
+                                               publish.at_risk_rows, publish.kept_rows, effect)
         if write_crm and publish.crm.enabled:
             _write_crm(settings, tier.tiers, run)
         staged.commit()

@@ -20,7 +20,11 @@ horizon), value_at_risk = churn_probability x the customer's current spend run-r
 horizon (what losing the customer would cost; a ranking of who is worth saving), last_order_date,
 last_contact_date, value_model_version, value_run_id, churn_model_version, churn_run_id (each
 model's own registered version and training run: the champions can come from different runs;
-pipeline.scoring.STAMP_COLUMNS), and reasons: for every customer by default, or for the top
+pipeline.scoring.STAMP_COLUMNS), the manager's effect (manager_gain, manager_gain_lower /
+_upper: the estimated extra spend over the horizon from a dedicated manager and its interval,
+manager_propensity, in_overlap, manager_gain_note: why an account has no estimate; from
+paths.artifacts_dir/manager_effect.joblib, whatever score.model_source) and reasons: for
+every customer by default, or for the top
 accounts by expected value and by value at risk when score.reasons_top_* are set ("" for the others). Also writes scored_frame.parquet, the
 features it scored (the drift guard compares them with the training reference).
 The table is built by pipeline.scoring. The files are replaced together and atomically; in
@@ -37,7 +41,7 @@ from pipeline.config import Settings
 from pipeline.errors import DataError
 from pipeline.features_io import load_tables
 from pipeline.files import SCORED_FRAME, SCORES, SCORES_CSV, SCORING_FRAME
-from pipeline.models_io import load_models
+from pipeline.models_io import load_manager_effect, load_models
 from pipeline.progress import logger, step
 from pipeline.storage import StagedFiles, read_table, write_table
 
@@ -71,6 +75,7 @@ def main(settings: Settings, as_of=None, rebuild_features: bool = False, **overr
     stage's frame has that as-of (the scheduled job: the exports may be newer)."""
     horizon, config = settings.features.horizon_days, settings.pipeline.score
     fitted, stamp = load_models(settings, horizon)  # first: a missing champion fails fast
+    effect = load_manager_effect(settings.path(settings.pipeline.paths.artifacts_dir))
     frame = _frame(settings, as_of, rebuild_features)
     stamp = scoring.effective_stamp(fitted, stamp)
     if fitted.fallback:
@@ -79,7 +84,10 @@ def main(settings: Settings, as_of=None, rebuild_features: bool = False, **overr
     if warning:
         logger.warning("score: %s", warning)
     with step(f"score: {len(frame):,} customers at {pd.Timestamp(frame[AS_OF].iloc[0]).date()}"):
-        out, prepared = scoring.score_table(frame, fitted, horizon, stamp)
+        out, prepared = scoring.score_table(frame, fitted, horizon, stamp, effect)
+    if effect is None or not effect.estimated:
+        logger.info("score: manager gain %s", effect.reason if effect else
+                    "not estimated: no manager_effect.joblib (re-run `keyaccounts train`)")
     needs = scoring.reason_rows(out, config.reasons_top_value, config.reasons_top_risk)
     if not fitted.fallback and len(needs):
         with step(f"score: reasons for {len(needs):,} accounts"):

@@ -5,12 +5,16 @@ transactions are read from paths.raw_dir, the ground truth paths.truth_dir/groun
 used to score the "oracle" row of the backtest, never to train). Runs the rolling-origin backtest (models.backtest), fits the final models
 (models.training.fit_models) and writes to paths.artifacts_dir: fitted_models.joblib,
 backtest_{metrics,summary,grades,predictions}.parquet, features.json, model_info.json
-(run id, registered versions, gate decisions, library versions) and drift_reference.json (the
+(run id, registered versions, gate decisions, library versions, the manager effect's
+summary), manager_effect.joblib (models.manager_effect.ManagerEffect: the DR-learner of the
+manager's effect on spend, or the reason it was not estimated) and drift_reference.json (the
 bins of paths.features_dir/scoring_frame.parquet's features and of the final models' scores on
 it, for the drift guard; also logged to the MLflow run, pipeline.drift_io).
 
 The MLflow run logs every config section as params, the per-fold metrics (step = fold),
-plots, the feature catalogue and both models (registered as tracking.value_model_name and
+plots, the feature catalogue, the manager's average effect with its interval and overlap
+share (or the reason it was not estimated), and both models (registered as
+tracking.value_model_name and
 tracking.churn_model_name). The champion alias moves to a new version only when it beats
 the best baseline, and the current champion when its backtest is comparable (same horizon
 and folds), on the gate metric (pipeline.tracking.gate); otherwise the reason is logged and
@@ -25,16 +29,18 @@ import joblib
 
 import features
 from features.contract import CUTOFF, MANAGERS
+from models import manager_effect
 from models.backtest import backtest
 from models.tiering import total_capacity
 from models.training import fit_models, short_history
-from pipeline import drift_io, features_io, run_context, tracking
+from pipeline import drift_io, features_io, models_io, run_context, tracking
 from pipeline.config import Settings
 from pipeline.files import (
     DRIFT_REFERENCE,
     FEATURE_LIST,
     FITTED_MODELS,
     GROUND_TRUTH,
+    MANAGER_EFFECT,
     MODEL_INFO,
     SCORING_FRAME,
     TRAINING_SET,
@@ -98,9 +104,15 @@ def main(settings: Settings, **overrides) -> None:
         fitted = fit_models(training, config, horizon, population=population,
                             selection=result.selection)
     logger.info("train: %s", fitted.message)
+    with step("train: manager effect"):
+        effect = manager_effect.estimate(training, config.manager_effect, horizon,
+                                         n_jobs=config.value.params.n_jobs,
+                                         random_state=config.random_state)
+    logger.info("train: manager effect: %s", effect.describe())
 
     with StagedFiles() as staged:  # the artifacts are replaced together, after the MLflow run
         joblib.dump(fitted, staged.path(out / FITTED_MODELS), compress=3)
+        models_io.save_manager_effect(effect, staged.path(out / MANAGER_EFFECT))
         for name, frame in backtest_tables(result).items():
             write_table(frame, staged.path(out / backtest_table(name)))
         write_json(fitted.features, staged.path(out / FEATURE_LIST))
@@ -112,6 +124,7 @@ def main(settings: Settings, **overrides) -> None:
                                  "pipeline": settings.pipeline.model_dump(
                                      mode="json", exclude={"tracking": {"tracking_uri"}})},
                 features.catalogue_markdown(settings.features))
+            tracking.log_manager_effect(effect)
             drift_io.save_reference(reference, staged.path(out / DRIFT_REFERENCE),
                                     run.info.run_id)
             registered = tracking.register_models(
@@ -123,6 +136,8 @@ def main(settings: Settings, **overrides) -> None:
             horizon=horizon, backtest_horizon=backtest_horizon, fitted=fitted, result=result,
             registered=registered,
             versions={p: version(p) for p in LIBRARIES})
+        info["manager_effect"] = effect.summary or {"reason": effect.reason}
         write_json(info, staged.path(out / MODEL_INFO))
         staged.commit()
     logger.info("train: artifacts -> %s; MLflow run %s", out, run.info.run_id)
+

@@ -1,7 +1,8 @@
 """MLflow for the train and score stages, one module per job; the public names re-exported.
 
 - `runs`: the tracking store (`resolve_uri`, `configure`) and the training run's content
-  (`flatten`, `log_params`, `log_fold_metrics` in batches, `log_training_run`).
+  (`flatten`, `log_params`, `log_fold_metrics` in batches, `log_training_run`,
+  `log_manager_effect`).
 - `serving`: the logged model, a self-contained `ServingModel` taking a features frame's raw
   columns (`serving_input`, `serving_example`), its pinned pip requirements and its skops
   serialisation with the cloudpickle fallback (`log_model`).
@@ -29,6 +30,7 @@ from pipeline.tracking.runs import (
     configure,
     flatten,
     log_fold_metrics,
+    log_manager_effect,
     log_params,
     log_training_run,
     resolve_uri,
@@ -53,6 +55,7 @@ __all__ = [
     "gate",
     "load_champion",
     "log_fold_metrics",
+    "log_manager_effect",
     "log_model",
     "log_params",
     "log_training_run",

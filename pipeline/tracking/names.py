@@ -13,6 +13,8 @@ gate decision of each model (`selection_tag(kind)`, `gate_tag(kind)`; GATE_TAG a
 model was registered), and the run's provenance: git commit (MLflow's own tag, which its UI
 shows), dirty flag and DVC experiment (pipeline.run_context).
 
+The manager's effect: MANAGER_EFFECT_TAG ("estimated" or the reason it was not) and the
+metrics under MANAGER_EFFECT_PREFIX.
 Artifacts of the training run: `model_artifact(kind)` (the logged ServingModel) and the PNG
 plots under PLOTS_ARTIFACT_DIR; the files logged beside them (selection.json, the feature
 catalogue, ...) are named where every file is, in pipeline.files.
@@ -35,6 +37,8 @@ __all__ = [
     "GIT_DIRTY_TAG",
     "HORIZON_TAG",
     "LAST_CUTOFF_TAG",
+    "MANAGER_EFFECT_PREFIX",
+    "MANAGER_EFFECT_TAG",
     "PLOTS_ARTIFACT_DIR",
     "RUN_NAME_TAG",
     "TRACKING_URI_ENV",
@@ -63,6 +67,10 @@ RUN_NAME_TAG = "mlflow.runName"  # MLflow's own tag: the run name given to start
 GIT_DIRTY_TAG = "git_dirty"  # "true": the working tree had uncommitted changes
 DVC_EXPERIMENT_TAG = "dvc_experiment"
 DVC_BASELINE_TAG = "dvc_baseline_rev"
+MANAGER_EFFECT_TAG = "manager_effect"  # "estimated" or why not (models.manager_effect)
+# metrics of the training run: "manager_effect.ate", ".ate_lower", ".ate_upper",
+# ".overlap_share", ".treated_share" (the summary of models.manager_effect.ManagerEffect)
+MANAGER_EFFECT_PREFIX = "manager_effect"
 
 # artifact folders
 PLOTS_ARTIFACT_DIR = "plots"  # in the training run

@@ -22,6 +22,8 @@ from pipeline.tracking.names import (
     ARTIFACT_ROOT_DIR,
     BEST_OBJECTIVE_TAG,
     FALLBACK_TAG,
+    MANAGER_EFFECT_PREFIX,
+    MANAGER_EFFECT_TAG,
     PLOTS_ARTIFACT_DIR,
     TRACKING_URI_ENV,
     VALUE_OBJECTIVE_TAG,
@@ -30,6 +32,7 @@ from pipeline.tracking.names import (
 
 if TYPE_CHECKING:
     from models.backtest import BacktestResult
+    from models.manager_effect import ManagerEffect
     from models.training import FittedModels
     from pipeline.config.paths import TrackingConfig
 
@@ -37,6 +40,7 @@ __all__ = [
     "configure",
     "flatten",
     "log_fold_metrics",
+    "log_manager_effect",
     "log_params",
     "log_training_run",
     "resolve_uri",
@@ -158,3 +162,19 @@ def log_training_run(result: BacktestResult, fitted: FittedModels, params: Mappi
         mlflow.log_artifacts(tmp, PLOTS_ARTIFACT_DIR)
     mlflow.log_text(catalogue, FEATURE_CATALOGUE)
     mlflow.log_text(result.table(), BACKTEST_SUMMARY_MD)
+
+
+_EFFECT_METRICS = ("ate", "ate_lower", "ate_upper", "overlap_share", "treated_share")
+
+
+def log_manager_effect(effect: ManagerEffect) -> None:
+    """The manager's effect in the active run: the tag MANAGER_EFFECT_TAG ("estimated", or the
+    reason it was not) and, when estimated, the average effect with its interval, the share of
+    training rows in overlap and the share managed as "manager_effect.<name>" metrics."""
+    import mlflow
+
+    mlflow.set_tag(MANAGER_EFFECT_TAG, "estimated" if effect.estimated else effect.reason)
+    values = {f"{MANAGER_EFFECT_PREFIX}.{k}": float(effect.summary[k]) for k in _EFFECT_METRICS
+              if k in effect.summary and math.isfinite(float(effect.summary[k]))}
+    if values:
+        mlflow.log_metrics(values)

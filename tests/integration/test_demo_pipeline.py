@@ -191,3 +191,27 @@ def test_the_job_scores_with_the_champions_and_fills_the_crm_tables(demo_run) ->
     for step in ("validate", "score", "guard", "tier", "publish"):
         assert f"{step} done in" in output or step == "validate"
     assert "job " in output and "published in" in output
+
+
+def test_the_manager_effect_reaches_the_scores_the_lists_and_the_crm(demo_run) -> None:
+    root, _, output, url, tables = demo_run
+    settings = load_settings(root / "configs")
+    info = json.loads((settings.path(settings.pipeline.paths.artifacts_dir)
+                       / "model_info.json").read_text())
+    effect = info["manager_effect"]
+    assert effect["ate_lower"] <= effect["ate"] <= effect["ate_upper"], effect
+    assert 0 < effect["overlap_share"] < 1
+    assert "train: manager effect: average" in output
+    scores = pd.read_parquet(settings.path(settings.pipeline.paths.scores_dir) / "scores.parquet")
+    inside = scores["in_overlap"].astype(bool)
+    assert inside.any() and scores.loc[inside, "manager_gain"].notna().all()
+    assert scores.loc[~inside, "manager_gain"].isna().all()
+    rows = pd.read_parquet(settings.path(settings.pipeline.paths.publish_dir)
+                           / "key_accounts.parquet")
+    assert rows["manager_gain"].notna().sum() == inside.sum()
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        gains = pd.read_sql(sa.text(f'SELECT manager_gain FROM "{tables["current"]}"'),
+                            connection)
+    engine.dispose()
+    assert gains["manager_gain"].notna().sum() == inside.sum()

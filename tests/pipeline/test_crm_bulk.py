@@ -60,6 +60,10 @@ def tricky(as_of: str, ids: list[str]) -> pd.DataFrame:
         "reasons": pd.Series([TEXT, "", None], dtype="str"), "tier_reason": ["a", "b", "c"],
         "value_model_version": "3", "value_run_id": "r-value",
         "churn_model_version": "4", "churn_run_id": "r-churn",
+        "manager_gain": [-12.5, np.nan, 3e4], "manager_gain_lower": [-40.0, np.nan, 1e4],
+        "manager_gain_upper": [10.0, np.nan, 5e4], "manager_propensity": [0.2, 0.01, 0.9],
+        "in_overlap": pd.Series([True, False, None], dtype=object),
+        "manager_gain_note": pd.Series(["", TEXT, None], dtype="str"),
     })
 
 
@@ -102,6 +106,10 @@ def check_rows(rows: pd.DataFrame, as_of: date) -> None:
         date(2026, 1, 1), None, date(2020, 2, 29)]  # the time of day is dropped
     assert all(_day(r["last_contact_date"]) is None for r in (c1, c2, c3))
     assert (c1["reasons"], c2["reasons"]) == (TEXT, "") and pd.isna(c3["reasons"])
+    assert (c1["manager_gain"], c3["manager_gain_upper"]) == (-12.5, 5e4)
+    assert pd.isna(c2["manager_gain"]) and c2["manager_propensity"] == 0.01
+    assert [c1["in_overlap"], c2["in_overlap"]] == [True, False] and pd.isna(c3["in_overlap"])
+    assert (c1["manager_gain_note"], c2["manager_gain_note"]) == ("", TEXT)
     assert pd.Timestamp(c1["written_at"]).replace(tzinfo=None) == WRITTEN.replace(tzinfo=None)
 
 
@@ -126,7 +134,10 @@ def test_every_kind_of_value_round_trips(database):
     assert found == {"rank": ["C2"], "previous_tier": ["C1", "C2"], "manager_id": ["C1"],
                      "kept_manager": ["C2"], "expected_value": ["C2"],
                      "churn_probability": ["C2"], "last_order_date": ["C2"],
-                     "last_contact_date": ["C1", "C2", "C3"], "reasons": ["C1"]}
+                     "last_contact_date": ["C1", "C2", "C3"], "reasons": ["C1"],
+                     "manager_gain": ["C2"], "manager_gain_lower": ["C2"],
+                     "manager_gain_upper": ["C2"], "in_overlap": ["C1"],
+                     "manager_gain_note": ["C1"]}
 
 
 def test_the_current_upsert_replaces_every_column(database):

@@ -12,7 +12,8 @@ from pipeline.stages import publish, tier
 from tests.pipeline.test_tier_stage import IDS, make_settings, scores, write_inputs
 
 HEADERS = ["Rank", "Customer", "Region", "Tier", "Change since last run", "Previous tier",
-           "Expected value", "Churn probability", "Value at risk", "Last order", "Last contact",
+           "Expected value", "Churn probability", "Value at risk", "Manager gain",
+           "Manager gain from", "Manager gain to", "Manager gain note", "Last order", "Last contact",
            "Manager", "Retention", "Why", "Why this tier"]
 
 
@@ -34,18 +35,19 @@ def test_workbook_sheets_columns_order_and_counts(published):
         sheet = book[name]
         rows = list(sheet.iter_rows(values_only=True))
         assert list(rows[0]) == HEADERS
-        assert sheet.freeze_panes == "C2" and sheet.auto_filter.ref == f"A1:O{len(rows)}"
+        assert sheet.freeze_panes == "C2" and sheet.auto_filter.ref == f"A1:S{len(rows)}"
         ranks = [r[0] for r in rows[1:]]
         assert ranks == sorted(ranks)                      # ranked within the region
         assert {r[2] for r in rows[1:]} == {name}
         seen.update((r[1], r[3]) for r in rows[1:])
-        assert sheet["G2"].number_format == "#,##0" and sheet["J2"].number_format == "yyyy-mm-dd"
+        assert sheet["G2"].number_format == "#,##0" and sheet["N2"].number_format == "yyyy-mm-dd"
+        assert sheet["J2"].number_format == "#,##0"  # the manager gain
     customers = [c for c, _ in seen]
     assert sorted(customers) == IDS                         # every scored customer exactly once
     strategic = [c for c, t in seen if t == "strategic"]
     assert sorted(strategic) == ["C001", "C002", "C003"] and len(set(strategic)) == 3
     first = list(book["N"].iter_rows(min_row=2, max_row=2, values_only=True))[0]
-    assert first[1] == "C001" and first[11] == "M02" and "orders every month" in first[13]
+    assert first[1] == "C001" and first[15] == "M02" and "orders every month" in first[17]
     summary = [r[0] for r in book["Summary"].iter_rows(values_only=True) if r and r[0]]
     assert "Accounts and expected value per tier" in summary
     assert "Movement since the last run" in summary
@@ -78,12 +80,12 @@ def test_workbook_is_formatted_for_people(tmp_path):
     why, reason = HEADERS.index("Why") + 1, HEADERS.index("Why this tier") + 1
     assert sheet.cell(2, 2).value == "C001"
     assert sheet.cell(2, why).alignment.wrap_text and sheet.cell(2, reason).alignment.wrap_text
-    assert sheet.column_dimensions["N"].width == 60 and sheet.column_dimensions["O"].width == 40
+    assert sheet.column_dimensions["R"].width == 60 and sheet.column_dimensions["S"].width == 40
     long_lines = -(-len(frame.loc[0, "reasons"]) // 58)                # 58 characters a line
     assert sheet.row_dimensions[2].height == 15 * long_lines
     assert sheet.row_dimensions[3].height is None                      # one line: as Excel has it
     rules = {str(r.sqref): [x.type for x in r.rules] for r in sheet.conditional_formatting}
-    assert rules == {f"H2:H{sheet.max_row}": ["colorScale"], f"M2:M{sheet.max_row}": ["cellIs"]}
+    assert rules == {f"H2:H{sheet.max_row}": ["colorScale"], f"Q2:Q{sheet.max_row}": ["cellIs"]}
     summary = book["Summary"]
     assert summary.freeze_panes == "B1" and len(summary.tables) >= 5
     first = summary.tables["Summary1"]

@@ -199,7 +199,7 @@ def test_published_outputs_keep_formula_like_ids_inert(published_formulas):
         assert by_id[value][1].data_type == "s" and by_id[value][2].data_type == "s"
         assert by_id[value][1].quotePrefix
     assert by_id["C12"][0].data_type == "n" and by_id["C12"][6].data_type == "n"
-    assert by_id[FORMULAS[0]][11].value == "@M1" and by_id[FORMULAS[0]][11].data_type == "s"
+    assert by_id[FORMULAS[0]][15].value == "@M1" and by_id[FORMULAS[0]][15].data_type == "s"
     assert "<script" not in (out / "key_accounts.html").read_text()
     rows = read_csv_cells(out / "key_accounts.csv")
     quoted = {r["customer_id"] for r in rows}

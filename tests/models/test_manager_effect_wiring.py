@@ -1,0 +1,188 @@
+"""models.manager_effect's pipeline wiring: the config, when the effect is not estimated (and
+why), the per-account gains with their notes, and the value of one more / one fewer manager."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from features.contract import CAPACITY, CUSTOMER_ID, CUTOFF, LABEL_CHURNED, LABEL_SPEND, REGION
+from features.names import CTC_HAS_MANAGER, TXN_SPEND_TOTAL
+from models.columns import (
+    GAIN_COLUMNS,
+    GAIN_LOWER,
+    GAIN_NOTE,
+    GAIN_NOW,
+    GAIN_UPPER,
+    IN_OVERLAP,
+    MANAGER_CAPACITY,
+    MANAGER_GAIN,
+    N_MANAGERS,
+    ONE_FEWER,
+    ONE_MORE,
+    PROPENSITY,
+)
+from models.config import ManagerEffectConfig, ModelConfig
+from models.manager_effect import (
+    ManagerEffect,
+    account_gains,
+    estimate,
+    manager_value_table,
+    not_estimated,
+    skip_reason,
+    training_rows,
+)
+
+FAST = ManagerEffectConfig(n_estimators=30, n_bootstrap=5)
+
+
+def _stacked(n_customers: int = 800, effect: float = 100.0, seed: int = 0,
+             treated: float | None = None, confounded: bool = False) -> pd.DataFrame:
+    """Three labelled cutoffs of the same customers; a manager at random (or every / no
+    account with `treated` 1 / 0; `confounded`: more likely the larger the account) adds
+    `effect` to the spend over the horizon."""
+    rng = np.random.default_rng(seed)
+    size = rng.lognormal(3, 0.5, n_customers)
+    frames = []
+    for cutoff in pd.to_datetime(["2024-06-30", "2024-09-30", "2024-12-31"]):
+        spend = size * 50 * rng.lognormal(0, 0.2, n_customers)
+        chance = (1 / (1 + np.exp(-3 * (np.log(size) - 3))) if confounded
+                  else np.full(n_customers, 0.4))
+        managed = (rng.random(n_customers) < chance if treated is None
+                   else np.full(n_customers, bool(treated)))
+        frames.append(pd.DataFrame({
+            CUSTOMER_ID: [f"C{i:04d}" for i in range(n_customers)], CUTOFF: cutoff,
+            TXN_SPEND_TOTAL: spend, CTC_HAS_MANAGER: managed.astype(float),
+            LABEL_SPEND: spend + effect * managed + rng.normal(0, 30, n_customers),
+            LABEL_CHURNED: 0.0}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_the_config_block_is_typed_with_defaults_and_bounds():
+    config = ModelConfig()
+    assert config.manager_effect.enabled and config.manager_effect.outcome == "spend"
+    assert 0 < config.manager_effect.overlap < 0.5 and 0 < config.manager_effect.level < 1
+    for bad in ({"overlap": 0.5}, {"level": 1.0}, {"n_bootstrap": -1}, {"outcome": "churn"},
+                {"unknown_key": 1}):
+        with pytest.raises(ValidationError):
+            ManagerEffectConfig(**bad)
+
+
+def test_the_repository_config_documents_the_block():
+    from pathlib import Path
+
+    import yaml
+
+    text = (Path(__file__).resolve().parents[2] / "configs" / "model.yaml").read_text()
+    block = yaml.safe_load(text)["manager_effect"]
+    assert ManagerEffectConfig(**block) == ManagerEffectConfig(**block)  # loads, no extra key
+    assert set(block) == set(ManagerEffectConfig.model_fields)  # every key written out
+    section = text[text.index("manager_effect:"):]
+    assert all("#" in line for line in section.splitlines() if line.strip())  # commented
+
+
+@pytest.mark.parametrize(("frame", "words"), [
+    (pd.DataFrame({TXN_SPEND_TOTAL: [1.0] * 5}), "no manager contact history"),
+    (pd.DataFrame({CTC_HAS_MANAGER: [0.0] * 5}), "no account had a dedicated manager"),
+    (pd.DataFrame({CTC_HAS_MANAGER: [1.0] * 5}), "every account had a dedicated manager"),
+])
+def test_skip_reason_names_what_is_missing(frame, words):
+    assert words in skip_reason(frame)
+
+
+def test_skip_reason_is_none_with_both_arms():
+    assert skip_reason(pd.DataFrame({CTC_HAS_MANAGER: [0.0, 1.0] * 3})) is None
+
+
+@pytest.mark.parametrize(("config", "frame", "words"), [
+    (ManagerEffectConfig(enabled=False), _stacked(50), "enabled is false"),
+    (FAST, _stacked(50, treated=0), "no account had a dedicated manager"),
+    (FAST, _stacked(50, treated=1), "every account had a dedicated manager"),
+    (FAST, _stacked(50).drop(columns=CTC_HAS_MANAGER), "no manager contact history"),
+    (FAST, _stacked(50).assign(**{LABEL_SPEND: np.nan}), "no cutoff with a fully observed"),
+])
+def test_estimate_skips_with_a_reason_never_an_error(config, frame, words):
+    effect = estimate(frame, config, horizon_days=90)
+    assert not effect.estimated and effect.learner is None
+    assert effect.reason.startswith("not estimated: ") and words in effect.reason
+    assert effect.describe() == effect.reason
+    gains = account_gains(effect, frame[frame[CUTOFF] == frame[CUTOFF].max()])
+    assert gains[[MANAGER_GAIN, GAIN_LOWER, GAIN_UPPER, PROPENSITY]].isna().all().all()
+    assert not gains[IN_OVERLAP].any() and (gains[GAIN_NOTE] == effect.reason).all()
+
+
+def test_training_rows_are_the_latest_labelled_cutoffs_sampled_down():
+    frame = _stacked(100)
+    rows = training_rows(frame, 90, window_cutoffs=2, max_rows=150, random_state=0)
+    assert len(rows) == 150 and set(rows[CUTOFF]) <= set(frame[CUTOFF].unique()[-2:])
+
+
+def test_estimate_recovers_a_randomised_effect_and_summarises_it():
+    frame = _stacked()
+    effect = estimate(frame, FAST, horizon_days=90)
+    assert effect.estimated and effect.reason == ""
+    s = effect.summary
+    assert s["ate_lower"] <= 100 <= s["ate_upper"]
+    assert s["overlap_share"] > 0.95 and 0.3 < s["treated_share"] < 0.5
+    assert s["rows"] == len(frame) and s["customers"] == 800 and s["cutoffs"] == 3
+    assert effect.describe().startswith(f"average {s['ate']:,.1f} extra spend")
+    scoring = frame[frame[CUTOFF] == frame[CUTOFF].max()]
+    gains = account_gains(effect, scoring)
+    assert list(gains.columns) == [CUSTOMER_ID, *GAIN_COLUMNS]
+    assert gains.index.equals(scoring.index)
+    inside = gains[IN_OVERLAP]
+    assert inside.mean() > 0.95 and (gains.loc[inside, GAIN_NOTE] == "").all()
+    assert (gains.loc[inside, GAIN_LOWER] <= gains.loc[inside, GAIN_UPPER]).all()
+
+
+def test_outside_overlap_there_is_no_gain_and_the_note_says_which_way():
+    frame = _stacked(600, confounded=True)
+    effect = estimate(frame, FAST, horizon_days=90)
+    learner = effect.learner
+    scoring = frame[frame[CUTOFF] == frame[CUTOFF].max()].reset_index(drop=True)
+    # models.uplift's public API only: a learner whose overlap bound no account meets on
+    # one side shows what an account outside overlap gets
+    strict = ManagerEffect(learner.set_params(overlap=0.45), "", 0.9, effect.summary)
+    gains = account_gains(strict, scoring)
+    outside = ~gains[IN_OVERLAP]
+    assert outside.any()
+    assert gains.loc[outside, [MANAGER_GAIN, GAIN_LOWER, GAIN_UPPER]].isna().all().all()
+    high = gains[PROPENSITY] > 0.55
+    assert (outside & high).any() and (outside & ~high).any()
+    assert gains.loc[outside & high, GAIN_NOTE].str.contains("nearly always").all()
+    assert gains.loc[outside & ~high, GAIN_NOTE].str.contains("nearly never").all()
+
+
+def test_no_effect_or_a_frame_without_its_features_gives_reasons():
+    frame = _stacked(300)
+    assert (account_gains(None, frame)[GAIN_NOTE].str.contains("re-run `keyaccounts train`")
+            .all())
+    effect = estimate(frame, FAST, horizon_days=90)
+    gains = account_gains(effect, frame.drop(columns=TXN_SPEND_TOTAL))
+    assert gains[MANAGER_GAIN].isna().all()
+    assert gains[GAIN_NOTE].str.contains(TXN_SPEND_TOTAL).all()
+    assert not_estimated(frame.iloc[:2], "why")[GAIN_NOTE].tolist() == ["why", "why"]
+
+
+def test_value_of_one_more_and_one_fewer_manager_per_region():
+    gains = pd.Series([50.0, 40.0, 30.0, 20.0, 10.0, -5.0, np.nan, 7.0, 3.0])
+    region = pd.Series(["a"] * 7 + ["b"] * 2)
+    managers = pd.DataFrame({"manager_id": ["m1", "m2"], REGION: ["a", "a"],
+                             CAPACITY: [2, 2]})
+    table, curve = manager_value_table(gains, region, managers)
+    a = table.set_index(REGION).loc["a"]
+    # 2 managers of 2 accounts: 50 + 40 and 30 + 20; the third would take 10 (not -5 or NaN)
+    assert a[N_MANAGERS] == 2 and a[MANAGER_CAPACITY] == 2
+    assert a[GAIN_NOW] == 140.0 and a[ONE_MORE] == 10.0 and a[ONE_FEWER] == -50.0
+    b = table.set_index(REGION).loc["b"]  # no manager: one of the mean capacity overall
+    assert b[N_MANAGERS] == 0 and b[MANAGER_CAPACITY] == 2
+    assert b[GAIN_NOW] == 0.0 and b[ONE_MORE] == 10.0 and np.isnan(b[ONE_FEWER])
+    a_curve = curve[curve[REGION] == "a"]["marginal_value"].to_numpy()
+    assert (np.diff(a_curve) <= 0).all() and list(a_curve) == [90.0, 50.0, 10.0]
+
+
+def test_value_table_is_empty_without_managers_or_gains():
+    gains, region = pd.Series([1.0, 2.0]), pd.Series(["a", "a"])
+    managers = pd.DataFrame({"manager_id": ["m1"], REGION: ["a"], CAPACITY: [1]})
+    assert manager_value_table(gains, region, None)[0].empty
+    assert manager_value_table(gains * np.nan, region, managers)[0].empty

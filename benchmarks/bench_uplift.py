@@ -1,6 +1,13 @@
 """Where does a manager add the most? Policies against the true manager effect, on generated data.
 
-    python benchmarks/bench_uplift.py [--customers 6000] [--seeds 1 2]
+    python benchmarks/bench_uplift.py [--customers 6000] [--seeds 1 2] [--wallet elsewhere]
+
+--wallet elsewhere (the default) generates with behaviour.manager_uplift.bought_elsewhere:
+the movable wallet share is what the account buys from competitors today, so an account
+that buys little from us for its size (employees, industry) is the one with wallet to win;
+that is the share-of-wallet view B2B sales teams plan with (need from size and industry,
+minus what we sell). --wallet whole is the preset as it is (the account buys its whole
+need from us, the movable share is visible only through size and past manager results).
 
 For each seed and effect strength (the "manager_effect" preset at strength 1 and 0.5, and the
 no-effect setting, strength 0, once per seed), generate a base (assignment by revenue,
@@ -10,15 +17,21 @@ each region's managers the same number of accounts they look after today, by fou
 - status quo: the firm's rule, the largest accounts by last year's revenue (txn_spend_365d);
 - true value: the largest by the TRUE expected spend over the horizon (a perfect value model);
 - uplift: the largest estimated manager effect (models.uplift.DRLearner, LightGBM nuisances,
-  n_jobs 1), trained on stacked history cutoffs: outcome = spend over the next 365 days,
-  treatment = at least one manager contact in the 182 days after the cutoff (--treatment
-  forward, the default: the decision the policy makes; cutoffs on the eves of the firm's
-  yearly reviews, 2023-10, 2024-10 and 2025-10, so the review decided it on what the
-  features see, contact features included as the account's past) or before it (backward,
-  at the quarter ends 2023-12 to 2025-09: the contact features, which then record the
-  treatment itself, left out but complaints). Who
-  had a manager is reconstructed from the contacts: the customers table only holds today's
-  manager. Features: features.build's (transactions, BTYD, customers, contacts).
+  n_jobs 1), trained on stacked history cutoffs (the quarter ends 2023-12 to 2025-09, so
+  each customer appears up to 8 times and accounts that gained or lost a manager at a
+  yearly review appear on both sides): outcome = spend over the next 365 days, treatment =
+  at least one manager contact in the 182 days before the cutoff (--treatment backward, the
+  default: the pipeline's ctc_has_manager, an assignment known at decision time; the
+  contact features, which record the treatment itself, are left out but complaints).
+  --treatment forward (a manager contact in the 182 days after the cutoff, at the eves of
+  the yearly reviews) is kept for comparison but leaks the outcome: the generator's
+  managers contact an account that is still alive more often than one that has quietly
+  left, so "was contacted afterwards" partly means "was still buying", and with no effect
+  at all it found a significant one (README of this benchmark's results below). Who had a
+  manager is reconstructed from the contacts: the customers table only holds today's
+  manager. Final stage (--final relative, the default): the effect relative to the
+  account's level without a manager, on FINAL_FEATURES only (spend with us, size and
+  industry, complaints); --final absolute --all-features is the earlier learner.
   Accounts outside overlap get no estimate: those the firm has always managed (propensity
   above 1 - OVERLAP) keep their manager first, as today, those it never managed get none;
 - optimum: the largest TRUE effects (per region).
@@ -55,6 +68,12 @@ from features.contract import (  # noqa: E402
     REGION,
     Tables,
 )
+from features.names import (  # noqa: E402
+    CUST_INDUSTRY,
+    CUST_SIZE_EMPLOYEES,
+    ctc_complaints,
+    txn_spend_in,
+)
 from models.columns import IN_OVERLAP, MANAGER_GAIN, PROPENSITY  # noqa: E402
 from models.uplift import (  # noqa: E402
     DRLearner,
@@ -76,12 +95,16 @@ STRENGTHS = (1.0, 0.5, 0.0)
 EXCLUDED_PREFIXES = ("ctc_",)  # contact features: the treatment itself ...
 KEPT = ("ctc_complaints_365d",)  # ... but complaints: how an account takes its contacts
 OVERLAP = 0.03  # managers are scarce (3% of the accounts): few propensities reach 0.1
+# the relative final model's few columns: the account's spend with us, its size and industry
+# (with spend: how much of its need it buys elsewhere), its complaints
+FINAL_FEATURES = (txn_spend_in(365), txn_spend_in(90), CUST_SIZE_EMPLOYEES, CUST_INDUSTRY,
+                  ctc_complaints(365))
 
 
 def _generate(folder: Path, seed: int, strength: float, n: int, **behaviour) -> GenerateConfig:
     config = apply_preset(GenerateConfig(), "manager_effect", n_customers=n, seed=seed,
                           truth_months=0)
-    options = {k: v for k, v in behaviour.items() if k in config.behaviour.manager_uplift.model_fields}
+    options = {k: v for k, v in behaviour.items() if k in type(config.behaviour.manager_uplift).model_fields}
     uplift = config.behaviour.manager_uplift.model_copy(update={"strength": strength, **options})
     rest = {k: v for k, v in behaviour.items() if k not in options}
     config = config.model_copy(update={
@@ -141,16 +164,18 @@ def _cutoffs(config: GenerateConfig, forward: bool) -> list[pd.Timestamp]:
     return [d for d in eves if d + pd.Timedelta(days=365) <= end]
 
 
-def _uplift_score(est: pd.DataFrame) -> pd.Series:
+def _uplift_score(est: pd.DataFrame, overlap: float = OVERLAP) -> pd.Series:
     """The uplift policy's ranking: the estimated gain where the account is in overlap; an
     account the firm has always managed (propensity above 1 - OVERLAP: no comparable account
     without a manager, so no estimate) first, as today; one it never managed (below OVERLAP)
     never."""
-    always = est[PROPENSITY] > 1 - OVERLAP
+    always = est[PROPENSITY] > 1 - overlap
     return est[MANAGER_GAIN].where(~always, np.inf)
 
 
-def run(seed: int, strength: float, n: int, forward: bool = True, **behaviour) -> dict:
+def run(seed: int, strength: float, n: int, forward: bool = False, final_scale: str = "relative",
+        final_features: tuple[str, ...] | None = FINAL_FEATURES, overlap: float = OVERLAP,
+        **behaviour) -> dict:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -166,8 +191,9 @@ def run(seed: int, strength: float, n: int, forward: bool = True, **behaviour) -
     categories = {c: pd.CategoricalDtype(sorted(train[c].dropna().unique()))
                   for c in columns if not pd.api.types.is_numeric_dtype(train[c])}
     X = _X(train, columns).astype(categories)
-    learner = DRLearner(outcome="tweedie", overlap=OVERLAP, n_bootstrap=20, n_jobs=1,
-                        random_state=seed)
+    final = None if final_features is None else [c for c in final_features if c in columns]
+    learner = DRLearner(outcome="tweedie", overlap=overlap, n_bootstrap=20, n_jobs=1,
+                        random_state=seed, final_scale=final_scale, final_features=final)
     y = np.maximum(train[LABEL_SPEND].to_numpy(float), 0.0)  # Tweedie: returns beyond purchases
     learner.fit(X, y, t, groups=train[CUSTOMER_ID].to_numpy())
 
@@ -184,12 +210,12 @@ def run(seed: int, strength: float, n: int, forward: bool = True, **behaviour) -
     picks = {
         "status_quo": top_by_region(score["txn_spend_365d"], region, capacity),
         "true_value": top_by_region(value["true_expected_spend"], region, capacity),
-        "uplift": top_by_region(_uplift_score(est), region, capacity),
+        "uplift": top_by_region(_uplift_score(est, overlap), region, capacity),
         "optimum": top_by_region(true_effect, region, capacity),
     }
     gains = {k: policy_gain(p, true_effect) for k, p in picks.items()}
     inside = est[IN_OVERLAP].to_numpy()
-    draws = np.column_stack([m.predict(X_score) for m in learner.bootstrap_])
+    draws = learner.bootstrap_effects(X_score)
     chosen = (picks["uplift"] & est[IN_OVERLAP]).to_numpy()
     claimed = float(est[MANAGER_GAIN][chosen].sum())
     claimed_lo, claimed_hi = np.quantile(draws[chosen].sum(axis=0), [0.05, 0.95])
@@ -204,6 +230,8 @@ def run(seed: int, strength: float, n: int, forward: bool = True, **behaviour) -
         "true_ate_overlap": float(true_effect[inside].mean()) if inside.any() else np.nan,
         "claimed": claimed, "claimed_lo": float(claimed_lo), "claimed_hi": float(claimed_hi),
         "overlap_share": float(inside.mean()), "treated_rows": float(t.mean()),
+        "optimum_in_overlap": float(est[IN_OVERLAP][picks["optimum"]].mean()),
+        "optimum_never": float((est[PROPENSITY][picks["optimum"]] < overlap).mean()),
         "slots": int(sum(capacity.values())), "seconds": time.perf_counter() - started,
     }
 
@@ -216,15 +244,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=6000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--treatment", choices=("forward", "backward"), default="forward")
+    parser.add_argument("--treatment", choices=("forward", "backward"), default="backward")
+    parser.add_argument("--final", choices=("relative", "absolute"), default="relative")
+    parser.add_argument("--all-features", action="store_true",
+                        help="the final model sees every feature (default: FINAL_FEATURES)")
+    parser.add_argument("--wallet", choices=("elsewhere", "whole"), default="elsewhere",
+                        help="bought_elsewhere on (the share-of-wallet generator) or off")
+    parser.add_argument("--strengths", type=float, nargs="+", default=list(STRENGTHS))
     args = parser.parse_args()
     rows = []
     for seed in args.seeds:
-        for strength in STRENGTHS:
-            r = run(seed, strength, args.customers, forward=args.treatment == "forward")
+        for strength in args.strengths:
+            r = run(seed, strength, args.customers, forward=args.treatment == "forward",
+                    final_scale=args.final,
+                    final_features=None if args.all_features else FINAL_FEATURES,
+                    bought_elsewhere=args.wallet == "elsewhere")
             rows.append(r)
             print(f"seed {seed} strength {strength}: {r['seconds']:.0f} s", file=sys.stderr)
-    print(f"\n{args.customers:,} customers per base, treatment {args.treatment}; values: total true incremental spend over "
+    print(f"\n{args.customers:,} customers per base, treatment {args.treatment}, final "
+          f"{args.final}{' (all features)' if args.all_features else ''}, wallet "
+          f"{args.wallet}; values: total true incremental spend over "
           "365 days of the accounts each rule gives a manager (slots = today's managed "
           "accounts)\n")
     print("| seed | strength | slots | status quo | true value | uplift | optimum | share true "

@@ -42,7 +42,14 @@ manager_truth.parquet) of the accounts it picks; "share" is models.uplift.attain
 true one, over the accounts in overlap. ATE: the learner's average effect over the training
 rows in overlap with its 90% interval, against the true mean effect of the accounts in
 overlap at the scoring date; "claimed": the estimated total gain of the uplift policy's
-accounts with the 90% interval of the final model's customer bootstrap (nuisances fixed).
+accounts with the 90% interval of the final model's customer bootstrap (nuisances fixed),
+and "its truth", the true total effect of the same accounts (with no effect: 0, so the
+claim must not exclude it). "share uplift [90%]": the share of the policy, and the 5%-95%
+range of the shares of the policies that the bootstrap refits' rankings would pick (the
+final stage's uncertainty; the nuisances' is not in it). "final trees": the number of the
+final model's trees the held-out DR loss chose (DRLearner select_trees; 0 = a constant
+relative effect, the ranking is then the estimated level without a manager). "optimum in
+overlap": the share of the optimum's accounts the learner may rank at all.
 """
 
 import argparse
@@ -91,6 +98,7 @@ from pipeline.synthetic.uplift import review_weeks  # noqa: E402
 
 QUARTER_ENDS = pd.date_range("2023-12-31", "2025-09-30", freq="QE")  # backward treatment
 TREATMENT_WINDOW_DAYS = 182
+REVIEW_LAG_DAYS = 91  # --treatment review: cutoffs a quarter after each yearly review
 STRENGTHS = (1.0, 0.5, 0.0)
 EXCLUDED_PREFIXES = ("ctc_",)  # contact features: the treatment itself ...
 KEPT = ("ctc_complaints_365d",)  # ... but complaints: how an account takes its contacts
@@ -119,7 +127,8 @@ def _tables(raw: Path) -> Tables:
     return Tables(**read)
 
 
-def _treatment(contacts: pd.DataFrame, rows: pd.DataFrame, forward: bool) -> np.ndarray:
+def _treatment(contacts: pd.DataFrame, rows: pd.DataFrame, forward: bool,
+               window_days: int = TREATMENT_WINDOW_DAYS) -> np.ndarray:
     """1 where the customer had a manager contact in the TREATMENT_WINDOW_DAYS before the row's
     cutoff (`forward`: after it, the first half of the outcome window): who had a dedicated
     manager then, reconstructed from the contacts."""
@@ -128,7 +137,7 @@ def _treatment(contacts: pd.DataFrame, rows: pd.DataFrame, forward: bool) -> np.
     out = np.zeros(len(rows), dtype=int)
     cut = pd.to_datetime(rows[CUTOFF]).to_numpy()
     for value in np.unique(cut):
-        days = np.timedelta64(TREATMENT_WINDOW_DAYS, "D")
+        days = np.timedelta64(window_days, "D")
         start, end = (value, value + days) if forward else (value - days, value)
         window = visits[(visits[CONTACT_DATE] > start) & (visits[CONTACT_DATE] <= end)]
         here = cut == value
@@ -152,16 +161,18 @@ def _X(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return X
 
 
-def _cutoffs(config: GenerateConfig, forward: bool) -> list[pd.Timestamp]:
+def _cutoffs(config: GenerateConfig, treatment: str) -> list[pd.Timestamp]:
     """Forward: the eves of the firm's yearly reviews with a full outcome window, so that the
-    treatment after the cutoff was decided on what the cutoff's features see. Backward: the
-    quarter ends."""
-    if not forward:
+    treatment after the cutoff was decided on what the cutoff's features see. Review:
+    REVIEW_LAG_DAYS after each review (the treatment: a manager contact since the review, an
+    assignment that then holds for most of the outcome year). Backward: the quarter ends."""
+    if treatment == "backward":
         return list(QUARTER_ENDS)
     start, end = pd.Timestamp(config.start_date), pd.Timestamp(config.end_date)
     weeks = review_weeks(n_weeks(config), config.behaviour.manager_uplift)
-    eves = [start + pd.Timedelta(days=7 * w - 1) for w in weeks]
-    return [d for d in eves if d + pd.Timedelta(days=365) <= end]
+    lag = -1 if treatment == "forward" else REVIEW_LAG_DAYS
+    days = [start + pd.Timedelta(days=7 * w + lag) for w in weeks]
+    return [d for d in days if d + pd.Timedelta(days=365) <= end]
 
 
 def _uplift_score(est: pd.DataFrame, overlap: float = OVERLAP) -> pd.Series:
@@ -173,7 +184,11 @@ def _uplift_score(est: pd.DataFrame, overlap: float = OVERLAP) -> pd.Series:
     return est[MANAGER_GAIN].where(~always, np.inf)
 
 
-def run(seed: int, strength: float, n: int, forward: bool = False, final_scale: str = "relative",
+DETAILS: dict = {}  # the last run's frames, for a closer look from a notebook
+
+
+def run(seed: int, strength: float, n: int, treatment: str = "backward",
+        final_scale: str = "relative",
         final_features: tuple[str, ...] | None = FINAL_FEATURES, overlap: float = OVERLAP,
         **behaviour) -> dict:
     started = time.perf_counter()
@@ -185,15 +200,18 @@ def run(seed: int, strength: float, n: int, forward: bool = False, final_scale: 
         value = pd.read_parquet(folder / "truth" / GROUND_TRUTH)
     value = value[value[AS_OF] == pd.Timestamp(config.end_date)].set_index(CUSTOMER_ID)
     fconfig = FeaturesConfig()
-    train = build_training_set(tables, _cutoffs(config, forward), fconfig)
-    t = _treatment(tables.contacts, train, forward)
+    forward = treatment == "forward"
+    train = build_training_set(tables, _cutoffs(config, treatment), fconfig)
+    t = _treatment(tables.contacts, train, forward,
+                   REVIEW_LAG_DAYS if treatment == "review" else TREATMENT_WINDOW_DAYS)
     columns = _features(train, forward)
     categories = {c: pd.CategoricalDtype(sorted(train[c].dropna().unique()))
                   for c in columns if not pd.api.types.is_numeric_dtype(train[c])}
     X = _X(train, columns).astype(categories)
     final = None if final_features is None else [c for c in final_features if c in columns]
     learner = DRLearner(outcome="tweedie", overlap=overlap, n_bootstrap=20, n_jobs=1,
-                        random_state=seed, final_scale=final_scale, final_features=final)
+                        random_state=seed, final_scale=final_scale, final_features=final,
+                        select_trees=True)
     y = np.maximum(train[LABEL_SPEND].to_numpy(float), 0.0)  # Tweedie: returns beyond purchases
     learner.fit(X, y, t, groups=train[CUSTOMER_ID].to_numpy())
 
@@ -214,11 +232,23 @@ def run(seed: int, strength: float, n: int, forward: bool = False, final_scale: 
         "optimum": top_by_region(true_effect, region, capacity),
     }
     gains = {k: policy_gain(p, true_effect) for k, p in picks.items()}
+    DETAILS.update(est=est, truth=truth, value=value, score=score, learner=learner,
+                   picks=picks, X_score=X_score, region=region, capacity=capacity)
     inside = est[IN_OVERLAP].to_numpy()
     draws = learner.bootstrap_effects(X_score)
     chosen = (picks["uplift"] & est[IN_OVERLAP]).to_numpy()
     claimed = float(est[MANAGER_GAIN][chosen].sum())
     claimed_lo, claimed_hi = np.quantile(draws[chosen].sum(axis=0), [0.05, 0.95])
+    # the share's spread over the final model's bootstrap refits: each refit's ranking picks
+    shares = []
+    always = est[PROPENSITY] > 1 - overlap
+    for j in range(draws.shape[1]):
+        refit = pd.Series(np.where(est[IN_OVERLAP], draws[:, j], np.nan), index=ids)
+        pick = top_by_region(refit.where(~always, np.inf), region, capacity)
+        shares.append(attainable_share(policy_gain(pick, true_effect), gains["status_quo"],
+                                       gains["optimum"]))
+    share_lo, share_hi = (np.quantile(shares, [0.05, 0.95]) if shares
+                          else (np.nan, np.nan))
     lo, hi = learner.ate_interval(0.9)
     return {
         "seed": seed, "strength": strength, **gains,
@@ -229,7 +259,9 @@ def run(seed: int, strength: float, n: int, forward: bool = False, final_scale: 
         "ate": learner.ate_, "ate_lo": lo, "ate_hi": hi,
         "true_ate_overlap": float(true_effect[inside].mean()) if inside.any() else np.nan,
         "claimed": claimed, "claimed_lo": float(claimed_lo), "claimed_hi": float(claimed_hi),
-        "overlap_share": float(inside.mean()), "treated_rows": float(t.mean()),
+        "claimed_truth": float(true_effect[chosen].sum()),
+        "share_uplift_lo": float(share_lo), "share_uplift_hi": float(share_hi),
+        "final_trees": learner.final_trees_, "overlap_share": float(inside.mean()), "treated_rows": float(t.mean()),
         "optimum_in_overlap": float(est[IN_OVERLAP][picks["optimum"]].mean()),
         "optimum_never": float((est[PROPENSITY][picks["optimum"]] < overlap).mean()),
         "slots": int(sum(capacity.values())), "seconds": time.perf_counter() - started,
@@ -244,21 +276,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=6000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--treatment", choices=("forward", "backward"), default="backward")
+    parser.add_argument("--treatment", choices=("forward", "backward", "review"),
+                        default="backward")
     parser.add_argument("--final", choices=("relative", "absolute"), default="relative")
     parser.add_argument("--all-features", action="store_true",
                         help="the final model sees every feature (default: FINAL_FEATURES)")
     parser.add_argument("--wallet", choices=("elsewhere", "whole"), default="elsewhere",
                         help="bought_elsewhere on (the share-of-wallet generator) or off")
     parser.add_argument("--strengths", type=float, nargs="+", default=list(STRENGTHS))
+    parser.add_argument("--overlap", type=float, default=OVERLAP)
     args = parser.parse_args()
     rows = []
     for seed in args.seeds:
         for strength in args.strengths:
-            r = run(seed, strength, args.customers, forward=args.treatment == "forward",
+            r = run(seed, strength, args.customers, treatment=args.treatment,
                     final_scale=args.final,
                     final_features=None if args.all_features else FINAL_FEATURES,
-                    bought_elsewhere=args.wallet == "elsewhere")
+                    overlap=args.overlap, bought_elsewhere=args.wallet == "elsewhere")
             rows.append(r)
             print(f"seed {seed} strength {strength}: {r['seconds']:.0f} s", file=sys.stderr)
     print(f"\n{args.customers:,} customers per base, treatment {args.treatment}, final "
@@ -267,17 +301,19 @@ def main() -> None:
           "365 days of the accounts each rule gives a manager (slots = today's managed "
           "accounts)\n")
     print("| seed | strength | slots | status quo | true value | uplift | optimum | share true "
-          "value | share uplift | Qini | ATE est. [90%] | true ATE (overlap) | uplift claimed "
-          "[90%] | overlap |")
-    print("|" + "---|" * 14)
+          "value | share uplift [90%] | Qini | ATE est. [90%] | true ATE (overlap) | uplift "
+          "claimed [90%] | its truth | final trees | overlap | optimum in overlap |")
+    print("|" + "---|" * 17)
     for r in rows:
         print(f"| {r['seed']} | {r['strength']} | {r['slots']} | {_fmt(r['status_quo'])} | "
               f"{_fmt(r['true_value'])} | {_fmt(r['uplift'])} | {_fmt(r['optimum'])} | "
-              f"{_fmt(r['share_true_value'], 2)} | {_fmt(r['share_uplift'], 2)} | "
+              f"{_fmt(r['share_true_value'], 2)} | {_fmt(r['share_uplift'], 2)} "
+              f"[{_fmt(r['share_uplift_lo'], 2)}, {_fmt(r['share_uplift_hi'], 2)}] | "
               f"{_fmt(r['qini'], 2)} | {_fmt(r['ate'])} [{_fmt(r['ate_lo'])}, "
               f"{_fmt(r['ate_hi'])}] | {_fmt(r['true_ate_overlap'])} | {_fmt(r['claimed'])} "
               f"[{_fmt(r['claimed_lo'])}, {_fmt(r['claimed_hi'])}] | "
-              f"{r['overlap_share']:.0%} |")
+              f"{_fmt(r['claimed_truth'])} | {r['final_trees']} | {r['overlap_share']:.0%} | "
+              f"{r['optimum_in_overlap']:.0%} |")
 
 
 if __name__ == "__main__":

@@ -134,6 +134,15 @@ class DRLearner(RegressorMixin, BaseEstimator):
         informative columns keep the noisy final stage from fitting noise.
     final_leaves, final_min_child_samples : the final model's LightGBM num_leaves (7) and
         min_child_samples (None: min_child_samples * 4).
+    select_trees : bool
+        False (the default): the final model has n_estimators trees. True: the number of
+        trees, from 0 (a constant: the average effect, or the average relative effect times
+        the account's level) up to n_estimators, that minimises the doubly robust loss
+        sum (phi - tau(x))^2 on held-out customers (the final model's own cross-fitting, by
+        customer); the bootstrap refits use the same number. Pseudo-outcomes are so noisy
+        that a final model with the nuisances' trees mostly fits their noise; this is
+        the usual model selection by the DR loss (Kennedy 2023, section 4; Nie and Wager's
+        R-loss in the same spirit).
     n_jobs, random_state : as in LightGBM.
 
     Attributes
@@ -146,6 +155,8 @@ class DRLearner(RegressorMixin, BaseEstimator):
     propensity_models_ : the folds' propensity models (their mean scores new rows)
     outcome_models_ : the folds' mu_0 models (the relative final model's level m(x))
     level_floor_ : with final_scale "relative", the floor of m(x)
+    final_trees_ : the final model's number of trees (select_trees: the chosen one, 0 = a
+        constant); selection_loss_ : held-out DR loss per candidate number
     """
 
     def __init__(
@@ -164,6 +175,7 @@ class DRLearner(RegressorMixin, BaseEstimator):
         final_features: list[str] | tuple[str, ...] | None = None,
         final_leaves: int = 7,
         final_min_child_samples: int | None = None,
+        select_trees: bool = False,
     ):
         self.outcome = outcome
         self.n_splits = n_splits
@@ -179,6 +191,7 @@ class DRLearner(RegressorMixin, BaseEstimator):
         self.final_features = final_features
         self.final_leaves = final_leaves
         self.final_min_child_samples = final_min_child_samples
+        self.select_trees = select_trees
 
     def _lgbm(self, **overrides) -> dict:
         return {"n_estimators": self.n_estimators, "learning_rate": self.learning_rate,
@@ -226,14 +239,40 @@ class DRLearner(RegressorMixin, BaseEstimator):
         mu0 = np.mean([self._predict_outcome(m, X) for m in self.outcome_models_], axis=0)
         return np.maximum(mu0, self.level_floor_)
 
-    def _final_fit(self, X, phi, level):
+    def _final_fit(self, X, phi, level, n_trees: int | None = None):
+        if n_trees == 0:
+            return _Constant.fit(phi, level)
         params = self._lgbm(num_leaves=self.final_leaves,
                             min_child_samples=(self.final_min_child_samples
                                                or self.min_child_samples * 4))
+        if n_trees is not None:
+            params["n_estimators"] = n_trees
         model = LGBMRegressor(objective="regression", **params)
         if level is None:
             return model.fit(self._final_X(X), phi)
         return model.fit(self._final_X(X), phi / level, sample_weight=level**2)
+
+    def _select_trees(self, X, phi, level, groups, seed: int) -> int:
+        """The number of final trees (0 = constant) with the least held-out DR loss
+        sum (phi - tau)^2, by customer folds."""
+        grid = sorted({0, *(k for k in (5, 10, 25, 50, 100, 200, 400, 800)
+                            if k < self.n_estimators), self.n_estimators})
+        fold = _folds(groups, self.n_splits, seed + 2)
+        loss = np.zeros(len(grid))
+        for k in range(self.n_splits):
+            test, train = fold == k, fold != k
+            lv_train = None if level is None else level[train]
+            lv_test = None if level is None else level[test]
+            scale = 1.0 if level is None else lv_test
+            constant = _Constant.fit(phi[train], lv_train)
+            loss[0] += ((phi[test] - constant.predict(_take(X, test)) * scale) ** 2).sum()
+            model = self._final_fit(_take(X, train), phi[train], lv_train)
+            X_test = self._final_X(_take(X, test))
+            for i, trees in enumerate(grid[1:], start=1):
+                tau = model.predict(X_test, num_iteration=trees) * scale
+                loss[i] += ((phi[test] - tau) ** 2).sum()
+        self.selection_loss_ = dict(zip(grid, loss / len(phi), strict=True))
+        return int(grid[int(np.argmin(loss))])
 
     def _final_predict(self, model, X, level) -> np.ndarray:
         out = np.asarray(model.predict(self._final_X(X)), dtype=np.float64)
@@ -293,7 +332,9 @@ class DRLearner(RegressorMixin, BaseEstimator):
         if self.final_scale == "relative":
             self.level_floor_ = float(max(np.quantile(mu0[inside], 0.1), 1e-9))
             level_in = np.maximum(mu0[inside], self.level_floor_)
-        self.final_ = self._final_fit(X_in, phi_in, level_in)
+        self.final_trees_ = (self._select_trees(X_in, phi_in, level_in, groups_in, seed)
+                             if self.select_trees else self.n_estimators)
+        self.final_ = self._final_fit(X_in, phi_in, level_in, self.final_trees_)
         rng = np.random.default_rng(seed + 1)
         distinct, inverse = np.unique(groups_in, return_inverse=True)
         positions = pd.Series(np.arange(len(inverse))).groupby(inverse).indices
@@ -303,7 +344,8 @@ class DRLearner(RegressorMixin, BaseEstimator):
             rows = np.concatenate([positions[g] for g in drawn])
             sample = X_in.iloc[rows] if isinstance(X_in, pd.DataFrame) else X_in[rows]
             self.bootstrap_.append(self._final_fit(
-                sample, phi_in[rows], None if level_in is None else level_in[rows]))
+                sample, phi_in[rows], None if level_in is None else level_in[rows],
+                self.final_trees_))
         return self
 
     def _effect_draws(self, X) -> tuple[np.ndarray, np.ndarray | None]:
@@ -370,6 +412,23 @@ class DRLearner(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         z = float(norm.ppf((1 + level) / 2))
         return self.ate_ - z * self.ate_se_, self.ate_ + z * self.ate_se_
+
+
+class _Constant:
+    """A final model with no trees: the (weighted) mean of the pseudo-outcomes, the average
+    effect (absolute), or sum(phi m) / sum(m^2), the average relative effect (relative)."""
+
+    def __init__(self, value: float):
+        self.value = value
+
+    @classmethod
+    def fit(cls, phi: np.ndarray, level: np.ndarray | None) -> "_Constant":
+        if level is None:
+            return cls(float(np.mean(phi)))
+        return cls(float((phi * level).sum() / (level**2).sum()))
+
+    def predict(self, X, num_iteration=None) -> np.ndarray:
+        return np.full(len(X), self.value)
 
 
 def top_by_region(score: pd.Series, region: pd.Series, capacity: dict) -> pd.Series:

@@ -111,6 +111,20 @@ def test_the_relative_final_model_recovers_an_effect_that_scales_with_size():
     assert np.allclose(np.quantile(draws, 0.05, axis=1)[inside], effects[GAIN_LOWER][inside])
 
 
+def test_tree_selection_keeps_a_constant_effect_flat_and_learns_a_varying_one():
+    X, y, t, _ = _simulate(3000, _constant, True, seed=4)
+    flat = DRLearner(n_bootstrap=3, select_trees=True, **FAST).fit(X, y, t)
+    assert flat.final_trees_ <= 10 and min(flat.selection_loss_.values()) == flat.selection_loss_[
+        flat.final_trees_]
+    spread = flat.effects(X)[MANAGER_GAIN].std()
+    assert spread < 0.1  # without selection the noise of phi makes a spread of about 0.35
+    X, y, t, tau = _simulate(3000, _halves, True, seed=4)
+    varying = DRLearner(n_bootstrap=0, select_trees=True, **FAST).fit(X, y, t)
+    assert varying.final_trees_ >= 10
+    inside = varying.overlap_
+    assert np.corrcoef(varying.predict(X)[inside], tau[inside])[0, 1] > 0.8
+
+
 def test_accounts_without_comparable_ones_are_flagged_not_extrapolated():
     rng = np.random.default_rng(2)
     n = 4000

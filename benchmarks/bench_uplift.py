@@ -103,10 +103,11 @@ STRENGTHS = (1.0, 0.5, 0.0)
 EXCLUDED_PREFIXES = ("ctc_",)  # contact features: the treatment itself ...
 KEPT = ("ctc_complaints_365d",)  # ... but complaints: how an account takes its contacts
 OVERLAP = 0.03  # managers are scarce (3% of the accounts): few propensities reach 0.1
-# the relative final model's few columns: the account's spend with us, its size and industry
-# (with spend: how much of its need it buys elsewhere), its complaints
-FINAL_FEATURES = (txn_spend_in(365), txn_spend_in(90), CUST_SIZE_EMPLOYEES, CUST_INDUSTRY,
-                  ctc_complaints(365))
+# the relative final model: the effect per unit of last year's spend with us (LEVEL) as a
+# function of a few columns, the account's size and industry (with bought_elsewhere: with
+# LEVEL, how much of its need it buys elsewhere) and its complaints
+FINAL_FEATURES = (CUST_SIZE_EMPLOYEES, CUST_INDUSTRY, ctc_complaints(365))
+LEVEL = txn_spend_in(365)  # the relative effect's scale: last year's spend with us
 
 
 def _generate(folder: Path, seed: int, strength: float, n: int, **behaviour) -> GenerateConfig:
@@ -190,7 +191,7 @@ DETAILS: dict = {}  # the last run's frames, for a closer look from a notebook
 def run(seed: int, strength: float, n: int, treatment: str = "backward",
         final_scale: str = "relative",
         final_features: tuple[str, ...] | None = FINAL_FEATURES, overlap: float = OVERLAP,
-        **behaviour) -> dict:
+        level_column: str | None = LEVEL, **behaviour) -> dict:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -211,7 +212,8 @@ def run(seed: int, strength: float, n: int, treatment: str = "backward",
     final = None if final_features is None else [c for c in final_features if c in columns]
     learner = DRLearner(outcome="tweedie", overlap=overlap, n_bootstrap=20, n_jobs=1,
                         random_state=seed, final_scale=final_scale, final_features=final,
-                        select_trees=True)
+                        select_trees=True,
+                        level_column=level_column if final_scale == "relative" else None)
     y = np.maximum(train[LABEL_SPEND].to_numpy(float), 0.0)  # Tweedie: returns beyond purchases
     learner.fit(X, y, t, groups=train[CUSTOMER_ID].to_numpy())
 

@@ -130,6 +130,11 @@ class DRLearner(RegressorMixin, BaseEstimator):
         sum (phi - m g)^2 as the absolute model. Spend effects scale with the account's
         size, so the relative effect is flatter in x and a small model learns it from
         fewer, noisy pseudo-outcomes.
+    level_column : with final_scale "relative", a column of X to use as m(x) instead of
+        mu_0 (say last year's spend, floored the same way): any known positive m leaves the
+        loss the same, and an observed column does not have mu_0's weakness where it
+        matters most: trees cannot extrapolate, and mu_0, fitted on the accounts without a
+        manager, is flat above the largest of them, exactly the accounts firms manage.
     final_features : columns of X the final model sees (None: all). A few strongly
         informative columns keep the noisy final stage from fitting noise.
     final_leaves, final_min_child_samples : the final model's LightGBM num_leaves (7) and
@@ -176,6 +181,7 @@ class DRLearner(RegressorMixin, BaseEstimator):
         final_leaves: int = 7,
         final_min_child_samples: int | None = None,
         select_trees: bool = False,
+        level_column: str | None = None,
     ):
         self.outcome = outcome
         self.n_splits = n_splits
@@ -192,6 +198,7 @@ class DRLearner(RegressorMixin, BaseEstimator):
         self.final_leaves = final_leaves
         self.final_min_child_samples = final_min_child_samples
         self.select_trees = select_trees
+        self.level_column = level_column
 
     def _lgbm(self, **overrides) -> dict:
         return {"n_estimators": self.n_estimators, "learning_rate": self.learning_rate,
@@ -233,11 +240,17 @@ class DRLearner(RegressorMixin, BaseEstimator):
             raise ValueError(f"final_features not in X: {', '.join(map(str, missing))}")
         return X[list(self.final_features)]
 
+    def _raw_level(self, X) -> np.ndarray:
+        if self.level_column is not None:
+            if not isinstance(X, pd.DataFrame) or self.level_column not in X.columns:
+                raise ValueError(f"level_column {self.level_column!r} is not a column of X")
+            return X[self.level_column].to_numpy(dtype=float)
+        return np.mean([self._predict_outcome(m, X) for m in self.outcome_models_], axis=0)
+
     def _level(self, X) -> np.ndarray:
-        """m(x) of the relative final model on new rows: the folds' mu_0 models' mean,
-        floored like the training rows'."""
-        mu0 = np.mean([self._predict_outcome(m, X) for m in self.outcome_models_], axis=0)
-        return np.maximum(mu0, self.level_floor_)
+        """m(x) of the relative final model on new rows: level_column, or the folds' mu_0
+        models' mean, floored like the training rows'."""
+        return np.maximum(np.nan_to_num(self._raw_level(X), nan=0.0), self.level_floor_)
 
     def _final_fit(self, X, phi, level, n_trees: int | None = None):
         if n_trees == 0:
@@ -330,8 +343,9 @@ class DRLearner(RegressorMixin, BaseEstimator):
         X_in, phi_in, groups_in = _take(X, inside), phi[inside], groups[inside]
         level_in = None
         if self.final_scale == "relative":
-            self.level_floor_ = float(max(np.quantile(mu0[inside], 0.1), 1e-9))
-            level_in = np.maximum(mu0[inside], self.level_floor_)
+            raw = mu0 if self.level_column is None else np.nan_to_num(self._raw_level(X), nan=0.0)
+            self.level_floor_ = float(max(np.quantile(raw[inside], 0.1), 1e-9))
+            level_in = np.maximum(raw[inside], self.level_floor_)
         self.final_trees_ = (self._select_trees(X_in, phi_in, level_in, groups_in, seed)
                              if self.select_trees else self.n_estimators)
         self.final_ = self._final_fit(X_in, phi_in, level_in, self.final_trees_)

@@ -1,13 +1,15 @@
 """Where does a manager add the most? Policies against the true manager effect, on generated data.
 
-    python benchmarks/bench_uplift.py [--customers 6000] [--seeds 1 2] [--wallet elsewhere]
+    python benchmarks/bench_uplift.py [--customers 6000] [--seeds 1 2] [--wallet whole]
 
---wallet elsewhere (the default) generates with behaviour.manager_uplift.bought_elsewhere:
-the movable wallet share is what the account buys from competitors today, so an account
-that buys little from us for its size (employees, industry) is the one with wallet to win;
-that is the share-of-wallet view B2B sales teams plan with (need from size and industry,
-minus what we sell). --wallet whole is the preset as it is (the account buys its whole
-need from us, the movable share is visible only through size and past manager results).
+--wallet whole (the default) is the "manager_effect" preset as it is: the account buys its
+whole need from us, and its movable wallet share is visible only through its size (the
+share's mean) and its past results with a manager. --wallet elsewhere generates with
+behaviour.manager_uplift.bought_elsewhere: the movable share is what the account buys from
+competitors today, so an account that buys little from us for its size (employees,
+industry) is the one with wallet to win; that is the share-of-wallet view B2B sales teams
+plan with (need from size and industry, minus what we sell), and the extra spend a manager
+wins is the same as with --wallet whole. --window-days: the treatment's look-back.
 
 For each seed and effect strength (the "manager_effect" preset at strength 1 and 0.5, and the
 no-effect setting, strength 0, once per seed), generate a base (assignment by revenue,
@@ -191,7 +193,8 @@ DETAILS: dict = {}  # the last run's frames, for a closer look from a notebook
 def run(seed: int, strength: float, n: int, treatment: str = "backward",
         final_scale: str = "relative",
         final_features: tuple[str, ...] | None = FINAL_FEATURES, overlap: float = OVERLAP,
-        level_column: str | None = LEVEL, **behaviour) -> dict:
+        level_column: str | None = LEVEL, window_days: int = TREATMENT_WINDOW_DAYS,
+        **behaviour) -> dict:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -204,7 +207,7 @@ def run(seed: int, strength: float, n: int, treatment: str = "backward",
     forward = treatment == "forward"
     train = build_training_set(tables, _cutoffs(config, treatment), fconfig)
     t = _treatment(tables.contacts, train, forward,
-                   REVIEW_LAG_DAYS if treatment == "review" else TREATMENT_WINDOW_DAYS)
+                   REVIEW_LAG_DAYS if treatment == "review" else window_days)
     columns = _features(train, forward)
     categories = {c: pd.CategoricalDtype(sorted(train[c].dropna().unique()))
                   for c in columns if not pd.api.types.is_numeric_dtype(train[c])}
@@ -283,10 +286,12 @@ def main() -> None:
     parser.add_argument("--final", choices=("relative", "absolute"), default="relative")
     parser.add_argument("--all-features", action="store_true",
                         help="the final model sees every feature (default: FINAL_FEATURES)")
-    parser.add_argument("--wallet", choices=("elsewhere", "whole"), default="elsewhere",
+    parser.add_argument("--wallet", choices=("elsewhere", "whole"), default="whole",
                         help="bought_elsewhere on (the share-of-wallet generator) or off")
     parser.add_argument("--strengths", type=float, nargs="+", default=list(STRENGTHS))
     parser.add_argument("--overlap", type=float, default=OVERLAP)
+    parser.add_argument("--window-days", type=int, default=TREATMENT_WINDOW_DAYS,
+                        help="look-back (forward: look-ahead) of the treatment's manager contact")
     args = parser.parse_args()
     rows = []
     for seed in args.seeds:
@@ -294,10 +299,12 @@ def main() -> None:
             r = run(seed, strength, args.customers, treatment=args.treatment,
                     final_scale=args.final,
                     final_features=None if args.all_features else FINAL_FEATURES,
-                    overlap=args.overlap, bought_elsewhere=args.wallet == "elsewhere")
+                    overlap=args.overlap, window_days=args.window_days,
+                    bought_elsewhere=args.wallet == "elsewhere")
             rows.append(r)
             print(f"seed {seed} strength {strength}: {r['seconds']:.0f} s", file=sys.stderr)
-    print(f"\n{args.customers:,} customers per base, treatment {args.treatment}, final "
+    print(f"\n{args.customers:,} customers per base, treatment {args.treatment} "
+          f"({args.window_days} d), final "
           f"{args.final}{' (all features)' if args.all_features else ''}, wallet "
           f"{args.wallet}; values: total true incremental spend over "
           "365 days of the accounts each rule gives a manager (slots = today's managed "

@@ -52,6 +52,28 @@ final stage's uncertainty; the nuisances' is not in it). "final trees": the numb
 final model's trees the held-out DR loss chose (DRLearner select_trees; 0 = a constant
 relative effect, the ranking is then the estimated level without a manager). "optimum in
 overlap": the share of the optimum's accounts the learner may rank at all.
+
+Measured 2026-12-02 (2 shared cores, load 11-16; seeds 1 2, strengths 1, 0.5, 0), the issue
+13 criterion (uplift share above the true-value share, no claim beyond its interval with no
+effect) is NOT met:
+- 6,000 customers, defaults: true-value share 0.15 / 0.26 / 0.23 / 0.25, uplift -0.22 /
+  -1.82 / -0.04 / -0.06; ATE attenuated (2,574 vs 4,863; -867 vs 2,478; 1,852 vs 4,250;
+  1,694 vs 2,502) and with no effect 229 [-1,765, 2,222] (seed 1) but 1,578 [522, 2,634]
+  (seed 2).
+- 20,000 customers: true value 0.22 / 0.14 / 0.12 / 0.21, uplift -0.03 / -0.03 / -0.23 /
+  0.01; with no effect the ATE is significant in both seeds (594 [188, 1,001], 566 [216,
+  917]) and seed 2 claims 1.48 M [0.61 M, 2.26 M] for its accounts (truth 0): the
+  reconstructed treatment is biased under the null, more visibly with more data.
+- --window-days 365 (the pipeline's manager_lookback_days): no-effect ATE 1,385 [415, 2,355]
+  and 1,294 [360, 2,228]; 91: unstable (seed 1 share -2.35). --treatment forward, no effect:
+  2,849 [166, 5,532] and 1,556 [-407, 3,518].
+- --wallet elsewhere: true value -0.02 / -0.03 / 0.08 / -0.04, uplift -0.05 / -0.04 / 0.00
+  / -0.06; only 39-50% of the optimum's accounts are in overlap (the accounts with most
+  wallet to win buy little from us, so the firm never managed any like them).
+Why: the ranking the estimator can learn is mostly "large accounts" (the selected final
+model often has 0 trees: a constant effect per unit of last year's spend), which the status
+quo already does, and its noise costs more than the size of the movable share it learns;
+a constant effect estimated below 0 reverses the ranking (seed 1, strength 0.5).
 """
 
 import argparse

@@ -17,7 +17,11 @@ the observed part of that difference:
    Its mean is the average effect when either the propensity or the outcome models are right
    (hence "doubly robust"), and its conditional mean given x is the conditional effect tau(x).
 3. The final model regresses phi on x (a small, strongly regularised LightGBM: phi is noisy);
-   its predictions are the per-account effects.
+   its predictions are the per-account effects. With final_scale "relative" it models the
+   effect relative to the account's level without a manager, tau(x) = mu_0(x) g(x) (same
+   loss, g fitted on phi / mu_0 with weights mu_0^2): spend effects scale with the account,
+   and the relative effect, flatter in x, is easier to learn from few columns
+   (final_features).
 
 Overlap: an account whose propensity is below `overlap` or above 1 - `overlap` (say an
 account so large that every account like it has a manager) has no comparable accounts in
@@ -71,6 +75,7 @@ __all__ = [
 ]
 
 _OUTCOMES = ("regression", "tweedie", "binary")
+_SCALES = ("absolute", "relative")
 
 
 def _folds(groups: np.ndarray, n_splits: int, seed: int) -> np.ndarray:
@@ -116,6 +121,33 @@ class DRLearner(RegressorMixin, BaseEstimator):
         Customer-bootstrap refits of the final model for the per-account interval; 0: none.
     n_estimators, learning_rate, num_leaves, min_child_samples : LightGBM settings of the
         nuisance models; the final model uses min_child_samples * 4 and 7 leaves.
+    final_scale : "absolute" or "relative"
+        "absolute" (the default): the final model regresses phi on x, tau(x) = f(x).
+        "relative": tau(x) = m(x) g(x) with m(x) the cross-fitted outcome without the
+        treatment (mu_0, floored at its 10th percentile over the rows in overlap so that
+        tiny accounts do not get huge weights): g, the effect relative to the account's own
+        level, is fitted on phi / m with weights m^2, which minimises the same squared loss
+        sum (phi - m g)^2 as the absolute model. Spend effects scale with the account's
+        size, so the relative effect is flatter in x and a small model learns it from
+        fewer, noisy pseudo-outcomes.
+    level_column : with final_scale "relative", a column of X to use as m(x) instead of
+        mu_0 (say last year's spend, floored the same way): any known positive m leaves the
+        loss the same, and an observed column does not have mu_0's weakness where it
+        matters most: trees cannot extrapolate, and mu_0, fitted on the accounts without a
+        manager, is flat above the largest of them, exactly the accounts firms manage.
+    final_features : columns of X the final model sees (None: all). A few strongly
+        informative columns keep the noisy final stage from fitting noise.
+    final_leaves, final_min_child_samples : the final model's LightGBM num_leaves (7) and
+        min_child_samples (None: min_child_samples * 4).
+    select_trees : bool
+        False (the default): the final model has n_estimators trees. True: the number of
+        trees, from 0 (a constant: the average effect, or the average relative effect times
+        the account's level) up to n_estimators, that minimises the doubly robust loss
+        sum (phi - tau(x))^2 on held-out customers (the final model's own cross-fitting, by
+        customer); the bootstrap refits use the same number. Pseudo-outcomes are so noisy
+        that a final model with the nuisances' trees mostly fits their noise; this is
+        the usual model selection by the DR loss (Kennedy 2023, section 4; Nie and Wager's
+        R-loss in the same spirit).
     n_jobs, random_state : as in LightGBM.
 
     Attributes
@@ -126,6 +158,10 @@ class DRLearner(RegressorMixin, BaseEstimator):
     pseudo_outcomes_ : the training rows' phi (NaN outside overlap)
     final_ : the fitted final LightGBM; bootstrap_ : its bootstrap refits
     propensity_models_ : the folds' propensity models (their mean scores new rows)
+    outcome_models_ : the folds' mu_0 models (the relative final model's level m(x))
+    level_floor_ : with final_scale "relative", the floor of m(x)
+    final_trees_ : the final model's number of trees (select_trees: the chosen one, 0 = a
+        constant); selection_loss_ : held-out DR loss per candidate number
     """
 
     def __init__(
@@ -140,6 +176,12 @@ class DRLearner(RegressorMixin, BaseEstimator):
         min_child_samples: int = 20,
         n_jobs: int = 1,
         random_state: int | None = 0,
+        final_scale: str = "absolute",
+        final_features: list[str] | tuple[str, ...] | None = None,
+        final_leaves: int = 7,
+        final_min_child_samples: int | None = None,
+        select_trees: bool = False,
+        level_column: str | None = None,
     ):
         self.outcome = outcome
         self.n_splits = n_splits
@@ -151,6 +193,12 @@ class DRLearner(RegressorMixin, BaseEstimator):
         self.min_child_samples = min_child_samples
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.final_scale = final_scale
+        self.final_features = final_features
+        self.final_leaves = final_leaves
+        self.final_min_child_samples = final_min_child_samples
+        self.select_trees = select_trees
+        self.level_column = level_column
 
     def _lgbm(self, **overrides) -> dict:
         return {"n_estimators": self.n_estimators, "learning_rate": self.learning_rate,
@@ -175,6 +223,73 @@ class DRLearner(RegressorMixin, BaseEstimator):
             raise ValueError(f"overlap must be in (0, 0.5), got {self.overlap!r}")
         if self.n_splits < 2:
             raise ValueError(f"n_splits must be 2 or more, got {self.n_splits!r}")
+        if self.final_scale not in _SCALES:
+            raise ValueError(f"final_scale must be one of {', '.join(_SCALES)}, got "
+                             f"{self.final_scale!r}")
+        if self.final_scale == "relative" and self.outcome == "binary":
+            raise ValueError('final_scale "relative" needs a spend outcome, not "binary"')
+
+    def _final_X(self, X):
+        """The columns of X the final model sees (final_features; all when None)."""
+        if self.final_features is None:
+            return X
+        if not isinstance(X, pd.DataFrame):
+            raise ValueError("final_features needs X as a DataFrame with those columns")
+        missing = [c for c in self.final_features if c not in X.columns]
+        if missing:
+            raise ValueError(f"final_features not in X: {', '.join(map(str, missing))}")
+        return X[list(self.final_features)]
+
+    def _raw_level(self, X) -> np.ndarray:
+        if self.level_column is not None:
+            if not isinstance(X, pd.DataFrame) or self.level_column not in X.columns:
+                raise ValueError(f"level_column {self.level_column!r} is not a column of X")
+            return X[self.level_column].to_numpy(dtype=float)
+        return np.mean([self._predict_outcome(m, X) for m in self.outcome_models_], axis=0)
+
+    def _level(self, X) -> np.ndarray:
+        """m(x) of the relative final model on new rows: level_column, or the folds' mu_0
+        models' mean, floored like the training rows'."""
+        return np.maximum(np.nan_to_num(self._raw_level(X), nan=0.0), self.level_floor_)
+
+    def _final_fit(self, X, phi, level, n_trees: int | None = None):
+        if n_trees == 0:
+            return _Constant.fit(phi, level)
+        params = self._lgbm(num_leaves=self.final_leaves,
+                            min_child_samples=(self.final_min_child_samples
+                                               or self.min_child_samples * 4))
+        if n_trees is not None:
+            params["n_estimators"] = n_trees
+        model = LGBMRegressor(objective="regression", **params)
+        if level is None:
+            return model.fit(self._final_X(X), phi)
+        return model.fit(self._final_X(X), phi / level, sample_weight=level**2)
+
+    def _select_trees(self, X, phi, level, groups, seed: int) -> int:
+        """The number of final trees (0 = constant) with the least held-out DR loss
+        sum (phi - tau)^2, by customer folds."""
+        grid = sorted({0, *(k for k in (5, 10, 25, 50, 100, 200, 400, 800)
+                            if k < self.n_estimators), self.n_estimators})
+        fold = _folds(groups, self.n_splits, seed + 2)
+        loss = np.zeros(len(grid))
+        for k in range(self.n_splits):
+            test, train = fold == k, fold != k
+            lv_train = None if level is None else level[train]
+            lv_test = None if level is None else level[test]
+            scale = 1.0 if level is None else lv_test
+            constant = _Constant.fit(phi[train], lv_train)
+            loss[0] += ((phi[test] - constant.predict(_take(X, test)) * scale) ** 2).sum()
+            model = self._final_fit(_take(X, train), phi[train], lv_train)
+            X_test = self._final_X(_take(X, test))
+            for i, trees in enumerate(grid[1:], start=1):
+                tau = model.predict(X_test, num_iteration=trees) * scale
+                loss[i] += ((phi[test] - tau) ** 2).sum()
+        self.selection_loss_ = dict(zip(grid, loss / len(phi), strict=True))
+        return int(grid[int(np.argmin(loss))])
+
+    def _final_predict(self, model, X, level) -> np.ndarray:
+        out = np.asarray(model.predict(self._final_X(X)), dtype=np.float64)
+        return out if level is None else out * level
 
     def fit(self, X, y, treatment, groups=None):
         """Fit on features X (before the horizon), outcome y (over the horizon) and the 0/1
@@ -200,7 +315,7 @@ class DRLearner(RegressorMixin, BaseEstimator):
         seed = 0 if self.random_state is None else int(self.random_state)
         fold = _folds(groups, self.n_splits, seed)
         e, mu0, mu1 = (np.full(len(y), np.nan) for _ in range(3))
-        self.propensity_models_ = []
+        self.propensity_models_, self.outcome_models_ = [], []
         for k in range(self.n_splits):
             test, train = fold == k, fold != k
             propensity = LGBMClassifier(objective="binary", **self._lgbm()).fit(
@@ -210,6 +325,7 @@ class DRLearner(RegressorMixin, BaseEstimator):
                 rows = train & (t == arm)
                 models[arm] = self._outcome_model().fit(_take(X, rows), y[rows])
             self.propensity_models_.append(propensity)
+            self.outcome_models_.append(models[0])
             e[test] = propensity.predict_proba(_take(X, test))[:, 1]
             mu0[test] = self._predict_outcome(models[0], _take(X, test))
             mu1[test] = self._predict_outcome(models[1], _take(X, test))
@@ -224,9 +340,15 @@ class DRLearner(RegressorMixin, BaseEstimator):
         self.ate_ = float(phi[inside].mean())
         self.ate_se_ = _cluster_se(phi[inside], groups[inside])
         self.pseudo_outcomes_ = np.where(inside, phi, np.nan)
-        final = self._lgbm(num_leaves=7, min_child_samples=self.min_child_samples * 4)
         X_in, phi_in, groups_in = _take(X, inside), phi[inside], groups[inside]
-        self.final_ = LGBMRegressor(objective="regression", **final).fit(X_in, phi_in)
+        level_in = None
+        if self.final_scale == "relative":
+            raw = mu0 if self.level_column is None else np.nan_to_num(self._raw_level(X), nan=0.0)
+            self.level_floor_ = float(max(np.quantile(raw[inside], 0.1), 1e-9))
+            level_in = np.maximum(raw[inside], self.level_floor_)
+        self.final_trees_ = (self._select_trees(X_in, phi_in, level_in, groups_in, seed)
+                             if self.select_trees else self.n_estimators)
+        self.final_ = self._final_fit(X_in, phi_in, level_in, self.final_trees_)
         rng = np.random.default_rng(seed + 1)
         distinct, inverse = np.unique(groups_in, return_inverse=True)
         positions = pd.Series(np.arange(len(inverse))).groupby(inverse).indices
@@ -235,16 +357,34 @@ class DRLearner(RegressorMixin, BaseEstimator):
             drawn = rng.integers(0, len(distinct), len(distinct))
             rows = np.concatenate([positions[g] for g in drawn])
             sample = X_in.iloc[rows] if isinstance(X_in, pd.DataFrame) else X_in[rows]
-            self.bootstrap_.append(
-                LGBMRegressor(objective="regression", **final).fit(sample, phi_in[rows]))
+            self.bootstrap_.append(self._final_fit(
+                sample, phi_in[rows], None if level_in is None else level_in[rows],
+                self.final_trees_))
         return self
+
+    def _effect_draws(self, X) -> tuple[np.ndarray, np.ndarray | None]:
+        """The final model's effect per row and the bootstrap refits' (rows x refits; None
+        without bootstrap), on validated X."""
+        level = self._level(X) if self.final_scale == "relative" else None
+        effect = self._final_predict(self.final_, X, level)
+        draws = (np.column_stack([self._final_predict(m, X, level) for m in self.bootstrap_])
+                 if self.bootstrap_ else None)
+        return effect, draws
+
+    def bootstrap_effects(self, X) -> np.ndarray:
+        """The bootstrap refits' effects per row (rows x n_bootstrap): the spread of a
+        policy's claimed total gain comes from their column sums."""
+        check_is_fitted(self)
+        X = _check_X(self, X, reset=False)
+        return self._effect_draws(X)[1] if self.bootstrap_ else np.empty((len(X), 0))
 
     def predict(self, X) -> np.ndarray:
         """The final model's effect per row, for every row (outside overlap too: use
         `effects` for what may be published)."""
         check_is_fitted(self)
         X = _check_X(self, X, reset=False)
-        return np.asarray(self.final_.predict(X), dtype=np.float64)
+        level = self._level(X) if self.final_scale == "relative" else None
+        return self._final_predict(self.final_, X, level)
 
     def propensity(self, X) -> np.ndarray:
         """P(manager | x) on new rows: the mean of the folds' propensity models (the training
@@ -262,9 +402,8 @@ class DRLearner(RegressorMixin, BaseEstimator):
         if not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level!r}")
         X = _check_X(self, X, reset=False)
-        effect = self.predict(X)
-        if self.bootstrap_:
-            draws = np.column_stack([m.predict(X) for m in self.bootstrap_])
+        effect, draws = self._effect_draws(X)
+        if draws is not None:
             lower, upper = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2], axis=1)
         else:
             z = float(norm.ppf((1 + level) / 2))
@@ -287,6 +426,23 @@ class DRLearner(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         z = float(norm.ppf((1 + level) / 2))
         return self.ate_ - z * self.ate_se_, self.ate_ + z * self.ate_se_
+
+
+class _Constant:
+    """A final model with no trees: the (weighted) mean of the pseudo-outcomes, the average
+    effect (absolute), or sum(phi m) / sum(m^2), the average relative effect (relative)."""
+
+    def __init__(self, value: float):
+        self.value = value
+
+    @classmethod
+    def fit(cls, phi: np.ndarray, level: np.ndarray | None) -> "_Constant":
+        if level is None:
+            return cls(float(np.mean(phi)))
+        return cls(float((phi * level).sum() / (level**2).sum()))
+
+    def predict(self, X, num_iteration=None) -> np.ndarray:
+        return np.full(len(X), self.value)
 
 
 def top_by_region(score: pd.Series, region: pd.Series, capacity: dict) -> pd.Series:

@@ -44,6 +44,15 @@ class ManagerUpliftConfig(StrictModel):
       multiplies the hazard by complaint_effect and, while remembered, purchasing by
       1 - complaint_spend_drop (for every account, managed or not): more contact, more
       complaints, less spend.
+    - bought_elsewhere (off by default; bench_uplift turns it on): the movable share is what
+      the account buys from competitors today (the share-of-wallet view of B2B sales: a
+      firm's need in our categories grows with its size and industry, and what it does not
+      buy from us it buys elsewhere). Without a manager it then buys max(1 - w,
+      wallet_floor) / (1 - movable_mean) times the demo's rate from us, and a manager
+      contact lifts that by the lift above divided by the same factor, so the extra spend a
+      manager wins is unchanged (need x lift) but an account that buys little from us for
+      its size is the one with wallet to win. Off, the account's spend with us says nothing
+      about w and w is visible only through size (the mean) and the manager's past results.
     - strength scales all of the manager's effects; 0 means the manager changes nothing (no
       lift, no retention, no complaints, and manager contacts do not reset the neglect clock).
     - assignment "yearly_review" (default): at the start, P(manager) = logit^-1(
@@ -76,6 +85,12 @@ class ManagerUpliftConfig(StrictModel):
     review_stickiness: float = Field(1.0, ge=0.0)
     gained_share: float = Field(0.3, ge=0.0, le=1.0)
     former_share: float = Field(0.3, ge=0.0, le=1.0)
+    # share of wallet: the movable part w of an account's need is bought from competitors,
+    # so without a manager the account buys (1 - w) / (1 - movable_mean) of the demo's rate
+    # from us (its own share floored at wallet_floor); the manager's lift wins back part of
+    # w, the same extra spend as without it. False: the account buys its whole need from us
+    bought_elsewhere: bool = False
+    wallet_floor: float = Field(0.1, gt=0.0, le=1.0)
 
 
 class BehaviourConfig(StrictModel):

@@ -187,6 +187,7 @@ def draw_population(rng: np.random.Generator, first_number: int, n: int, n_weeks
         extra = _uplift_fields(rng, u, b, base, created_week, managed_from, managed, propensity,
                                n_weeks, managers, manager)
         managed_from = extra.pop("managed_from")
+        base["lam"] = extra.pop("lam")
         bits["mgr_complaint"] = contact_bits(p_mgr, p_other, extra.pop("complaint"))["mgr_complaint"]
     return Population(
         number=np.arange(first_number, first_number + n), region=base[REGION],
@@ -214,6 +215,10 @@ def _uplift_fields(rng, u, b: BehaviourConfig, base, created_week, managed_from,
     movable, dissatisfied = uplift.draw_latents(rng, base[SIZE], u)
     lift, hazard, complaint = uplift.effect_sizes(movable, dissatisfied, b.contact_lift,
                                                   b.manager_effect, b.complaint_prob, u)
+    lam = base["lam"]
+    if u.bought_elsewhere:
+        own = uplift.own_share(movable, u)
+        lam, lift = lam * own, lift / own
     if u.assignment == "yearly_review":  # the history's reviews re-assign
         managed_until = np.full(len(managed), NEVER, np.int32)
         former = np.zeros(len(managed), bool)
@@ -225,6 +230,7 @@ def _uplift_fields(rng, u, b: BehaviourConfig, base, created_week, managed_from,
         pool = np.flatnonzero((managers.region == r) & managers.active)
         pick = former & (base[REGION] == r)
         history_manager[pick] = rng.choice(pool, size=int(pick.sum()))
-    return dict(movable=movable, dissatisfied=dissatisfied, lift=lift, manager_hazard=hazard,
+    return dict(lam=lam, movable=movable, dissatisfied=dissatisfied, lift=lift,
+                manager_hazard=hazard,
                 managed_until=managed_until, history_manager=history_manager,
                 managed_from=managed_from, complaint=complaint)

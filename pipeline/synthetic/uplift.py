@@ -14,7 +14,7 @@ from pipeline.config.generate import ManagerUpliftConfig
 
 __all__ = [
     "SIZE_LOG_MEAN", "SIZE_LOG_SD", "assignment_offset", "assignment_probability",
-    "draw_latents", "effect_sizes", "reassign", "review", "review_weeks",
+    "draw_latents", "effect_sizes", "own_share", "reassign", "review", "review_weeks",
 ]
 
 SIZE_LOG_MEAN, SIZE_LOG_SD = 3.3, 1.3  # the lognormal of firm size (population._base)
@@ -67,6 +67,12 @@ def effect_sizes(movable: np.ndarray, dissatisfied: np.ndarray, contact_lift: fl
     hazard = np.where(dissatisfied, 1.0, manager_effect ** np.minimum(ratio, _MAX_EXPONENT))
     complaint = u.strength * np.where(dissatisfied, u.dissatisfied_complaint_prob, complaint_prob)
     return lift, hazard.astype(np.float32), np.minimum(complaint, 1.0)
+
+
+def own_share(movable: np.ndarray, u: ManagerUpliftConfig) -> np.ndarray:
+    """With `bought_elsewhere`: the account's purchase rate with us relative to the demo's,
+    max(1 - w, wallet_floor) / (1 - movable_mean) (the rest of its need goes to competitors)."""
+    return np.maximum(1.0 - movable, u.wallet_floor) / (1.0 - u.movable_mean)
 
 
 def reassign(rng: np.random.Generator, managed: np.ndarray, propensity: np.ndarray,

@@ -45,7 +45,8 @@ def test_the_contacts_family_is_not_adjusted_for():
 
 def test_the_gain_of_a_manager_is_recovered_and_published_per_customer():
     train = _training_set()
-    learner = fit_manager_effect(train, DRLearner(n_bootstrap=5))
+    learner = fit_manager_effect(train, DRLearner(n_bootstrap=5, n_estimators=60,
+                                                  learning_rate=0.1))
     low, high = learner.ate_interval(level=0.95)
     assert low <= 100 <= high
     naive = (train.loc[train[CTC_HAS_MANAGER] == 1, LABEL_SPEND].mean()

@@ -24,6 +24,9 @@ from models.uplift import (
     top_by_region,
 )
 
+# fewer, faster trees than the defaults keep the file fast (2 shared cores)
+FAST = {"n_estimators": 60, "learning_rate": 0.1}
+
 
 def _simulate(n: int, effect, confounded: bool, seed: int = 0):
     """Features, outcome, treatment and true effect: y = 2 x0 + x1 + effect(x) t + noise;
@@ -49,7 +52,7 @@ def _halves(X):
 @pytest.mark.parametrize("confounded", [False, True])
 def test_a_known_constant_effect_is_within_the_interval(confounded):
     X, y, t, tau = _simulate(4000, _constant, confounded)
-    model = DRLearner(n_bootstrap=0).fit(X, y, t)
+    model = DRLearner(n_bootstrap=0, **FAST).fit(X, y, t)
     low, high = model.ate_interval(level=0.95)
     assert low <= 1.0 <= high
     assert high - low < 0.4  # informative, not an interval that contains everything
@@ -61,7 +64,7 @@ def test_a_known_constant_effect_is_within_the_interval(confounded):
 @pytest.mark.parametrize("confounded", [False, True])
 def test_a_known_heterogeneous_effect_is_recovered(confounded):
     X, y, t, tau = _simulate(4000, _halves, confounded)
-    model = DRLearner(n_bootstrap=10).fit(X, y, t)
+    model = DRLearner(n_bootstrap=5, **FAST).fit(X, y, t)
     # over seeds 0-9 of the confounded case the 90% interval held the truth 9 times (z-scores
     # of the average: sd 0.8, the largest 1.8); a test of one draw checks the 95% interval
     low, high = model.ate_interval(level=0.95)
@@ -77,6 +80,54 @@ def test_a_known_heterogeneous_effect_is_recovered(confounded):
     assert qini(tau[inside], estimate[inside]) > 0.8
 
 
+def _spend(n: int, seed: int = 0):
+    """Spend-like data: level exp(x0) (size; a manager likelier for larger x0, as firms
+    assign), relative effect 0.6 where x1 > 0 and 0 elsewhere, so tau = 0.6 exp(x0) [x1 > 0]."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"x0": rng.normal(size=n), "x1": rng.normal(size=n),
+                      "x2": rng.normal(size=n)})
+    level = np.exp(X["x0"].to_numpy())
+    relative = np.where(X["x1"] > 0, 0.6, 0.0)
+    t = (rng.random(n) < 1 / (1 + np.exp(-1.5 * X["x0"]))).astype(int)
+    y = level * (1 + relative * t) * rng.gamma(4.0, 0.25, n)
+    return X, y, t, level * relative
+
+
+@pytest.mark.parametrize("level_column", [None, "size"])
+def test_the_relative_final_model_recovers_an_effect_that_scales_with_size(level_column):
+    X, y, t, tau = _spend(4000)
+    X["size"] = np.exp(X["x0"])  # an observed scale (last year's spend) instead of mu_0
+    model = DRLearner(outcome="tweedie", n_bootstrap=5, final_scale="relative",
+                      final_features=["x1", "x2"], level_column=level_column,
+                      **FAST).fit(X, y, t)
+    low, high = model.ate_interval(level=0.95)
+    assert low <= tau[model.overlap_].mean() <= high
+    effects = model.effects(X)
+    inside = effects[IN_OVERLAP].to_numpy()
+    estimate = effects[MANAGER_GAIN].to_numpy()
+    ratio = estimate / tau.clip(min=1e-9)
+    assert abs(np.median(ratio[inside & (tau > 0)]) - 1.0) < 0.3  # the size scaling is right
+    assert abs(estimate[inside & (tau == 0)].mean()) < 0.25 * tau[inside & (tau > 0)].mean()
+    assert qini(tau[inside], estimate[inside]) > 0.8
+    draws = model.bootstrap_effects(X)
+    assert draws.shape == (len(X), 5)
+    assert np.allclose(np.quantile(draws, 0.05, axis=1)[inside], effects[GAIN_LOWER][inside])
+
+
+def test_tree_selection_keeps_a_constant_effect_flat_and_learns_a_varying_one():
+    X, y, t, _ = _simulate(3000, _constant, True, seed=4)
+    flat = DRLearner(n_bootstrap=3, select_trees=True, **FAST).fit(X, y, t)
+    assert flat.final_trees_ <= 10 and min(flat.selection_loss_.values()) == flat.selection_loss_[
+        flat.final_trees_]
+    spread = flat.effects(X)[MANAGER_GAIN].std()
+    assert spread < 0.1  # without selection the noise of phi makes a spread of about 0.35
+    X, y, t, tau = _simulate(3000, _halves, True, seed=4)
+    varying = DRLearner(n_bootstrap=0, select_trees=True, **FAST).fit(X, y, t)
+    assert varying.final_trees_ >= 10
+    inside = varying.overlap_
+    assert np.corrcoef(varying.predict(X)[inside], tau[inside])[0, 1] > 0.8
+
+
 def test_accounts_without_comparable_ones_are_flagged_not_extrapolated():
     rng = np.random.default_rng(2)
     n = 4000
@@ -85,7 +136,7 @@ def test_accounts_without_comparable_ones_are_flagged_not_extrapolated():
     propensity = np.where(X["x0"] > 1.2, 1.0, 1 / (1 + np.exp(-X["x0"])))
     t = (rng.random(n) < propensity).astype(int)
     y = (X["x0"] + t + rng.normal(size=n)).to_numpy()
-    model = DRLearner(n_bootstrap=0).fit(X, y, t)
+    model = DRLearner(n_bootstrap=0, **FAST).fit(X, y, t)
     effects = model.effects(X)
     always = (X["x0"] > 1.5).to_numpy()
     middle = (X["x0"].abs() < 0.5).to_numpy()
@@ -99,8 +150,8 @@ def test_rows_of_one_customer_share_a_fold_and_widen_the_interval():
     X, y, t, _ = _simulate(1500, _constant, False, seed=3)
     stacked = pd.concat([X, X + 0.01], ignore_index=True)  # the same customers at two cutoffs
     customers = np.tile(np.arange(1500), 2)
-    alone = DRLearner(n_bootstrap=0).fit(stacked, np.tile(y, 2), np.tile(t, 2))
-    grouped = DRLearner(n_bootstrap=0).fit(stacked, np.tile(y, 2), np.tile(t, 2),
+    alone = DRLearner(n_bootstrap=0, **FAST).fit(stacked, np.tile(y, 2), np.tile(t, 2))
+    grouped = DRLearner(n_bootstrap=0, **FAST).fit(stacked, np.tile(y, 2), np.tile(t, 2),
                                            groups=customers)
     assert grouped.ate_se_ > alone.ate_se_ * 1.2  # near sqrt(2): the copies add no evidence
 
@@ -108,7 +159,12 @@ def test_rows_of_one_customer_share_a_fold_and_widen_the_interval():
 @pytest.mark.parametrize(
     ("kwargs", "treatment", "message"),
     [({}, "twos", "one 0/1 value per row"), ({}, "few", "at least 3 rows in each arm"),
-     ({"overlap": 0.5}, None, "overlap must be in"), ({"outcome": "poisson"}, None, "outcome must")],
+     ({"overlap": 0.5}, None, "overlap must be in"), ({"outcome": "poisson"}, None, "outcome must"),
+     ({"final_scale": "log"}, None, "final_scale must"),
+     ({"final_scale": "relative", "outcome": "binary"}, None, "needs a spend outcome"),
+     ({"final_features": ["x9"]}, None, "final_features not in X: x9"),
+     ({"final_scale": "relative", "level_column": "x9"}, None,
+      "level_column 'x9' is not a column")],
 )
 def test_bad_inputs_are_refused(kwargs, treatment, message):
     X, y, t, _ = _simulate(200, _constant, False)
@@ -118,7 +174,7 @@ def test_bad_inputs_are_refused(kwargs, treatment, message):
         t = np.zeros_like(t)
         t[:2] = 1
     with pytest.raises(ValueError, match=message):
-        DRLearner(**kwargs).fit(X, y, t)
+        DRLearner(**kwargs, **FAST).fit(X, y, t)
 
 
 def test_top_by_region_takes_each_regions_capacity_ties_in_order():

@@ -201,3 +201,21 @@ def test_by_revenue_assignment_draws_gained_and_former_managers() -> None:
     assert (pop.history_manager[former] >= 0).all()
     gained = (pop.managed_from > np.maximum(pop.created_week, 0) + 26) & (pop.manager >= 0)
     assert gained.sum() > 5
+
+
+def test_bought_elsewhere_lowers_spend_with_us_where_the_wallet_can_move() -> None:
+    whole = _chunk(_preset(1.0, n=1500)).population
+    elsewhere_config = _preset(1.0, n=1500, bought_elsewhere=True)
+    elsewhere = _chunk(elsewhere_config).population
+    u = elsewhere_config.behaviour.manager_uplift
+    # the same draws: only the split of the need between us and competitors differs
+    np.testing.assert_array_equal(whole.movable, elsewhere.movable)
+    own = np.maximum(1 - whole.movable, u.wallet_floor) / (1 - u.movable_mean)
+    np.testing.assert_allclose(elsewhere.lam, whole.lam * own)
+    # the manager wins the same extra purchases (need x lift) as when the whole need is ours
+    np.testing.assert_allclose(elsewhere.lam * elsewhere.lift, whole.lam * whole.lift)
+    # so spend with us per unit of need falls with the movable share: an account that buys
+    # little for its size is the one with wallet to win
+    q = pd.qcut(whole.movable, 4, labels=False)
+    ratio = pd.Series(elsewhere.lam / whole.lam).groupby(q).median()
+    assert ratio.is_monotonic_decreasing and ratio.iloc[-1] < 0.6 * ratio.iloc[0]

@@ -137,7 +137,9 @@ class ManagerEffectConfig(StrictModel):
     """The manager's effect (models.manager_effect, models.uplift.DRLearner): the estimated
     extra spend over the horizon an account gains from a dedicated manager.
 
-    `enabled: false` estimates nothing (the gain columns are empty, with the reason). The
+    `enabled: false` (the default, until benchmarks/bench_uplift.py shows the estimate can be
+    trusted: README "The manager's effect") estimates nothing (the gain columns are empty,
+    with the reason). The
     outcome is the training label `spend` (the only one for now). `overlap`: accounts whose
     propensity of having a manager is below it or above 1 - it have no comparable accounts in
     the other arm and get no estimate. `n_bootstrap` customer-bootstrap refits give each
@@ -145,7 +147,7 @@ class ManagerEffectConfig(StrictModel):
     (the latest fully labelled cutoffs, sampled down), `n_estimators` the trees of each
     nuisance model; the LightGBM threads are the value model's `n_jobs`."""
 
-    enabled: bool = True
+    enabled: bool = False
     outcome: Literal["spend"] = "spend"
     overlap: float = Field(0.05, gt=0, lt=0.5)
     n_bootstrap: int = Field(20, ge=0, le=500)

@@ -57,9 +57,11 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory):
     tracking = yaml.safe_load((root / "configs" / "pipeline.yaml").read_text())["tracking"]
     tracking["tracking_uri"] = f"sqlite:///{root / 'mlflow.db'}"
     _edit_yaml(root / "configs" / "pipeline.yaml", tracking=tracking)
-    gate = yaml.safe_load((root / "configs" / "model.yaml").read_text())["gate"]
+    model = yaml.safe_load((root / "configs" / "model.yaml").read_text())
+    gate, effect = model["gate"], model["manager_effect"]
     gate["min_margin"] = -1.0  # always promote: the job below scores with @champion
-    _edit_yaml(root / "configs" / "model.yaml", gate=gate)
+    effect["enabled"] = True  # off by default (README); its path end to end at the demo's size
+    _edit_yaml(root / "configs" / "model.yaml", gate=gate, manager_effect=effect)
     suffix = uuid.uuid4().hex[:8]
     tables = {"scores": f"scores_{suffix}", "current": f"current_{suffix}",
               "runs": f"runs_{suffix}"}

@@ -56,7 +56,7 @@ def _with_managers(root) -> None:
 
 def _small_effect(root, rank_by: str = "uplift") -> None:
     _edit(root / "configs" / "model.yaml", {"manager_effect": {
-        "n_estimators": 20, "n_bootstrap": 5, "overlap": 0.2}})
+        "enabled": True, "n_estimators": 20, "n_bootstrap": 5, "overlap": 0.2}})
     _edit(root / "configs" / "tiers.yaml", {"policy": {"rank_by": rank_by}})
 
 
@@ -143,9 +143,11 @@ def test_publish_carries_the_gain_and_the_value_of_a_manager(managed_project):
         settings, "scores_dir", "scores.parquet")[IN_OVERLAP].sum()
 
 
-def test_without_manager_contacts_every_stage_skips_it_with_the_reason(trained_project,
-                                                                        tmp_path, caplog):
-    """tests/pipeline/conftest.py's project has contacts without a manager_id."""
+def test_when_it_is_not_estimated_every_stage_skips_it_with_the_reason(trained_project,
+                                                                         tmp_path, caplog):
+    """tests/pipeline/conftest.py's project trains with the default config, where the effect
+    is off (the other reasons, e.g. contacts without a manager_id, are
+    tests/models/test_manager_effect_wiring.py's)."""
     import shutil
 
     import mlflow
@@ -159,7 +161,8 @@ def test_without_manager_contacts_every_stage_skips_it_with_the_reason(trained_p
     settings = load_settings(root / "configs")
     artifacts = settings.path(settings.pipeline.paths.artifacts_dir)
     effect = joblib.load(artifacts / MANAGER_EFFECT)
-    assert not effect.estimated and effect.reason.startswith("not estimated: ")
+    assert not effect.estimated and effect.reason == (
+        "not estimated: model.manager_effect.enabled is false")
     info = json.loads((artifacts / MODEL_INFO).read_text())
     assert info["manager_effect"] == {"reason": effect.reason}
     tracking.configure(settings.pipeline.tracking, settings.root)

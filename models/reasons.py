@@ -78,10 +78,12 @@ __all__ = [
     "MIN_CHURN_PROBABILITY",
     "MIN_CONTRIBUTION",
     "MIN_SHARE",
+    "compact_reference",
     "explain",
     "explainable",
     "factors",
     "phrase",
+    "reference_columns",
     "tree_contributions",
 ]
 
@@ -253,6 +255,40 @@ def _references(X: pd.DataFrame, signs: np.ndarray) -> dict[int, np.ndarray]:
             values = X[column].to_numpy(dtype=float)
             out[j] = np.sort(values[~np.isnan(values)])
     return out
+
+
+def compact_reference(values) -> np.ndarray:
+    """A reference of at most three values that puts every value on the same side of
+    typical as the sorted known `values` themselves (`_sides`): the side is the sign of a
+    value's mid-rank among them minus half their count, which only the value at the median
+    rank, its tie counts and its upper neighbour decide. So a reference computed once over
+    every customer (e.g. one column at a time over the partitions of the Dask engine) and
+    passed to `explain(references=)` gives each partition exactly the reasons the whole
+    frame would."""
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    n = len(v)
+    if n == 0:
+        return v
+    u, c = np.unique(v, return_counts=True)
+    total = np.cumsum(c)
+    k = int(np.searchsorted(2 * total, n, side="left"))  # first value with 2 x rank >= n
+    at = np.sign(2 * total[k] - c[k] - n)  # the side of the median value itself
+    between = np.sign(2 * total[k] - n)  # the side just above it (0 or +1)
+    if between == 0:  # exactly half the values up to u[k]: the gap up to u[k + 1] is "typical"
+        return np.array([u[k], u[k + 1]])
+    lo, hi = np.nextafter(u[k], -np.inf), np.nextafter(u[k], np.inf)
+    if at < 0:
+        return np.array([u[k], u[k], hi])
+    if at == 0:
+        return np.array([lo, u[k], hi])
+    return np.array([lo, u[k], u[k]])
+
+
+def reference_columns(X: pd.DataFrame) -> dict[str, np.ndarray]:
+    """`compact_reference` of every numeric column of X, by name (for `explain`)."""
+    return {str(c): compact_reference(X[c].to_numpy(dtype=float, na_value=np.nan))
+            for c in X.columns if pd.api.types.is_numeric_dtype(X[c].dtype)}
 
 
 def _sides(references: dict[int, np.ndarray], rows: pd.DataFrame,
@@ -586,6 +622,7 @@ def explain(
     min_contribution: float = MIN_CONTRIBUTION,
     min_share: float = MIN_SHARE,
     chunk_rows: int = 50_000,
+    references: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Reasons for the rows `rows` of X (index labels; all rows when None), by the rules of
     the module docstring; X's rows are the reference for which side of typical a value is.
@@ -596,6 +633,10 @@ def explain(
     "Value up: 12,300 spent in the last 365 days. Value down: last order 142 days ago, three
     times its usual gap. Churn risk up: ...". A model that is None (BTYD fallback)
     contributes no phrases; a section without an eligible factor is left out.
+
+    `references` (column name -> values, e.g. `reference_columns` of a larger frame) replaces
+    X's rows as the reference of "typical": a partition of the customers is then explained
+    against the whole base, as it would be in one frame.
     """
     subset = X if rows is None else X.loc[rows]
     out = pd.DataFrame("", index=subset.index, columns=[*LABELS, REASONS])
@@ -616,7 +657,11 @@ def explain(
         churn_ok = p >= min_churn_probability
     churn = None if churn_model is None else _Contributions(churn_model, names)
     value = None if value_model is None else _Contributions(value_model, names)
-    references = _references(X, signs)
+    if references is None:
+        references = _references(X, signs)
+    else:
+        references = {j: np.asarray(references[n], dtype=float) for j, n in enumerate(names)
+                      if signs[j] != 0 and numeric[j] and n in references}
     texts = {section: [] for section in LABELS}
     for start in range(0, len(subset), chunk_rows):
         part = subset.iloc[start:start + chunk_rows]

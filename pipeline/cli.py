@@ -110,6 +110,17 @@ def sources() -> None:
 
 
 @app.command()
+def partition() -> None:
+    """engine: dask only: split the validated tables into hash partitions of customer_id
+    (configs/pipeline.yaml dask.partitions, under dask.data_url), what the features, score
+    and tier stages read on Dask (not part of `run`)."""
+    from pipeline.config import load_settings
+    from pipeline.dask_engine.run import partition_stage
+
+    partition_stage(load_settings(_state.config_dir))
+
+
+@app.command()
 def features() -> None:
     """Build point-in-time features: the training set stacked over many cutoffs, and the
     scoring frame at the latest as-of date."""

@@ -17,6 +17,8 @@ __all__ = [
     "SCORES", "SCORES_CSV", "SCORED_FRAME", "DRIFT_JSON", "DRIFT_HTML",
     "TIERS", "PREVIOUS_TIERS", "MOVEMENT", "MOVEMENT_MATRIX", "SHORTFALL", "BOOKS",
     "TIER_SUMMARY", "HISTORY", "history_file", "BOOKS_MANIFEST",
+    "PARTITIONED_DIR", "PARTITIONS_MANIFEST", "partition_file", "TRAINING_PARTS",
+    "SCORING_PARTS", "BACKTEST_PARTS", "SCORES_PARTS", "REASONS_INPUT_PARTS", "BTYD_POPULATION",
 ]
 
 # generate: paths.raw_dir (one file per table, the marker) and paths.truth_dir
@@ -111,3 +113,21 @@ def history_file(stamp: str) -> str:
 
 # publish: the books folder's manifest
 BOOKS_MANIFEST = "books.csv"
+
+
+# engine: dask, under pipeline.yaml dask.data_url (pipeline.dask_engine)
+PARTITIONED_DIR = "partitioned"  # partition: <table>/part-<k>.parquet, managers.parquet
+PARTITIONS_MANIFEST = "partitions.json"  # partitions, tables and rows of the partitioning
+TRAINING_PARTS = "training_set"  # features: one training-set file per partition
+SCORING_PARTS = "scoring_frame"  # features: one scoring-frame file per partition
+BACKTEST_PARTS = "backtest_training_set"  # features: the shorter horizon's, when there is one
+SCORES_PARTS = "scores"  # score: one scores file per partition
+REASONS_INPUT_PARTS = "reasons_input"  # score: the explained features, for the reference
+# features (engine dask), in paths.features_dir: every customer's BTYD summary columns at the
+# scoring date, what the train stage fits the BTYD step on
+BTYD_POPULATION = "btyd_population.parquet"
+
+
+def partition_file(k: int) -> str:
+    """The file of partition k in a partitioned dataset: "part-00007.parquet"."""
+    return f"part-{int(k):05d}.parquet"

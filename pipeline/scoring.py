@@ -188,14 +188,17 @@ def reason_rows(scores: pd.DataFrame, top_value: int | None, top_risk: int | Non
 
 
 def add_reasons(scores: pd.DataFrame, prepared: pd.DataFrame, fitted: FittedModels,
-                rows: pd.Index, top_k: int) -> pd.DataFrame:
+                rows: pd.Index, top_k: int, references: dict | None = None) -> pd.DataFrame:
     """`scores` with the "reasons" of `rows` filled in (models.reasons.explain, up to `top_k`
     facts per section, the whole scored frame as the reference for "typical", the scores'
     churn_probability deciding who gets a churn section); unchanged for the BTYD fallback or
     no rows. `prepared` is score_table's. A churn model with an input of its own (a champion
     of another run, see FittedModels.churn_input) is explained on that input, its section
     appended to the value model's. A model is explained through models.reasons.explainable
-    (a blend by its main LightGBM member; a baseline not at all)."""
+    (a blend by its main LightGBM member; a baseline not at all). `references`
+    ({"value": ..., "churn": ...}, models.reasons.reference_columns of the explained inputs
+    of every customer) replaces `prepared` as the reference of "typical": the Dask engine's
+    partitions are explained against the whole base."""
     if fitted.fallback or not len(rows):
         return scores
     value_model, churn_model = explainable(fitted.value), explainable(fitted.churn)
@@ -204,11 +207,14 @@ def add_reasons(scores: pd.DataFrame, prepared: pd.DataFrame, fitted: FittedMode
     churn_p = scores[CHURN_PROBABILITY]
     if fitted.churn_input is None:
         reasons = explain(prepared[fitted.features], value_model, churn_model, rows=rows,
-                          top_k=top_k, churn_probability=churn_p)[REASONS]
+                          top_k=top_k, churn_probability=churn_p,
+                          references=references and references["value"])[REASONS]
     else:
-        value = explain(prepared[fitted.features], value_model, None, rows=rows, top_k=top_k)
+        value = explain(prepared[fitted.features], value_model, None, rows=rows, top_k=top_k,
+                        references=references and references["value"])
         churn = explain(fitted.churn_input.prepare(prepared), None, churn_model, rows=rows,
-                        top_k=top_k, churn_probability=churn_p)
+                        top_k=top_k, churn_probability=churn_p,
+                        references=references and references["churn"])
         reasons = (value[REASONS] + " " + churn[REASONS]).str.strip()
     scores = scores.copy()
     scores.loc[rows, REASONS] = reasons

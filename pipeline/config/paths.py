@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 
 from features.config import StrictModel
+from pipeline.config.dask import DaskConfig
 from pipeline.config.guard import GuardConfig
 
 __all__ = ["PathsConfig", "ScoreConfig", "TrackingConfig", "PipelineConfig"]
@@ -76,8 +77,12 @@ class ScoreConfig(StrictModel):
 
 
 class PipelineConfig(StrictModel):
-    """configs/pipeline.yaml."""
+    """configs/pipeline.yaml. engine: "local" runs every stage in this process (the
+    default, and what dvc.yaml runs); "dask" runs the features, score and tier stages on a
+    Dask cluster over hash partitions of the customers (`dask`, pipeline.dask_engine)."""
 
+    engine: Literal["local", "dask"] = "local"
+    dask: DaskConfig = DaskConfig()
     paths: PathsConfig = PathsConfig()
     tracking: TrackingConfig = TrackingConfig()
     score: ScoreConfig = ScoreConfig()

@@ -31,6 +31,11 @@ __all__ = ["main"]
 def main(settings: Settings, **overrides) -> None:
     """Build and write the features of the training cutoffs and of the scoring date."""
     config = settings.features.model_copy(update=overrides) if overrides else settings.features
+    if settings.pipeline.engine == "dask":  # the same features per partition on a cluster
+        from pipeline.dask_engine.run import features_stage
+
+        features_stage(settings, config)
+        return
     paths = settings.pipeline.paths
     out_dir = settings.path(paths.features_dir)
     with step("features: reading validated tables"):

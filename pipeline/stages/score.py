@@ -38,7 +38,7 @@ from features.contract import AS_OF, ORDER_DATE
 from models.columns import CHURN_RUN_ID, VALUE_RUN_ID
 from pipeline import scoring
 from pipeline.config import Settings
-from pipeline.errors import DataError
+from pipeline.errors import ConfigError, DataError
 from pipeline.features_io import load_tables
 from pipeline.files import SCORED_FRAME, SCORES, SCORES_CSV, SCORING_FRAME
 from pipeline.models_io import load_manager_effect, load_models
@@ -76,6 +76,15 @@ def main(settings: Settings, as_of=None, rebuild_features: bool = False, **overr
     horizon, config = settings.features.horizon_days, settings.pipeline.score
     fitted, stamp = load_models(settings, horizon)  # first: a missing champion fails fast
     effect = load_manager_effect(settings.path(settings.pipeline.paths.artifacts_dir))
+    if settings.pipeline.engine == "dask":  # per partition, at the features stage's as-of
+        if as_of is not None or rebuild_features:
+            raise ConfigError("engine: dask scores the features stage's partitions at its "
+                              "as-of: set features.as_of and re-run `keyaccounts features` "
+                              "instead of --as-of")
+        from pipeline.dask_engine.run import score_stage
+
+        score_stage(settings, fitted, scoring.effective_stamp(fitted, stamp), horizon, effect)
+        return
     frame = _frame(settings, as_of, rebuild_features)
     stamp = scoring.effective_stamp(fitted, stamp)
     if fitted.fallback:

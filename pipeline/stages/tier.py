@@ -29,7 +29,12 @@ def main(settings: Settings, **overrides) -> None:
     policy, paths = config.policy, settings.pipeline.paths
     validated, tiers_dir = settings.path(paths.validated_dir), settings.path(paths.tiers_dir)
     with step("tier: reading scores and validated tables"):
-        scores = tiering_io.read_scores(settings.path(paths.scores_dir) / SCORES)
+        if settings.pipeline.engine == "dask":  # the score columns of every partition
+            from pipeline.dask_engine.run import collected_scores
+
+            scores = collected_scores(settings)
+        else:
+            scores = tiering_io.read_scores(settings.path(paths.scores_dir) / SCORES)
         customers = tiering_io.read_optional(validated / table_file(CUSTOMERS))
         managers = tiering_io.read_optional(validated / table_file(MANAGERS))
         scores = tiering_io.add_last_dates(scores, validated)

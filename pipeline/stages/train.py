@@ -36,6 +36,7 @@ from models.training import fit_models, short_history
 from pipeline import drift_io, features_io, models_io, run_context, tracking
 from pipeline.config import Settings
 from pipeline.files import (
+    BTYD_POPULATION,
     DRIFT_REFERENCE,
     FEATURE_LIST,
     FITTED_MODELS,
@@ -98,9 +99,13 @@ def main(settings: Settings, **overrides) -> None:
         logger.info("train: %s", message)
     with step("train: final models"):
         # the BTYD step the models carry is fitted on the customers at the end of the data
-        # (and a short history's label-free rules are fitted on them)
-        population = (read_table(settings.path(paths.features_dir) / SCORING_FRAME,
-                                 "features") if config.btyd_features or short else None)
+        # (and a short history's label-free rules are fitted on them); engine dask: every
+        # customer's BTYD summary columns, not only the sample's (the rules need the sample's
+        # whole scoring frame)
+        dask = settings.pipeline.engine == "dask" and not short
+        source = BTYD_POPULATION if dask else SCORING_FRAME
+        population = (read_table(settings.path(paths.features_dir) / source, "features")
+                      if config.btyd_features or short else None)
         fitted = fit_models(training, config, horizon, population=population,
                             selection=result.selection)
     logger.info("train: %s", fitted.message)

@@ -13,7 +13,7 @@ import polars as pl
 
 from features import names
 from features.config import FeaturesConfig
-from features.tables import C, D, Prepared
+from features.tables import COLLECT_ENGINE, C, D, Prepared
 
 __all__ = ["contact_features"]
 
@@ -63,4 +63,5 @@ def contact_features(prep: Prepared, cutoff: int, config: FeaturesConfig) -> pl.
             .then((pl.col("converted") & in_lookback).sum() / contacts_n)
             .alias(names.ctc_order_conversion(lookback))
         )
-    return prep.contacts.lazy().filter(day <= T).group_by(C).agg(aggs).collect()
+    frame = prep.contacts.lazy().filter(day <= T).group_by(C).agg(aggs)
+    return frame.collect(engine=COLLECT_ENGINE)

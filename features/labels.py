@@ -12,7 +12,7 @@ import polars as pl
 
 from features.config import FeaturesConfig
 from features.contract import AMOUNT, CUSTOMER_ID, LABEL_CHURNED, LABEL_SPEND, ORDER_DATE, Tables
-from features.tables import C, D, Prepared, prepare, require_columns, to_day
+from features.tables import COLLECT_ENGINE, C, D, Prepared, prepare, require_columns, to_day
 
 __all__ = ["build_labels", "labels_at"]
 
@@ -27,7 +27,7 @@ def labels_at(
         .filter((day > cutoff) & (day <= cutoff + horizon_days))
         .group_by(C)
         .agg(pl.col("net").sum().alias("spend"), (pl.col("gross") > 0).any().alias("bought"))
-        .collect()
+        .collect(engine=COLLECT_ENGINE)
     )
     spend = np.zeros(len(prep.ids))
     bought = np.zeros(len(prep.ids), dtype=bool)

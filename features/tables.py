@@ -32,6 +32,7 @@ from features.contract import (
 )
 
 __all__ = [
+    "COLLECT_ENGINE",
     "CategoryLines",
     "Prepared",
     "from_day",
@@ -41,6 +42,11 @@ __all__ = [
     "to_day",
 ]
 
+# polars' engine for the grouped sums: the in-memory one adds a group's rows in their order;
+# the streaming one adds partial sums of row batches whose bounds depend on the size of the
+# whole frame, so a customer's float sums would differ in the last bit between a frame of all
+# customers and a partition of them (engine: dask must give the same features)
+COLLECT_ENGINE = "in-memory"
 C = "_c"  # customer code (row number in Prepared.ids)
 D = "_d"  # day number
 _EPOCH = pd.Timestamp("1970-01-01")
@@ -162,7 +168,7 @@ def _category_lines(tx: pl.DataFrame, n_customers: int) -> CategoryLines:
         tx.lazy()
         .filter((pl.col(AMOUNT) > 0) & pl.col("_k").is_not_null())
         .select(C, "_k", D, AMOUNT)
-        .collect()
+        .collect(engine=COLLECT_ENGINE)
     )
     kinds = lines.get_column("_k").unique()
     day, amount = lines.get_column(D).to_numpy(), lines.get_column(AMOUNT).to_numpy()
@@ -235,7 +241,7 @@ def _daily(tx: pl.DataFrame, has_order_id: bool) -> pl.DataFrame:
             first_purchase=is_order & pl.col("_prev").is_null(),
         )
         .drop("_prev_day", "_prev_c", "_prev")
-        .collect()
+        .collect(engine=COLLECT_ENGINE)
     )
 
 

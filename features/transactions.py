@@ -23,7 +23,7 @@ import polars as pl
 
 from features import names
 from features.config import FeaturesConfig
-from features.tables import C, D, Prepared
+from features.tables import COLLECT_ENGINE, C, D, Prepared
 
 __all__ = ["transaction_features"]
 
@@ -90,7 +90,8 @@ def transaction_features(prep: Prepared, cutoff: int, config: FeaturesConfig) ->
         aggs.append(_window_sum(n_orders, T - w, T).cast(pl.Float64).alias(names.txn_orders_in(w)))
         aggs.append(_window_sum(net, T - w, T).alias(names.txn_spend_in(w)))
 
-    frame = prep.daily.lazy().filter(day <= T).group_by(C).agg(aggs).collect()
+    frame = prep.daily.lazy().filter(day <= T).group_by(C).agg(aggs)
+    frame = frame.collect(engine=COLLECT_ENGINE)
     if prep.category_rows is not None:
         frame = frame.join(_category_features(prep, T), on=C, how="left")
 

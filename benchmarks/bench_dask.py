@@ -98,7 +98,7 @@ def project(root: Path, data: Path, engine: str, partitions: int, sample: int,
                       "score.reasons_top_value": 5000, "score.reasons_top_risk": 5000})
     edit("features", {"n_cutoffs": 12})
     edit("model", {"value.params.n_jobs": 1, "churn.params.n_jobs": 1,
-                   "backtest.n_folds": 2})
+                   "backtest.n_folds": 2, "max_train_rows": 300_000})
     return root
 
 

@@ -237,3 +237,19 @@ def test_partition_files_are_named_by_number(both):
     assert all(pq.ParquetFile(p).metadata.num_rows > 0 for p in folder.iterdir())
 
 
+
+
+def test_engine_defaults_to_local_and_dask_settings_are_checked(tmp_path):
+    from pipeline.config import PipelineConfig, load_config_file
+    from pipeline.errors import ConfigError
+
+    shipped = load_config_file(REPO / "configs" / "pipeline.yaml", PipelineConfig)
+    assert shipped.engine == "local"  # dvc.yaml's pipeline runs on one machine
+    assert shipped.dask.scheduler_address is None and shipped.dask.n_workers <= 2
+    bad = tmp_path / "pipeline.yaml"
+    bad.write_text("engine: dask\ndask:\n  memory_limit: lots\n")
+    with pytest.raises(ConfigError, match="memory_limit"):
+        load_config_file(bad, PipelineConfig)
+    bad.write_text("engine: spark\n")
+    with pytest.raises(ConfigError, match="engine"):
+        load_config_file(bad, PipelineConfig)

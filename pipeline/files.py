@@ -121,7 +121,7 @@ PARTITIONS_MANIFEST = "partitions.json"  # partitions, tables and rows of the pa
 TRAINING_PARTS = "training_set"  # features: one training-set file per partition
 SCORING_PARTS = "scoring_frame"  # features: one scoring-frame file per partition
 BACKTEST_PARTS = "backtest_training_set"  # features: the shorter horizon's, when there is one
-SCORES_PARTS = "scores"  # score: one scores file per partition
+SCORES_PARTS = "partition_scores"  # score: one scores file per partition
 REASONS_INPUT_PARTS = "reasons_input"  # score: the explained features, for the reference
 # features (engine dask), in paths.features_dir: every customer's BTYD summary columns at the
 # scoring date, what the train stage fits the BTYD step on

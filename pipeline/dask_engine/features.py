@@ -131,8 +131,9 @@ def build_partition(url: str, k: int, tables: tuple[str, ...], plan: features.Cu
                                backtest_horizon_days=plan.backtest_horizon_days,
                                backtest_cutoffs=plan.backtest_cutoffs)
     del inputs
-    out = {"partition": k, "training": len(built.training), "scoring": len(built.scoring),
-           "backtest": 0 if built.backtest is None else len(built.backtest)}
+    out = {"partition": k, "training_rows": len(built.training),
+           "scoring_rows": len(built.scoring),
+           "backtest_rows": 0 if built.backtest is None else len(built.backtest)}
     for name, frame in ((TRAINING_PARTS, built.training), (SCORING_PARTS, built.scoring),
                         (BACKTEST_PARTS, built.backtest)):
         if frame is not None:

@@ -79,20 +79,20 @@ def features_stage(settings: Settings, config) -> dict:
                                  [tables] * n, [plan] * n, [config] * n, [span.levels] * n,
                                  pure=False)
             parts = client.gather(futures)
-    scoring_counts = [p["scoring"] for p in sorted(parts, key=lambda p: p["partition"])]
+    scoring_counts = [p["scoring_rows"] for p in sorted(parts, key=lambda p: p["partition"])]
     sample = dask_features.sample_partitions(scoring_counts, dask.train_sample_customers)
     with step(f"features: the train stage's sample, partitions 0-{sample[-1]}"):
         training = dask_features.collect(url, TRAINING_PARTS, sample)
         scoring_frame = dask_features.collect(url, SCORING_PARTS, sample)
         backtest = (dask_features.collect(url, BACKTEST_PARTS, sample)
-                    if any(p["backtest"] for p in parts) else None)
+                    if any(p["backtest_rows"] for p in parts) else None)
         btyd = [c for c in (FREQUENCY, RECENCY, AGE, MONETARY) if c in scoring_frame]
         population = dask_features.collect(url, SCORING_PARTS, list(range(n)),
                                            [CUSTOMER_ID, AS_OF, *btyd])
     summary = features_summary(training, scoring_frame, plan.cutoffs, plan.as_of, plan,
                                config.horizon_days)
     summary |= {"engine": "dask", "partitions": n,
-                "training_rows_all": sum(p["training"] for p in parts),
+                "training_rows_all": sum(p["training_rows"] for p in parts),
                 "scoring_rows_all": sum(scoring_counts),
                 "sample_partitions": len(sample), "sample_customers": len(scoring_frame)}
     write_outputs(out_dir, training, scoring_frame, features.catalogue_markdown(config),
@@ -129,10 +129,10 @@ def score_stage(settings: Settings, fitted, stamp: dict, horizon: int, effect=No
                     dask_scoring.explain_partition, [url] * n, parts, [fitted_remote] * n,
                     [ids_remote] * n, [refs] * n, [settings.model.reasons.top_k] * n,
                     pure=False))
-                explained = sum(r["reasons"] for r in result)
+                explained = sum(r["explained"] for r in result)
     logger.info("score: %d customers in %d partitions, %d with reasons -> %s", rows, n,
                 explained, url)
-    return {"rows": rows, "reasons": explained}
+    return {"rows": rows, "explained": explained}
 
 
 def collected_scores(settings: Settings) -> pd.DataFrame:

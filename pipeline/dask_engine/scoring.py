@@ -14,7 +14,7 @@ partition's scores: the reasons are those of the whole frame.
 import numpy as np
 import pandas as pd
 
-from features.contract import AS_OF, CUSTOMER_ID
+from features.contract import CUSTOMER_ID
 from models.columns import EXPECTED_VALUE, REASONS, VALUE_AT_RISK
 from models.reasons import compact_reference
 from models.training import FittedModels
@@ -43,8 +43,7 @@ def score_partition(url: str, k: int, fitted: FittedModels, horizon: int, stamp:
         if own:
             layout.write_frame(fitted.churn_input.prepare(prepared),
                                layout.part(_CHURN_INPUT, k))
-    return {"partition": k, "rows": len(out),
-            "as_of": pd.Timestamp(frame[AS_OF].iloc[0]) if len(frame) else None}
+    return {"partition": k, "rows": len(out)}
 
 
 def collect_scores(url: str, parts: list[int], columns: list[str] | None = None
@@ -104,8 +103,8 @@ def explain_partition(url: str, k: int, fitted: FittedModels, ids: set[str] | No
     out = layout.read_frame(layout.part(SCORES_PARTS, k))
     rows = out.index if ids is None else out.index[out[CUSTOMER_ID].isin(ids)]
     if not len(rows):
-        return {"partition": k, "reasons": 0}
+        return {"partition": k, "explained": 0}
     prepared = layout.read_frame(layout.part(REASONS_INPUT_PARTS, k))
     out = scoring.add_reasons(out, prepared, fitted, rows, top_k, references=references)
     layout.write_frame(scoring.finish(out), layout.part(SCORES_PARTS, k))
-    return {"partition": k, "reasons": int((out[REASONS] != "").sum())}
+    return {"partition": k, "explained": int((out[REASONS] != "").sum())}

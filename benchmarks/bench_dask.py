@@ -11,7 +11,7 @@ LocalCluster's nanny and worker processes), sampled every 0.2 s with psutil; the
 of the machine is sampled alongside. The same features stage then runs on the local engine
 (`engine: local`) on the first N customers of the same generator, for the comparison.
 
-    python benchmarks/bench_dask.py                      # the full run (~30-40 minutes)
+    python benchmarks/bench_dask.py                      # the full run (about an hour)
     python benchmarks/bench_dask.py --customers 100000   # a quick one
     python benchmarks/bench_dask.py --only generate      # just the data
 """

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
 import features
 from features.contract import CONTACTS, CUSTOMER_ID, CUSTOMERS, CUTOFF, TRANSACTIONS
@@ -32,21 +31,11 @@ from pipeline.files import (
     table_file,
 )
 from pipeline.storage import read_table
+from tests.integration.small_project import edit_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 N_CUSTOMERS, N_PARTITIONS = 3000, 6
 SCORE_RTOL = 1e-9  # the stated tolerance of the scores (they come out equal in practice)
-
-
-def _edit(path: Path, changes: dict) -> None:
-    content = yaml.safe_load(path.read_text())
-    for dotted, value in changes.items():
-        *parents, key = dotted.split(".")
-        node = content
-        for parent in parents:
-            node = node.setdefault(parent, {})
-        node[key] = value
-    path.write_text(yaml.safe_dump(content, sort_keys=False))
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +45,11 @@ def project(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("dask_project")
     shutil.copytree(REPO / "configs", root / "configs")
-    _edit(root / "configs" / "pipeline.yaml", {
+    edit_yaml(root / "configs" / "pipeline.yaml", {
         "engine": "dask", "dask.partitions": N_PARTITIONS, "dask.n_workers": 2,
         "dask.memory_limit": "1GiB", "dask.train_sample_customers": 1000,
         "score.reasons_top_value": 150, "score.reasons_top_risk": 150})
-    _edit(root / "configs" / "features.yaml", {"n_cutoffs": 6})
+    edit_yaml(root / "configs" / "features.yaml", {"n_cutoffs": 6})
     settings = load_settings(root / "configs")
     config = settings.generate.model_copy(update={
         "n_customers": N_CUSTOMERS, "truth_months": 0, "truth_n_sims": 2, "chunk_size": 1000})

@@ -327,11 +327,13 @@ def backtest(
         )
     window = (target_horizon_days if target_horizon_days not in (None, horizon_days)
               else None)  # last_period reads the target horizon's spend window
+    rules = bt.baselines  # the rules every fold scores
     if label_free:
+        free = {kind: candidates(config, kind, True)[0] for kind in ("value", "churn")}
+        rules = tuple(dict.fromkeys([*free["value"], *free["churn"]]))
         messages.append("label-free candidates only (no labels at the target horizon): "
-                        + ", ".join(candidates(config, "value", True)[0]) + " for value, "
-                        + (", ".join(candidates(config, "churn", True)[0]) or "none")
-                        + " for churn")
+                        + ", ".join(free["value"]) + " for value, "
+                        + (", ".join(free["churn"]) or "none") + " for churn")
     features = model_features(frame)
     if not config.btyd_features:
         features = [f for f in features if f in model_features(training_set)]
@@ -385,9 +387,6 @@ def backtest(
                 groups=train[CUSTOMER_ID].to_numpy(),
             )
             scores[CHURN_MODEL] = (None, churn.predict_proba(test[features])[:, 1], True)
-        rules = (dict.fromkeys([*candidates(config, "value", True)[0],
-                                *candidates(config, "churn", True)[0]])
-                 if label_free else bt.baselines)
         for name in rules:
             views = [k for k in ("value", "churn") if not label_free or (name, k) in LABEL_FREE]
             if not views:

@@ -31,13 +31,14 @@ from features.contract import (
     CUSTOMER_ID,
     CUTOFF,
     LABEL_CHURNED,
+    LABEL_MANAGER_DAYS,
     LABEL_SPEND,
     ORDER_DATE,
     Tables,
 )
 from features.customers import customer_features
 from features.cutoffs import Step, backtest_horizon, history_days, resolve_step, step_cutoffs
-from features.labels import labels_at
+from features.labels import labels_at, manager_contact_after
 from features.tables import C, D, Prepared, from_day, known_codes, prepare, to_day
 from features.transactions import transaction_features
 
@@ -126,7 +127,7 @@ def cutoff_step(config: FeaturesConfig, max_date, min_date=None) -> Step:
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:
     """The feature columns of a features frame (everything but ids, dates and labels)."""
-    skip = {CUSTOMER_ID, AS_OF, CUTOFF, LABEL_SPEND, LABEL_CHURNED}
+    skip = {CUSTOMER_ID, AS_OF, CUTOFF, LABEL_SPEND, LABEL_CHURNED, LABEL_MANAGER_DAYS}
     return [c for c in frame.columns if c not in skip]
 
 
@@ -303,6 +304,7 @@ def _empty_training(scoring: pd.DataFrame) -> pd.DataFrame:
     empty.insert(1, CUTOFF, pd.Series(dtype="datetime64[ns]"))
     empty[LABEL_SPEND] = pd.Series(dtype="float64")
     empty[LABEL_CHURNED] = pd.Series(dtype="bool")
+    empty[LABEL_MANAGER_DAYS] = pd.Series(dtype="float64")
     return empty.reset_index(drop=True)
 
 
@@ -395,7 +397,7 @@ def _training_set(
     sizes = [len(known_codes(prep, to_day(c))) for c in cutoffs]
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     block, names = None, []
-    ids, dates, spend, churned, categorical = [], [], [], [], {}
+    ids, dates, spend, churned, manager_days, categorical = [], [], [], [], [], {}
     for i, cutoff in enumerate(progress(cutoffs) if progress else cutoffs):
         T = to_day(cutoff)
         codes, numeric, cats = _feature_parts(prep, T, config)
@@ -409,6 +411,7 @@ def _training_set(
         s, c = labels_at(prep, codes, T, config.horizon_days)
         spend.append(s)
         churned.append(c)
+        manager_days.append(manager_contact_after(prep, codes, T, config.horizon_days))
         for name, values in cats.items():
             categorical.setdefault(name, []).append(values)
     result = pd.DataFrame(block, columns=list(names), copy=False)
@@ -423,4 +426,5 @@ def _training_set(
         )
     result[LABEL_SPEND] = np.concatenate(spend)
     result[LABEL_CHURNED] = np.concatenate(churned)
+    result[LABEL_MANAGER_DAYS] = np.concatenate(manager_days)
     return result

@@ -13,7 +13,7 @@ __all__ = [
     "CUSTOMER_ID", "ORDER_ID", "ORDER_DATE", "AMOUNT", "CATEGORY", "QUANTITY", "CHANNEL",
     "CONTACT_DATE", "MANAGER_ID", "OUTCOME", "REGION", "INDUSTRY", "SIZE", "CREATED_DATE",
     "CURRENT_MANAGER_ID", "CURRENT_TIER", "CAPACITY", "ACTIVE",
-    "AS_OF", "CUTOFF", "HORIZON_DAYS", "LABEL_SPEND", "LABEL_CHURNED",
+    "AS_OF", "CUTOFF", "HORIZON_DAYS", "LABEL_SPEND", "LABEL_CHURNED", "LABEL_MANAGER_DAYS",
     "TRANSACTIONS", "CONTACTS", "CUSTOMERS", "MANAGERS", "TABLES", "COLUMNS",
 ]
 
@@ -49,6 +49,9 @@ CUTOFF = "cutoff"
 HORIZON_DAYS = "horizon_days"
 LABEL_SPEND = "future_spend"
 LABEL_CHURNED = "churned"
+# days from the cutoff to the first contact by a manager in the label window (NaN: none);
+# the manager's effect reads who the firm gave a manager from it (models.manager_effect)
+LABEL_MANAGER_DAYS = "future_manager_contact_days"
 
 # table names, as in configs/data.yaml and the validated Parquet files
 TRANSACTIONS = "transactions"

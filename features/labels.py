@@ -4,6 +4,9 @@ future_spend: the sum of amounts dated in (T, T+H], net of returns (a return in 
 lowers it, whichever order it refers to, so it can be negative in rare cases).
 churned: True when the customer has no order (no positive amount) in (T, T+H].
 Customers known at T without any transaction in the window get 0.0 and True.
+future_manager_contact_days: days from T to the customer's first contact by a manager (a
+contact with a manager_id) in (T, T+H], NaN when there is none or the contacts have no
+manager_id; not a target, the manager's effect reads from it who had a manager after T.
 """
 
 import numpy as np
@@ -14,7 +17,7 @@ from features.config import FeaturesConfig
 from features.contract import AMOUNT, CUSTOMER_ID, LABEL_CHURNED, LABEL_SPEND, ORDER_DATE, Tables
 from features.tables import COLLECT_ENGINE, C, D, Prepared, prepare, require_columns, to_day
 
-__all__ = ["build_labels", "labels_at"]
+__all__ = ["build_labels", "labels_at", "manager_contact_after"]
 
 
 def labels_at(
@@ -35,6 +38,26 @@ def labels_at(
     spend[index] = window.get_column("spend").to_numpy()
     bought[index] = window.get_column("bought").to_numpy()
     return spend[codes], ~bought[codes]
+
+
+def manager_contact_after(
+    prep: Prepared, codes: np.ndarray, cutoff: int, horizon_days: int
+) -> np.ndarray:
+    """Days from `cutoff` to the first manager contact in (cutoff, cutoff + horizon_days] of the
+    customer `codes` (in that order), NaN where there is none or no contact names a manager."""
+    days = np.full(len(prep.ids), np.nan)
+    contacts = prep.contacts
+    if contacts is not None and "manager" in contacts.columns:
+        day = pl.col(D)
+        first = (
+            contacts.lazy()
+            .filter(pl.col("manager") & (day > cutoff) & (day <= cutoff + horizon_days))
+            .group_by(C)
+            .agg(day.min().alias("first"))
+            .collect(engine=COLLECT_ENGINE)
+        )
+        days[first.get_column(C).to_numpy()] = first.get_column("first").to_numpy() - cutoff
+    return days[codes]
 
 
 def build_labels(

@@ -137,23 +137,37 @@ class ManagerEffectConfig(StrictModel):
     """The manager's effect (models.manager_effect, models.uplift.DRLearner): the estimated
     extra spend over the horizon an account gains from a dedicated manager.
 
-    `enabled: false` (the default, until benchmarks/bench_uplift.py shows the estimate can be
-    trusted: README "The manager's effect") estimates nothing (the gain columns are empty,
-    with the reason). The
-    outcome is the training label `spend` (the only one for now). `overlap`: accounts whose
-    propensity of having a manager is below it or above 1 - it have no comparable accounts in
-    the other arm and get no estimate. `n_bootstrap` customer-bootstrap refits give each
-    account's interval at `level`. `window_cutoffs` and `max_rows` bound the training rows
-    (the latest fully labelled cutoffs, sampled down), `n_estimators` the trees of each
-    nuisance model; the LightGBM threads are the value model's `n_jobs`."""
+    `enabled: false` (the default: README "The manager's effect" says when to switch it on)
+    estimates nothing (the gain columns are empty, with the reason). The treatment is the
+    firm's decision at a cutoff: an account whose first manager contact after the cutoff
+    comes within `assigned_within_days` had a manager, one without any manager contact over
+    the horizon had none, and one whose first manager contact came later (a manager given
+    during the year, or an account its manager rarely sees) is left out as ambiguous.
+    `decision_month` (1-12): the month at whose end the firm decides who gets a manager for
+    the next year (its yearly account review); the effect is fitted on those month ends'
+    cutoffs only, where the decision is made on what the features see. null: on every
+    labelled cutoff, which is right only where assignments change at any time.
+    `overlap`: accounts whose propensity of having a manager is below it or above 1 - it
+    have no comparable accounts in the other arm and get no estimate. `final_features`: the
+    columns the effect may vary with (those the features do not have are skipped), relative
+    to `level_column` (last year's spend: the effect scales with the account). `n_bootstrap`
+    customer-bootstrap refits give each account's interval at `level`. `window_cutoffs` and
+    `max_rows` bound the training rows (the latest of those cutoffs, sampled down),
+    `n_estimators` the trees of each nuisance model; the LightGBM threads are the value
+    model's `n_jobs`. The outcome is the training label `spend` (the only one for now)."""
 
     enabled: bool = False
     outcome: Literal["spend"] = "spend"
-    overlap: float = Field(0.05, gt=0, lt=0.5)
+    decision_month: int | None = Field(None, ge=1, le=12)
+    assigned_within_days: int = Field(91, gt=0)
+    overlap: float = Field(0.03, gt=0, lt=0.5)
+    final_features: list[str] = ["cust_size_employees", "cust_industry", "ctc_complaints_365d",
+                                 "txn_spend_365d"]
+    level_column: str | None = "txn_spend_365d"
     n_bootstrap: int = Field(20, ge=0, le=500)
     level: float = Field(0.9, gt=0, lt=1)
     n_splits: int = Field(3, ge=2, le=10)
-    n_estimators: int = Field(100, gt=0)
+    n_estimators: int = Field(200, gt=0)
     window_cutoffs: int = Field(12, ge=1)
     max_rows: int | None = Field(200_000, gt=0)
 

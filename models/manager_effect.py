@@ -1,33 +1,36 @@
-"""The manager's effect on the project's own frames: what the treatment is, which features
-may adjust for it, and the per-account gain of the scoring frame (models.uplift does the
-estimation).
+"""The manager's effect on the project's own frames: what the treatment is, which rows and
+features it is estimated on, and the per-account gain of the scoring frame (models.uplift does
+the estimation).
 
-The treatment is "had a dedicated manager at the cutoff": the feature `ctc_has_manager`, a
-contact by a manager within `manager_lookback_days` before the cutoff (features/contacts.py).
-It is reconstructed from the contacts history rather than read from the customers table's
-current manager, because that column describes today: at past cutoffs it would call an
-account managed that was not yet, or no longer, managed. The stacked training cutoffs then
-hold the natural experiments the estimate leans on: accounts that gained or lost a manager
-appear at some cutoffs treated and at others not, next to similar accounts that did not
-change.
+The decision is "give this account a dedicated manager for the next horizon, or not", so the
+treatment of a training row (an account at a cutoff) is what the firm decided then, read from
+the contacts after the cutoff (the label `future_manager_contact_days`): a first manager
+contact within `assigned_within_days` means the account had a manager, no manager contact
+over the whole horizon means it had none, and a first manager contact later than that is
+ambiguous (a manager given during the year, or one who rarely calls) and left out. The
+customers table's current manager describes only today, so it is never used for past
+cutoffs. Reading "no manager" over the whole horizon rather than a few months matters:
+managers call less on an account that has quietly stopped buying, so "no manager contact in
+the next quarter" would partly mean "had already left", and an effect would appear where
+there is none.
 
-The adjustment features (confounders) are what the firm could have assigned on and what
-shaped the account before the manager: the transactions, the BTYD summary and the customer
-attributes. The contacts family is left out: manager visits are the treatment itself, and
-complaints and conversions after a manager starts are its consequences; adjusting for them
-would hide the effect being measured.
+The natural experiments are the re-assignments: at the firm's yearly account review
+(`decision_month`) some accounts gain a manager and some lose theirs, decided on what the
+firm saw then, last year's revenue and who had a manager, which the features at that month's
+end see. So the effect is fitted on those cutoffs, with every model feature as a confounder:
+they all describe the account before the decision (the manager contacts before the cutoff
+say who had a manager until then).
 
-The outcome is the training set's label: spend over the horizon after the cutoff (the gain
-is then extra spend over the horizon), or churned (the gain is then the change in the
-probability of buying nothing: negative is good).
+The outcome is the training label: spend over the horizon after the cutoff; the gain is then
+the extra spend over the horizon a manager given now would bring.
 
 The pipeline's wiring (the train and score stages call these): `estimate` fits the learner
-on the latest labelled cutoffs of the training set, or says in one sentence why it did not
-(disabled, no manager contacts, every or no account managed, no overlap), and returns a
-`ManagerEffect` (the train stage's artifact); `account_gains` gives each scored customer its
-gain, interval, propensity, overlap flag and, where there is no estimate, the reason
-(`not_estimated`); `manager_value_table` turns the gains into the value of one more and one
-fewer manager per region (models.uplift.manager_value_curve).
+on `training_rows` of the training set, or says in one sentence why it did not (disabled, no
+manager contacts, every or no account managed, no overlap), and returns a `ManagerEffect`
+(the train stage's artifact); `account_gains` gives each scored customer its gain, interval,
+propensity, overlap flag and, where there is no estimate, the reason (`not_estimated`);
+`manager_value_table` turns the gains into the value of one more and one fewer manager per
+region (models.uplift.manager_value_curve).
 """
 
 from dataclasses import dataclass, field
@@ -35,9 +38,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from features.catalogue import lookup
-from features.contract import CAPACITY, CUSTOMER_ID, CUTOFF, LABEL_CHURNED, LABEL_SPEND, REGION
-from features.names import CTC_HAS_MANAGER
+from features.contract import (
+    CAPACITY,
+    CUSTOMER_ID,
+    CUTOFF,
+    LABEL_CHURNED,
+    LABEL_MANAGER_DAYS,
+    LABEL_SPEND,
+    REGION,
+)
 from models.columns import (
     ACCOUNTS,
     GAIN_COLUMNS,
@@ -59,42 +68,39 @@ from models.config import ManagerEffectConfig
 from models.training import labelled_cutoffs, model_features, sample_rows
 from models.uplift import DRLearner, manager_value_curve
 
-__all__ = ["TREATMENT", "ManagerEffect", "account_gains", "confounders", "estimate",
-           "fit_manager_effect", "manager_gain", "manager_value_table", "not_estimated",
-           "skip_reason", "training_rows"]
+__all__ = ["TREATMENT", "ManagerEffect", "account_gains", "confounders", "decision_cutoffs",
+           "estimate", "fit_manager_effect", "manager_gain", "manager_value_table",
+           "not_estimated", "skip_reason", "training_rows", "treatment"]
 
-TREATMENT = CTC_HAS_MANAGER
-_ADJUST_FAMILIES = ("transactions", "btyd", "customers")
+TREATMENT = "had_manager"  # the treatment column `training_rows` adds (1, 0; NaN: ambiguous)
 
 
-def _family(column: str) -> str | None:
-    try:
-        return lookup(column).family
-    except KeyError:
-        return None  # not a catalogue feature (a BTYD prediction): kept as a confounder
+def treatment(manager_days: pd.Series, assigned_within_days: int) -> pd.Series:
+    """The firm's decision at each row's cutoff from the days to the first manager contact
+    after it (LABEL_MANAGER_DAYS): 1 within `assigned_within_days`, 0 when there is none
+    over the horizon (NaN), NaN (ambiguous) when it came later."""
+    days = manager_days.astype(float)
+    return pd.Series(np.where(days.isna(), 0.0, np.where(days <= assigned_within_days, 1.0,
+                                                            np.nan)), index=manager_days.index)
 
 
 def confounders(frame: pd.DataFrame) -> list[str]:
-    """The feature columns of `frame` the effect is adjusted for: every model feature but the
-    contacts family (see the module docstring)."""
-    return [c for c in model_features(frame)
-            if _family(c) in _ADJUST_FAMILIES or _family(c) is None]
+    """The feature columns of `frame` the effect is adjusted for: every model feature (they
+    all describe the account before the decision; see the module docstring)."""
+    return [c for c in model_features(frame) if c != TREATMENT]
 
 
 def fit_manager_effect(train: pd.DataFrame, learner: DRLearner,
                        outcome: str = LABEL_SPEND) -> DRLearner:
-    """`learner` fitted on the stacked training set: treatment `ctc_has_manager`, outcome
-    column `outcome`, the confounders as features, rows grouped by customer. ValueError
-    naming the fix when the treatment column is absent (no contacts table, or no manager
-    in it) or one arm is empty."""
+    """`learner` fitted on `training_rows`' frame: treatment TREATMENT, outcome column
+    `outcome`, the confounders as features, rows grouped by customer. ValueError when the
+    treatment column is absent or has missing (ambiguous) values."""
     if TREATMENT not in train.columns:
-        raise ValueError(
-            f"the training set has no {TREATMENT} column: the manager's effect needs a "
-            "contacts table with manager_id (configs/data.yaml) and the contacts feature "
-            "family on (configs/features.yaml)")
+        raise ValueError(f"the rows have no {TREATMENT} column: build them with training_rows")
     treated = train[TREATMENT].to_numpy(dtype=float)
     if np.isnan(treated).any():
-        raise ValueError(f"{TREATMENT} has missing values in the training set")
+        raise ValueError(f"{TREATMENT} has missing values: training_rows leaves out the "
+                         "ambiguous rows")
     return learner.fit(train[confounders(train)], train[outcome].to_numpy(dtype=float),
                        treated.astype(int), groups=train[CUSTOMER_ID].to_numpy())
 
@@ -138,54 +144,79 @@ class ManagerEffect:
 
 
 def skip_reason(train: pd.DataFrame, n_splits: int = 3) -> str | None:
-    """Why the manager's effect cannot be estimated on `train` (None when it can): no
-    treatment column (no contacts table, or no manager_id in it), or one arm (managed /
-    not managed) with fewer than `n_splits` rows."""
-    if TREATMENT not in train.columns:
+    """Why the manager's effect cannot be estimated on `training_rows`' frame (None when it
+    can): no manager contact at all (no contacts table, or no manager_id in it), or one arm
+    (managed / not managed) with fewer than `n_splits` rows."""
+    if LABEL_MANAGER_DAYS not in train.columns or not train[LABEL_MANAGER_DAYS].notna().any():
         return ("no manager contact history (the contacts table, with manager_id, is absent or "
-                "the contacts family is off)")
-    treated = train[TREATMENT].fillna(0).to_numpy(dtype=float) > 0
-    if treated.sum() < n_splits:
+                "names no manager)")
+    treated = train[TREATMENT].to_numpy(dtype=float)
+    if (treated == 1).sum() < n_splits:
         return "no account had a dedicated manager in the training history"
-    if (~treated).sum() < n_splits:
+    if (treated == 0).sum() < n_splits:
         return "every account had a dedicated manager in the training history"
     return None
 
 
-def training_rows(training_set: pd.DataFrame, horizon_days: int, window_cutoffs: int,
-                  max_rows: int | None, random_state: int = 0) -> pd.DataFrame:
-    """The rows the effect is fitted on: the latest `window_cutoffs` cutoffs whose labels are
-    fully observed, labelled rows only, sampled down to `max_rows` (models.training.sample_rows)."""
-    cutoffs = labelled_cutoffs(training_set, horizon_days)[-window_cutoffs:]
-    if not cutoffs:
-        return training_set.iloc[:0]
+def decision_cutoffs(training_set: pd.DataFrame, horizon_days: int,
+                     decision_month: int | None, window_cutoffs: int) -> list[pd.Timestamp]:
+    """The labelled cutoffs the effect is fitted on: those in `decision_month` (every one when
+    None), the latest `window_cutoffs` of them."""
+    cutoffs = labelled_cutoffs(training_set, horizon_days)
+    if decision_month is not None:
+        cutoffs = [c for c in cutoffs if pd.Timestamp(c).month == decision_month]
+    return list(cutoffs)[-window_cutoffs:]
+
+
+def training_rows(training_set: pd.DataFrame, config: ManagerEffectConfig, horizon_days: int,
+                  random_state: int = 0) -> tuple[pd.DataFrame, int]:
+    """(rows, ambiguous): the labelled rows of `decision_cutoffs` with the TREATMENT column,
+    spend clipped at 0 (returns beyond purchases count as no spend), sampled down to
+    `config.max_rows` (models.training.sample_rows); `ambiguous`: the rows left out because
+    their first manager contact came after `assigned_within_days`."""
+    cutoffs = decision_cutoffs(training_set, horizon_days, config.decision_month,
+                               config.window_cutoffs)
+    if not cutoffs or LABEL_MANAGER_DAYS not in training_set.columns:
+        return training_set.iloc[:0].assign(**{TREATMENT: pd.Series(dtype=float)}), 0
     rows = training_set[training_set[CUTOFF].isin(cutoffs) & training_set[LABEL_SPEND].notna()
                         & training_set[LABEL_CHURNED].notna()]
-    return sample_rows(rows, max_rows, random_state)
+    rows = rows.assign(**{TREATMENT: treatment(rows[LABEL_MANAGER_DAYS],
+                                               config.assigned_within_days),
+                          LABEL_SPEND: rows[LABEL_SPEND].clip(lower=0)})
+    known = rows[TREATMENT].notna()
+    return sample_rows(rows[known], config.max_rows, random_state), int((~known).sum())
+
+
+def _learner(config: ManagerEffectConfig, columns, n_jobs: int, random_state: int) -> DRLearner:
+    final = [c for c in config.final_features if c in columns]
+    level = config.level_column if config.level_column in columns else None
+    return DRLearner(outcome="tweedie", n_splits=config.n_splits, overlap=config.overlap,
+                     n_bootstrap=config.n_bootstrap, n_estimators=config.n_estimators,
+                     n_jobs=n_jobs, random_state=random_state, pooled_outcome=True,
+                     final_scale="relative", level_column=level,
+                     final_features=final or None, select_trees=True)
 
 
 def estimate(training_set: pd.DataFrame, config: ManagerEffectConfig, horizon_days: int,
              n_jobs: int = 1, random_state: int = 0) -> ManagerEffect:
     """The manager's effect on spend over the horizon, fitted on `training_rows` of the stacked
-    `training_set` (treatment TREATMENT, the confounders, a Tweedie outcome model: spend is
-    clipped at 0, returns beyond purchases count as no spend), or a ManagerEffect without a
-    learner and with the reason when it is disabled or cannot be estimated: never an error."""
+    `training_set` (a pooled Tweedie outcome model, the effect relative to last year's spend
+    and varying with `config.final_features`, its number of trees chosen by held-out DR loss),
+    or a ManagerEffect without a learner and with the reason when it is disabled or cannot be
+    estimated: never an error."""
     if not config.enabled:
         return ManagerEffect(None, "not estimated: model.manager_effect.enabled is false",
                              config.level)
-    train = training_rows(training_set, horizon_days, config.window_cutoffs, config.max_rows,
-                          random_state)
+    train, ambiguous = training_rows(training_set, config, horizon_days, random_state)
     if train.empty:
+        month = ("" if config.decision_month is None
+                 else f" in month {config.decision_month} (manager_effect.decision_month)")
         return ManagerEffect(None, "not estimated: no cutoff with a fully observed label "
-                             "window", config.level)
+                             f"window{month}", config.level)
     reason = skip_reason(train, config.n_splits)
     if reason is not None:
         return ManagerEffect(None, f"not estimated: {reason}", config.level)
-    learner = DRLearner(outcome="tweedie", n_splits=config.n_splits, overlap=config.overlap,
-                        n_bootstrap=config.n_bootstrap, n_estimators=config.n_estimators,
-                        n_jobs=n_jobs, random_state=random_state)
-    train = train.assign(**{LABEL_SPEND: train[LABEL_SPEND].clip(lower=0),
-                            TREATMENT: train[TREATMENT].fillna(0)})
+    learner = _learner(config, set(confounders(train)), n_jobs, random_state)
     try:
         fit_manager_effect(train, learner)
     except ValueError as error:  # e.g. the arms do not overlap: say so, score without it
@@ -194,8 +225,9 @@ def estimate(training_set: pd.DataFrame, config: ManagerEffectConfig, horizon_da
     summary = {"ate": learner.ate_, "ate_lower": lower, "ate_upper": upper,
                "overlap_share": learner.n_overlap_ / learner.n_rows_,
                "treated_share": float(train[TREATMENT].mean()), "rows": int(learner.n_rows_),
-               "customers": int(train[CUSTOMER_ID].nunique()),
-               "cutoffs": int(train[CUTOFF].nunique()), "level": config.level}
+               "ambiguous_rows": ambiguous, "customers": int(train[CUSTOMER_ID].nunique()),
+               "cutoffs": int(train[CUTOFF].nunique()), "final_trees": learner.final_trees_,
+               "level": config.level}
     return ManagerEffect(learner, "", config.level, summary)
 
 

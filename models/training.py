@@ -26,7 +26,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from features.contract import AS_OF, CUSTOMER_ID, CUTOFF, HORIZON_DAYS, LABEL_CHURNED, LABEL_SPEND
+from features.contract import (
+    AS_OF,
+    CUSTOMER_ID,
+    CUTOFF,
+    HORIZON_DAYS,
+    LABEL_CHURNED,
+    LABEL_MANAGER_DAYS,
+    LABEL_SPEND,
+)
 from features.names import txn_spend_in
 from models.baselines import (
     BTYD_OUTPUTS,
@@ -69,7 +77,8 @@ __all__ = [
     "value_at_risk",
 ]
 
-_NOT_FEATURES = {CUSTOMER_ID, CUTOFF, AS_OF, HORIZON_DAYS, LABEL_SPEND, LABEL_CHURNED}
+_NOT_FEATURES = {CUSTOMER_ID, CUTOFF, AS_OF, HORIZON_DAYS, LABEL_SPEND, LABEL_CHURNED,
+                 LABEL_MANAGER_DAYS}
 
 
 def model_features(frame: pd.DataFrame) -> list[str]:

@@ -111,7 +111,12 @@ def simulate_chunk(config: GenerateConfig, chunk_index: int, first_number: int, 
     seasons = behaviour_season(config.start_date, np.arange(weeks), b)
     snapshots: dict[int, State] = {}
     reviews = review_weeks(weeks, b.manager_uplift) if b.manager_uplift is not None else ()
-    yearly = np.zeros((52, n)) if reviews else None  # revenue of the last 52 weeks
+    # the reviews read booked revenue (purchases less returns, the amounts the transactions
+    # table holds) of the last 52 weeks, so the amounts are drawn as the weeks go, from their
+    # own stream (the demo, without reviews, draws them at the end as before)
+    yearly = np.zeros((52, n)) if reviews else None
+    amounts = _Amounts(np.random.default_rng([config.seed, chunk_index, 2]), pop,
+                       b.order_value_sigma) if reviews else None
     assignments: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     buys, rets, contacts = [], [], []
     for t in range(weeks):
@@ -128,8 +133,8 @@ def simulate_chunk(config: GenerateConfig, chunk_index: int, first_number: int, 
             count = rng.poisson(mean)
             who = np.flatnonzero(count)
             store.append((np.repeat(who, count[who]), t))
-            if yearly is not None and store is buys:
-                yearly[t % 52] = count * pop.mean_net_value
+        if amounts is not None:
+            yearly[t % 52] = amounts.week(buys[-1][0], rets[-1][0], n)
         alive = state.alive.copy()
         manager, other, complaint_mgr, complaint_other = advance(rng, pop, state, t, arrived, b)
         contacts.append((np.flatnonzero(manager), np.flatnonzero(other),
@@ -137,7 +142,8 @@ def simulate_chunk(config: GenerateConfig, chunk_index: int, first_number: int, 
     if reviews:
         _after_reviews(pop, weeks - 1)
     ids = customer_ids(pop.number, config.n_customers)
-    tx = _transactions(rng, config, pop, ids, buys, rets, first_order)
+    tx = _transactions(rng, config, pop, ids, buys, rets, first_order,
+                       None if amounts is None else amounts.all())
     ct = _contacts(rng, config, pop, ids, contacts, managers)
     cu = _customers(config, pop, ids, managers)
     return ChunkResult(tx, ct, cu, pop, snapshots, assignments)
@@ -169,7 +175,37 @@ def _flatten(store: list) -> tuple[np.ndarray, np.ndarray]:
     return cust, week
 
 
-def _transactions(rng, config, pop, ids, buys, rets, first_order) -> pd.DataFrame:
+class _Amounts:
+    """Order and return amounts drawn week by week (the yearly reviews read booked revenue).
+
+    Same distribution as `_transactions` draws at the end: an order is worth
+    exp(log_mu + sigma N(0, 1)), a return takes back U(0.2, 1) of such an amount."""
+
+    def __init__(self, rng: np.random.Generator, pop: Population, sigma: float):
+        self.rng, self.log_mu, self.sigma = rng, pop.log_mu, sigma
+        self.buys: list[np.ndarray] = []
+        self.rets: list[np.ndarray] = []
+
+    def _draw(self, who: np.ndarray) -> np.ndarray:
+        return np.exp(self.log_mu[who] + self.sigma * self.rng.standard_normal(len(who)))
+
+    def week(self, buyers: np.ndarray, returners: np.ndarray, n: int) -> np.ndarray:
+        """Draw the week's amounts; each customer's booked revenue of the week."""
+        bought = self._draw(buyers)
+        returned = -self.rng.uniform(0.2, 1.0, len(returners)) * self._draw(returners)
+        self.buys.append(bought)
+        self.rets.append(returned)
+        return (np.bincount(buyers, weights=bought, minlength=n)
+                + np.bincount(returners, weights=returned, minlength=n))
+
+    def all(self) -> np.ndarray:
+        """Every amount in `_transactions`' order: the purchases, then the returns."""
+        return np.concatenate(self.buys + self.rets) if self.buys else np.zeros(0)
+
+
+def _transactions(rng, config, pop, ids, buys, rets, first_order,
+                  amounts: np.ndarray | None = None) -> pd.DataFrame:
+    """The transactions table; `amounts` (from `_Amounts`) when drawn during the weeks."""
     b = config.behaviour
     bc, bw = _flatten(buys)
     rc, rw = _flatten(rets)
@@ -177,8 +213,11 @@ def _transactions(rng, config, pop, ids, buys, rets, first_order) -> pd.DataFram
     week = np.concatenate([bw, rw])
     is_return = np.r_[np.zeros(len(bc), bool), np.ones(len(rc), bool)]
     day = _days(config, week, rng.integers(0, 7, len(cust)))
-    value = np.exp(pop.log_mu[cust] + b.order_value_sigma * rng.standard_normal(len(cust)))
-    value = np.where(is_return, -rng.uniform(0.2, 1.0, len(cust)) * value, value)
+    if amounts is None:
+        value = np.exp(pop.log_mu[cust] + b.order_value_sigma * rng.standard_normal(len(cust)))
+        value = np.where(is_return, -rng.uniform(0.2, 1.0, len(cust)) * value, value)
+    else:
+        value = amounts
     category = np.minimum((rng.random(len(cust))[:, None] > pop.cat_cum[cust]).sum(axis=1),
                           len(CATEGORIES) - 1)
     unit = UNIT_PRICE[category] * rng.lognormal(0.0, 0.3, len(cust))

@@ -211,7 +211,8 @@ def test_labels_window_is_t_plus_one_to_t_plus_h():
 def training_at_t(tables: Tables, cutoffs=(T - pd.Timedelta(days=30), T)) -> pd.DataFrame:
     """The features of cutoff T through the stacked training set (labels dropped)."""
     frame = features.build_training_set(tables, list(cutoffs), CONFIG)
-    at = frame[frame["cutoff"] == T].drop(columns=["cutoff", "future_spend", "churned"])
+    labels = ["cutoff", "future_spend", "churned", "future_manager_contact_days"]
+    at = frame[frame["cutoff"] == T].drop(columns=labels)
     return at.set_index("customer_id")
 
 
@@ -241,6 +242,13 @@ def test_rows_dated_the_day_after_the_cutoff_change_no_training_feature(extra_tx
         assert labels.loc["A", "future_spend"] == 50.0 and not labels.loc["A", "churned"]
     else:
         assert labels["future_spend"].eq(0).all() and labels["churned"].all()
+    # the first manager contact after T: day T + 1 is 1 day later; B's has no manager
+    manager_days = labels["future_manager_contact_days"]
+    if extra_ct:
+        assert manager_days.loc["A"] == 1.0
+    else:  # A's manager contact at T - 10 is before the window
+        assert np.isnan(manager_days.loc["A"])
+    assert np.isnan(manager_days.loc["B"])
 
 
 def test_feature_functions_see_no_row_after_the_cutoff(monkeypatch):

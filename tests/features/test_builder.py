@@ -51,10 +51,11 @@ def test_training_set_stacks_cutoffs(all_tables, config):
     cutoffs = [pd.Timestamp("2024-03-31"), AS_OF]
     training = features.build_training_set(all_tables, cutoffs, config)
     assert list(training.columns[:3]) == ["customer_id", "cutoff", "as_of"]
-    assert list(training.columns[-2:]) == ["future_spend", "churned"]
+    assert list(training.columns[-3:]) == ["future_spend", "churned",
+                                           "future_manager_contact_days"]
     assert training.groupby("cutoff").size().to_dict() == {cutoffs[0]: 1, cutoffs[1]: 3}
     latest = training[training["cutoff"] == AS_OF].drop(
-        columns=["cutoff", "future_spend", "churned"]
+        columns=["cutoff", "future_spend", "churned", "future_manager_contact_days"]
     )
     pd.testing.assert_frame_equal(
         latest.reset_index(drop=True), features.build(all_tables, AS_OF, config)
@@ -184,7 +185,7 @@ def tables(past_tx, future_tx, past_ct, future_ct) -> Tables:
 def training_features(t: Tables) -> pd.DataFrame:
     """Features through the training-set path, which sees the whole history."""
     frame = features.build_training_set(t, [CUTOFF], CONFIG)
-    return frame.drop(columns=["future_spend", "churned"])
+    return frame.drop(columns=["future_spend", "churned", "future_manager_contact_days"])
 
 
 def past(day: int) -> int:

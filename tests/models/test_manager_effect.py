@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.contract import CUSTOMER_ID, CUTOFF, LABEL_SPEND
+from features.contract import CUSTOMER_ID, CUTOFF, LABEL_MANAGER_DAYS, LABEL_SPEND
 from features.names import (
     CTC_DAYS_SINCE_MANAGER_VISIT,
     CTC_HAS_MANAGER,
@@ -13,7 +13,13 @@ from features.names import (
     txn_spend_in,
 )
 from models.columns import BTYD_EXPECTED_SPEND, IN_OVERLAP, MANAGER_GAIN
-from models.manager_effect import confounders, fit_manager_effect, manager_gain
+from models.manager_effect import (
+    TREATMENT,
+    confounders,
+    fit_manager_effect,
+    manager_gain,
+    treatment,
+)
 from models.uplift import DRLearner
 
 
@@ -33,24 +39,40 @@ def _training_set(n_customers: int = 1500, seed: int = 0) -> pd.DataFrame:
             CTC_HAS_MANAGER: managed.astype(float),
             CTC_DAYS_SINCE_MANAGER_VISIT: np.where(managed, 10.0, np.nan),
             LABEL_SPEND: spend + 100 * managed + rng.normal(0, 50, n_customers),
+            LABEL_MANAGER_DAYS: np.where(managed, 12.0, np.nan), TREATMENT: managed * 1.0,
         }))
     return pd.concat(rows, ignore_index=True)
 
 
-def test_the_contacts_family_is_not_adjusted_for():
+def test_every_feature_is_a_confounder_but_not_the_labels_or_the_treatment():
+    # the contact features describe who had a manager before the cutoff: the decision after
+    # it is what is measured, so they are adjusted for
     train = _training_set(50)
     assert confounders(train) == [TXN_SPEND_TOTAL, txn_spend_in(90), CUST_SIZE_EMPLOYEES,
-                                  BTYD_EXPECTED_SPEND]
+                                  BTYD_EXPECTED_SPEND, CTC_HAS_MANAGER,
+                                  CTC_DAYS_SINCE_MANAGER_VISIT]
+
+
+@pytest.mark.parametrize(("days", "expected"), [
+    (1.0, 1.0), (91.0, 1.0),  # the first manager contact within the window: a manager
+    (92.0, np.nan), (365.0, np.nan),  # a later one: ambiguous, left out
+    (np.nan, 0.0),  # none over the horizon: no manager
+])
+def test_the_treatment_is_the_first_manager_contact_after_the_cutoff(days, expected):
+    got = treatment(pd.Series([days]), assigned_within_days=91).iloc[0]
+    assert (np.isnan(got) and np.isnan(expected)) or got == expected
 
 
 def test_the_gain_of_a_manager_is_recovered_and_published_per_customer():
-    train = _training_set()
+    # the past manager columns here copy the decision itself: left out, as if no account's
+    # manager had changed at the cutoff would leave no overlap at all
+    train = _training_set().drop(columns=[CTC_HAS_MANAGER, CTC_DAYS_SINCE_MANAGER_VISIT])
     learner = fit_manager_effect(train, DRLearner(n_bootstrap=5, n_estimators=60,
                                                   learning_rate=0.1))
     low, high = learner.ate_interval(level=0.95)
     assert low <= 100 <= high
-    naive = (train.loc[train[CTC_HAS_MANAGER] == 1, LABEL_SPEND].mean()
-             - train.loc[train[CTC_HAS_MANAGER] == 0, LABEL_SPEND].mean())
+    naive = (train.loc[train[TREATMENT] == 1, LABEL_SPEND].mean()
+             - train.loc[train[TREATMENT] == 0, LABEL_SPEND].mean())
     assert naive > 300  # the plain comparison mostly measures the account's size
     scoring = train[train[CUTOFF] == train[CUTOFF].max()].drop(columns=[LABEL_SPEND])
     gain = manager_gain(learner, scoring)
@@ -58,7 +80,10 @@ def test_the_gain_of_a_manager_is_recovered_and_published_per_customer():
     assert gain.loc[gain[IN_OVERLAP], MANAGER_GAIN].between(0, 200).mean() > 0.9
 
 
-def test_no_manager_signal_says_what_is_missing():
-    train = _training_set(50).drop(columns=[CTC_HAS_MANAGER])
-    with pytest.raises(ValueError, match="contacts table with manager_id"):
+def test_rows_without_the_treatment_say_how_to_build_them():
+    train = _training_set(50).drop(columns=[TREATMENT])
+    with pytest.raises(ValueError, match="training_rows"):
         fit_manager_effect(train, DRLearner())
+    ambiguous = _training_set(50).assign(**{TREATMENT: np.nan})
+    with pytest.raises(ValueError, match="ambiguous"):
+        fit_manager_effect(ambiguous, DRLearner())

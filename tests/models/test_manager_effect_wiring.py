@@ -6,8 +6,16 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from features.contract import CAPACITY, CUSTOMER_ID, CUTOFF, LABEL_CHURNED, LABEL_SPEND, REGION
-from features.names import CTC_HAS_MANAGER, TXN_SPEND_TOTAL
+from features.contract import (
+    CAPACITY,
+    CUSTOMER_ID,
+    CUTOFF,
+    LABEL_CHURNED,
+    LABEL_MANAGER_DAYS,
+    LABEL_SPEND,
+    REGION,
+)
+from features.names import TXN_SPEND_TOTAL
 from models.columns import (
     GAIN_COLUMNS,
     GAIN_LOWER,
@@ -24,8 +32,10 @@ from models.columns import (
 )
 from models.config import ManagerEffectConfig, ModelConfig
 from models.manager_effect import (
+    TREATMENT,
     ManagerEffect,
     account_gains,
+    decision_cutoffs,
     estimate,
     manager_value_table,
     not_estimated,
@@ -52,7 +62,8 @@ def _stacked(n_customers: int = 800, effect: float = 100.0, seed: int = 0,
                    else np.full(n_customers, bool(treated)))
         frames.append(pd.DataFrame({
             CUSTOMER_ID: [f"C{i:04d}" for i in range(n_customers)], CUTOFF: cutoff,
-            TXN_SPEND_TOTAL: spend, CTC_HAS_MANAGER: managed.astype(float),
+            TXN_SPEND_TOTAL: spend,
+            LABEL_MANAGER_DAYS: np.where(managed, 20.0, np.nan),
             LABEL_SPEND: spend + effect * managed + rng.normal(0, 30, n_customers),
             LABEL_CHURNED: 0.0}))
     return pd.concat(frames, ignore_index=True)
@@ -60,10 +71,10 @@ def _stacked(n_customers: int = 800, effect: float = 100.0, seed: int = 0,
 
 def test_the_config_block_is_typed_with_defaults_and_bounds():
     config = ModelConfig()
-    # off by default: bench_uplift finds a gain where managers have none (README)
     assert not config.manager_effect.enabled and config.manager_effect.outcome == "spend"
     assert 0 < config.manager_effect.overlap < 0.5 and 0 < config.manager_effect.level < 1
     for bad in ({"overlap": 0.5}, {"level": 1.0}, {"n_bootstrap": -1}, {"outcome": "churn"},
+                {"decision_month": 13}, {"decision_month": 0}, {"assigned_within_days": 0},
                 {"unknown_key": 1}):
         with pytest.raises(ValidationError):
             ManagerEffectConfig(**bad)
@@ -82,24 +93,33 @@ def test_the_repository_config_documents_the_block():
     assert all("#" in line for line in section.splitlines() if line.strip())  # commented
 
 
+def _rows(treated: list[float]) -> pd.DataFrame:
+    return pd.DataFrame({TREATMENT: treated,
+                         LABEL_MANAGER_DAYS: [20.0 if t else np.nan for t in treated]})
+
+
 @pytest.mark.parametrize(("frame", "words"), [
-    (pd.DataFrame({TXN_SPEND_TOTAL: [1.0] * 5}), "no manager contact history"),
-    (pd.DataFrame({CTC_HAS_MANAGER: [0.0] * 5}), "no account had a dedicated manager"),
-    (pd.DataFrame({CTC_HAS_MANAGER: [1.0] * 5}), "every account had a dedicated manager"),
+    (pd.DataFrame({TREATMENT: [0.0] * 5}), "no manager contact history"),
+    (_rows([0.0] * 5), "no manager contact history"),  # the label names no manager at all
+    (_rows([0.0] * 5).assign(**{LABEL_MANAGER_DAYS: 200.0}),
+     "no account had a dedicated manager"),
+    (_rows([1.0] * 5), "every account had a dedicated manager"),
 ])
 def test_skip_reason_names_what_is_missing(frame, words):
     assert words in skip_reason(frame)
 
 
 def test_skip_reason_is_none_with_both_arms():
-    assert skip_reason(pd.DataFrame({CTC_HAS_MANAGER: [0.0, 1.0] * 3})) is None
+    assert skip_reason(_rows([0.0, 1.0] * 3)) is None
 
 
 @pytest.mark.parametrize(("config", "frame", "words"), [
     (ManagerEffectConfig(enabled=False), _stacked(50), "enabled is false"),
-    (FAST, _stacked(50, treated=0), "no account had a dedicated manager"),
+    (FAST, _stacked(50, treated=0), "no manager contact history"),  # none names a manager
     (FAST, _stacked(50, treated=1), "every account had a dedicated manager"),
-    (FAST, _stacked(50).drop(columns=CTC_HAS_MANAGER), "no manager contact history"),
+    (FAST, _stacked(50).drop(columns=LABEL_MANAGER_DAYS), "no cutoff with a fully observed"),
+    (FAST, _stacked(50).assign(**{LABEL_MANAGER_DAYS: np.nan}), "no manager contact history"),
+    (FAST.model_copy(update={"decision_month": 1}), _stacked(50), "in month 1"),
     (FAST, _stacked(50).assign(**{LABEL_SPEND: np.nan}), "no cutoff with a fully observed"),
 ])
 def test_estimate_skips_with_a_reason_never_an_error(config, frame, words):
@@ -114,8 +134,31 @@ def test_estimate_skips_with_a_reason_never_an_error(config, frame, words):
 
 def test_training_rows_are_the_latest_labelled_cutoffs_sampled_down():
     frame = _stacked(100)
-    rows = training_rows(frame, 90, window_cutoffs=2, max_rows=150, random_state=0)
+    config = FAST.model_copy(update={"window_cutoffs": 2, "max_rows": 150})
+    rows, ambiguous = training_rows(frame, config, 90, random_state=0)
     assert len(rows) == 150 and set(rows[CUTOFF]) <= set(frame[CUTOFF].unique()[-2:])
+    assert ambiguous == 0 and set(rows[TREATMENT]) == {0.0, 1.0}
+
+
+def test_training_rows_leave_out_the_ambiguous_and_count_them():
+    frame = _stacked(100)
+    late = frame.index[frame[LABEL_MANAGER_DAYS].notna()][:7]
+    frame.loc[late, LABEL_MANAGER_DAYS] = FAST.assigned_within_days + 1.0
+    rows, ambiguous = training_rows(frame, FAST, 90)
+    assert ambiguous == 7 and len(rows) + ambiguous == len(frame)
+    assert not rows.index.isin(late).any()
+    returns = frame.assign(**{LABEL_SPEND: -5.0})
+    assert (training_rows(returns, FAST, 90)[0][LABEL_SPEND] == 0).all()  # clipped at 0
+
+
+@pytest.mark.parametrize(("month", "expected"), [
+    (None, ["2024-09-30", "2024-12-31"]), (12, ["2024-12-31"]), (9, ["2024-09-30"]),
+    (5, []),
+])
+def test_decision_cutoffs_are_the_decision_month_ends(month, expected):
+    frame = _stacked(10)
+    got = decision_cutoffs(frame, 90, month, window_cutoffs=2)
+    assert [c.strftime("%Y-%m-%d") for c in got] == expected
 
 
 def test_estimate_recovers_a_randomised_effect_and_summarises_it():

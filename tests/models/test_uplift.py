@@ -114,6 +114,32 @@ def test_the_relative_final_model_recovers_an_effect_that_scales_with_size(level
     assert np.allclose(np.quantile(draws, 0.05, axis=1)[inside], effects[GAIN_LOWER][inside])
 
 
+@pytest.mark.parametrize("confounded", [False, True])
+def test_the_pooled_outcome_model_recovers_a_known_constant_and_a_varying_effect(confounded):
+    X, y, t, tau = _simulate(4000, _halves, confounded, seed=1)
+    model = DRLearner(n_bootstrap=0, pooled_outcome=True, **FAST).fit(X, y, t)
+    low, high = model.ate_interval(level=0.95)
+    assert low <= tau[model.overlap_].mean() <= high
+    assert np.corrcoef(model.predict(X)[model.overlap_], tau[model.overlap_])[0, 1] > 0.7
+    X, y, t, tau = _simulate(4000, _constant, confounded, seed=1)
+    flat = DRLearner(n_bootstrap=0, pooled_outcome=True, **FAST).fit(X.to_numpy(), y, t)
+    low, high = flat.ate_interval(level=0.95)  # an array X works too
+    assert low <= 1.0 <= high and high - low < 0.4
+
+
+def test_the_relative_constant_has_the_sign_of_the_average_effect():
+    # a constant relative effect is the ratio of the mean effect to the mean level: a few
+    # huge accounts with a negative pseudo-outcome cannot turn a positive average negative
+    # (the least-squares sum(phi m) / sum(m^2) would give -0.25 here and reverse a ranking)
+    from models.uplift import _Constant
+
+    phi = np.array([10.0, 10.0, 10.0, 10.0, -30.0])
+    level = np.array([10.0, 10.0, 10.0, 10.0, 100.0])
+    constant = _Constant.fit(phi, level)
+    assert constant.value == pytest.approx(10.0 / 140.0) and constant.value > 0
+    assert _Constant.fit(phi, None).value == pytest.approx(2.0)
+
+
 def test_tree_selection_keeps_a_constant_effect_flat_and_learns_a_varying_one():
     X, y, t, _ = _simulate(3000, _constant, True, seed=4)
     flat = DRLearner(n_bootstrap=3, select_trees=True, **FAST).fit(X, y, t)

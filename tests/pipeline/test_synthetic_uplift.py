@@ -191,6 +191,26 @@ def test_yearly_review_follows_last_years_revenue_and_keeps_tiers_consistent() -
     assert np.median(revenue[now]) > 1.5 * np.median(revenue[was & ~now])
 
 
+def test_the_review_reads_the_booked_revenue_of_the_transactions_table() -> None:
+    # without the review's noise and stickiness, the accounts managed after the last review
+    # are exactly the top strategic share by the year's net amounts in the transactions
+    # table: the firm decides on what its books (and the features) show, not on a latent
+    config = _preset(1.0, n=2000, review_noise=0.0, review_stickiness=0.0)
+    result = _chunk(config)
+    pop, tx = result.population, result.transactions
+    last_review = 52 * ((week_of(config, config.end_date)) // 52)
+    start = pd.Timestamp(config.start_date)
+    window = tx[(tx["order_date"] >= start + pd.Timedelta(days=7 * (last_review - 52)))
+                & (tx["order_date"] < start + pd.Timedelta(days=7 * last_review))]
+    ids = customer_ids(pop.number, config.n_customers)
+    booked = window.groupby(CUSTOMER_ID)["amount"].sum().reindex(ids, fill_value=0.0)
+    managed = (pop.managed_from <= last_review) & (last_review < pop.managed_until)
+    arrived = pop.created_week <= last_review
+    k = int(round(config.behaviour.strategic_share * arrived.sum()))
+    top = set(booked[arrived].sort_values(ascending=False).index[:k])
+    assert managed.sum() == k and set(ids[managed]) == top
+
+
 def test_by_revenue_assignment_draws_gained_and_former_managers() -> None:
     config = _preset(1.0, n=2000, assignment="by_revenue")
     result = _chunk(config)

@@ -18,8 +18,8 @@ the observed part of that difference:
    (hence "doubly robust"), and its conditional mean given x is the conditional effect tau(x).
 3. The final model regresses phi on x (a small, strongly regularised LightGBM: phi is noisy);
    its predictions are the per-account effects. With final_scale "relative" it models the
-   effect relative to the account's level without a manager, tau(x) = mu_0(x) g(x) (same
-   loss, g fitted on phi / mu_0 with weights mu_0^2): spend effects scale with the account,
+   effect relative to the account's level without a manager, tau(x) = mu_0(x) g(x) (g fitted
+   on phi / mu_0 with weights mu_0): spend effects scale with the account,
    and the relative effect, flatter in x, is easier to learn from few columns
    (final_features).
 
@@ -126,10 +126,14 @@ class DRLearner(RegressorMixin, BaseEstimator):
         "relative": tau(x) = m(x) g(x) with m(x) the cross-fitted outcome without the
         treatment (mu_0, floored at its 10th percentile over the rows in overlap so that
         tiny accounts do not get huge weights): g, the effect relative to the account's own
-        level, is fitted on phi / m with weights m^2, which minimises the same squared loss
-        sum (phi - m g)^2 as the absolute model. Spend effects scale with the account's
-        size, so the relative effect is flatter in x and a small model learns it from
-        fewer, noisy pseudo-outcomes.
+        level, is fitted on phi / m with weights m: the loss sum (phi - m g)^2 / m, weighted
+        least squares for a pseudo-outcome whose variance grows with the level (spend: at
+        least in proportion). Weights m^2 (the plain loss sum (phi - m g)^2) let a few of the
+        largest accounts decide g: on bench_uplift its constant came out negative with a
+        positive average effect and reversed the ranking; with weights m the constant is
+        sum(phi) / sum(m), of the average effect's sign. Spend effects scale with the
+        account's size, so the relative effect is flatter in x and a small model learns it
+        from fewer, noisy pseudo-outcomes.
     level_column : with final_scale "relative", a column of X to use as m(x) instead of
         mu_0 (say last year's spend, floored the same way): any known positive m leaves the
         loss the same, and an observed column does not have mu_0's weakness where it

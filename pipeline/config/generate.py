@@ -58,7 +58,8 @@ class ManagerUpliftConfig(StrictModel):
     - assignment "yearly_review" (default): at the start, P(manager) = logit^-1(
       assignment_slope * (log latent value - c)), c set so that strategic_share of the
       accounts are managed; then every 52 weeks the firm reviews its book: the strategic_share
-      of the arrived accounts with the highest log(1 + last year's revenue) + review_noise *
+      of the arrived accounts with the highest log(1 + last year's booked revenue: the net
+      amounts of the transactions table over the 52 weeks before) + review_noise *
       N(0, 1) + review_stickiness (when managed now) keep or get a manager, the others lose
       theirs. "by_revenue": the initial draw only, then gained_share of the managed accounts
       get their manager at a uniform week of the history and former_share (times the

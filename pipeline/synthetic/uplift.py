@@ -113,7 +113,8 @@ def review(rng: np.random.Generator, t: int, revenue: np.ndarray, arrived: np.nd
            region: np.ndarray, pools: list[np.ndarray], share: float,
            u: ManagerUpliftConfig) -> None:
     """The firm's yearly review at week t, in place: the accounts with the highest
-    log(1 + last year's revenue) + review_noise * N(0, 1) + review_stickiness (when managed
+    log(1 + last year's revenue) (booked: purchases less returns, as the transactions table
+    holds them) + review_noise * N(0, 1) + review_stickiness (when managed
     now) keep or get a manager, `share` of the arrived accounts; the others lose theirs.
     A newly managed account keeps its earlier manager, or gets one of its region's."""
     now = (managed_from <= t) & (t < managed_until)

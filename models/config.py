@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from features.config import StrictModel
 from features.cutoffs import STEP_PATTERN, months_alias
+from features.names import CUST_INDUSTRY, CUST_SIZE_EMPLOYEES, ctc_complaints, txn_spend_in
 from models._lightgbm import LIGHTGBM_PARAMS, check_lgbm_params
 from models.metrics import GATE_CHURN_METRICS, VALUE_METRICS
 
@@ -161,9 +162,9 @@ class ManagerEffectConfig(StrictModel):
     decision_month: int | None = Field(None, ge=1, le=12)
     assigned_within_days: int = Field(91, gt=0)
     overlap: float = Field(0.03, gt=0, lt=0.5)
-    final_features: list[str] = ["cust_size_employees", "cust_industry", "ctc_complaints_365d",
-                                 "txn_spend_365d"]
-    level_column: str | None = "txn_spend_365d"
+    final_features: list[str] = [CUST_SIZE_EMPLOYEES, CUST_INDUSTRY, ctc_complaints(365),
+                                 txn_spend_in(365)]
+    level_column: str | None = txn_spend_in(365)
     n_bootstrap: int = Field(20, ge=0, le=500)
     level: float = Field(0.9, gt=0, lt=1)
     n_splits: int = Field(3, ge=2, le=10)

@@ -61,7 +61,9 @@ class ManagerUpliftConfig(StrictModel):
       of the arrived accounts with the highest log(1 + last year's booked revenue: the net
       amounts of the transactions table over the 52 weeks before) + review_noise *
       N(0, 1) + review_stickiness (when managed now) keep or get a manager, the others lose
-      theirs. "by_revenue": the initial draw only, then gained_share of the managed accounts
+      theirs; an account arriving between reviews has no manager until the next one (in
+      the demo it gets one half a year after arrival, drawn on its latent value: under the
+      reviews that would be an assignment no feature can explain). "by_revenue": the initial draw only, then gained_share of the managed accounts
       get their manager at a uniform week of the history and former_share (times the
       assignment probability) of the unmanaged had one that left at a uniform week.
       "top_value": the demo's rule (a manager for managed_given_eligible of the top-value

@@ -222,6 +222,10 @@ def _uplift_fields(rng, u, b: BehaviourConfig, base, created_week, managed_from,
     if u.assignment == "yearly_review":  # the history's reviews re-assign
         managed_until = np.full(len(managed), NEVER, np.int32)
         former = np.zeros(len(managed), bool)
+        # an account arriving during the history waits for the next review, which reads its
+        # booked revenue: a manager half a year after arrival drawn on the latent value
+        # (the demo's rule) would be a confounder that no feature shows
+        managed_from = np.where(created_week > 0, NEVER, managed_from)
     else:
         managed_from, managed_until, former = uplift.reassign(
             rng, managed, propensity, created_week, managed_from, n_weeks, u, NEVER)

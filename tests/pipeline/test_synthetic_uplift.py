@@ -191,6 +191,19 @@ def test_yearly_review_follows_last_years_revenue_and_keeps_tiers_consistent() -
     assert np.median(revenue[now]) > 1.5 * np.median(revenue[was & ~now])
 
 
+def test_under_yearly_reviews_a_late_arrival_gets_a_manager_only_at_a_review() -> None:
+    # the firm decides at its reviews on booked revenue: an account arriving between two
+    # reviews is not given a manager half a year later on its (unobserved) latent value
+    config = _preset(1.0, n=3000)
+    result = _chunk(config)
+    pop = result.population
+    late = pop.created_week > 0
+    started = late & (pop.managed_from < np.iinfo(np.int32).max)
+    assert started.sum() > 5
+    assert set(np.unique(pop.managed_from[started])) <= {52, 104, 156, 208}
+    assert (pop.managed_from[started] >= pop.created_week[started]).all()
+
+
 def test_the_review_reads_the_booked_revenue_of_the_transactions_table() -> None:
     # without the review's noise and stickiness, the accounts managed after the last review
     # are exactly the top strategic share by the year's net amounts in the transactions

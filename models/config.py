@@ -143,7 +143,9 @@ class ManagerEffectConfig(StrictModel):
     firm's decision at a cutoff: an account whose first manager contact after the cutoff
     comes within `assigned_within_days` had a manager, one without any manager contact over
     the horizon had none, and one whose first manager contact came later (a manager given
-    during the year, or an account its manager rarely sees) is left out as ambiguous.
+    during the year, or an account its manager rarely sees) is left out as ambiguous, unless
+    the account had a manager before the cutoff (ctc_has_manager): then any manager contact
+    over the horizon means its manager stayed.
     `decision_month` (1-12): the month at whose end the firm decides who gets a manager for
     the next year (its yearly account review); the effect is fitted on those month ends'
     cutoffs only, where the decision is made on what the features see. null: on every

@@ -63,6 +63,17 @@ def test_the_treatment_is_the_first_manager_contact_after_the_cutoff(days, expec
     assert (np.isnan(got) and np.isnan(expected)) or got == expected
 
 
+@pytest.mark.parametrize(("days", "had", "expected"), [
+    (91.0, 0.0, 1.0), (92.0, 0.0, np.nan),  # a new manager: within the window or ambiguous
+    (92.0, 1.0, 1.0), (365.0, 1.0, 1.0),  # a continuing manager who called late: kept
+    (np.nan, 1.0, 0.0),  # had one, none over the horizon: lost it
+    (200.0, np.nan, np.nan),  # no contact history before the cutoff: not continuing
+])
+def test_a_continuing_manager_counts_whenever_it_called(days, had, expected):
+    got = treatment(pd.Series([days]), 91, had_manager=pd.Series([had])).iloc[0]
+    assert (np.isnan(got) and np.isnan(expected)) or got == expected
+
+
 def test_the_gain_of_a_manager_is_recovered_and_published_per_customer():
     # the past manager columns here copy the decision itself: left out, as if no account's
     # manager had changed at the cutoff would leave no overlap at all

@@ -132,7 +132,11 @@ class ManagerEffect:
 
     `learner`: the fitted DRLearner, None when nothing was estimated; `reason`: why not ("" when
     estimated); `level`: of the intervals; `summary`: what the MLflow run logs (average effect
-    `ate` with `ate_lower` / `ate_upper`, `overlap_share` of the training rows, `treated_share`,
+    `ate` with `ate_lower` / `ate_upper`; `top_gain` with `top_gain_lower` / `top_gain_upper`:
+    the out-of-sample average gain of the accounts the ranking puts first, the `top_share` of
+    the rows in overlap that the firm manages there (DRLearner.policy_value), the honest
+    claim for the accounts `rank_by: uplift` picks; `overlap_share` of the training rows,
+    `treated_share`,
     `rows`, `customers`, `cutoffs`; only `reason` when not estimated)."""
 
     learner: DRLearner | None
@@ -153,7 +157,9 @@ class ManagerEffect:
         return (f"average {s['ate']:,.1f} extra spend over the horizon ({s['level']:.0%} "
                 f"interval {s['ate_lower']:,.1f} to {s['ate_upper']:,.1f}), "
                 f"{s['overlap_share']:.1%} of {s['rows']:,} training rows in overlap, "
-                f"{s['treated_share']:.1%} managed")
+                f"{s['treated_share']:.1%} managed; the top {s['top_share']:.1%} of those in "
+                f"overlap by estimated gain: {s['top_gain']:,.1f} each out of sample "
+                f"({s['top_gain_lower']:,.1f} to {s['top_gain_upper']:,.1f})")
 
 
 def skip_reason(train: pd.DataFrame, n_splits: int = 3) -> str | None:
@@ -236,7 +242,14 @@ def estimate(training_set: pd.DataFrame, config: ManagerEffectConfig, horizon_da
     except ValueError as error:  # e.g. the arms do not overlap: say so, score without it
         return ManagerEffect(None, f"not estimated: {error}", config.level)
     lower, upper = learner.ate_interval(config.level)
+    # the out-of-sample gain per account of the ranking's top accounts, as many of those in
+    # overlap as the firm manages there (models.uplift.DRLearner.policy_value)
+    inside = learner.overlap_
+    share = float(train[TREATMENT].to_numpy(dtype=float)[inside].mean())
+    top, top_lower, top_upper = learner.policy_value(max(share, 1 / inside.sum()), config.level)
     summary = {"ate": learner.ate_, "ate_lower": lower, "ate_upper": upper,
+               "top_gain": top, "top_gain_lower": top_lower, "top_gain_upper": top_upper,
+               "top_share": share,
                "overlap_share": learner.n_overlap_ / learner.n_rows_,
                "treated_share": float(train[TREATMENT].mean()), "rows": int(learner.n_rows_),
                "ambiguous_rows": ambiguous, "customers": int(train[CUSTOMER_ID].nunique()),

@@ -175,6 +175,9 @@ class DRLearner(RegressorMixin, BaseEstimator):
     level_floor_ : with final_scale "relative", the floor of m(x)
     final_trees_ : the final model's number of trees (select_trees: the chosen one, 0 = a
         constant); selection_loss_ : held-out DR loss per candidate number
+    heldout_effects_, heldout_folds_ : each training row's effect by the final model fitted
+        without its customer fold, and that fold (NaN / -1 outside overlap): `policy_value`
+    group_codes_ : each training row's customer as an integer code (no ids are kept)
     """
 
     def __init__(
@@ -280,27 +283,33 @@ class DRLearner(RegressorMixin, BaseEstimator):
             return model.fit(self._final_X(X), phi)
         return model.fit(self._final_X(X), phi / level, sample_weight=level)
 
-    def _select_trees(self, X, phi, level, groups, seed: int) -> int:
-        """The number of final trees (0 = constant) with the least held-out DR loss
-        sum (phi - tau)^2, by customer folds."""
-        grid = sorted({0, *(k for k in (5, 10, 25, 50, 100, 200, 400, 800)
+    def _tree_grid(self) -> list[int]:
+        """The candidate numbers of final trees (0 = constant) of select_trees."""
+        if not self.select_trees:
+            return [self.n_estimators]
+        return sorted({0, *(k for k in (5, 10, 25, 50, 100, 200, 400, 800)
                             if k < self.n_estimators), self.n_estimators})
+
+    def _heldout(self, X, phi, level, groups, seed: int, grid: list[int]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """(tau, fold): each row's effect by the final model fitted on the other customer
+        folds, for each number of trees in `grid` (rows x grid; 0 = constant), and the
+        row's fold."""
         fold = _folds(groups, self.n_splits, seed + 2)
-        loss = np.zeros(len(grid))
+        tau = np.zeros((len(phi), len(grid)))
         for k in range(self.n_splits):
             test, train = fold == k, fold != k
             lv_train = None if level is None else level[train]
-            lv_test = None if level is None else level[test]
-            scale = 1.0 if level is None else lv_test
+            scale = 1.0 if level is None else level[test]
             constant = _Constant.fit(phi[train], lv_train)
-            loss[0] += ((phi[test] - constant.predict(_take(X, test)) * scale) ** 2).sum()
-            model = self._final_fit(_take(X, train), phi[train], lv_train)
-            X_test = self._final_X(_take(X, test))
-            for i, trees in enumerate(grid[1:], start=1):
-                tau = model.predict(X_test, num_iteration=trees) * scale
-                loss[i] += ((phi[test] - tau) ** 2).sum()
-        self.selection_loss_ = dict(zip(grid, loss / len(phi), strict=True))
-        return int(grid[int(np.argmin(loss))])
+            model = (self._final_fit(_take(X, train), phi[train], lv_train)
+                     if any(grid) else None)
+            X_test = _take(X, test)
+            for i, trees in enumerate(grid):
+                raw = (constant.predict(X_test) if trees == 0 else
+                       model.predict(self._final_X(X_test), num_iteration=trees))
+                tau[test, i] = raw * scale
+        return tau, fold
 
     def _final_predict(self, model, X, level) -> np.ndarray:
         out = np.asarray(model.predict(self._final_X(X)), dtype=np.float64)
@@ -364,8 +373,18 @@ class DRLearner(RegressorMixin, BaseEstimator):
             raw = mu0 if self.level_column is None else np.nan_to_num(self._raw_level(X), nan=0.0)
             self.level_floor_ = float(max(np.quantile(raw[inside], 0.1), 1e-9))
             level_in = np.maximum(raw[inside], self.level_floor_)
-        self.final_trees_ = (self._select_trees(X_in, phi_in, level_in, groups_in, seed)
-                             if self.select_trees else self.n_estimators)
+        grid = self._tree_grid()
+        tau, fold_in = self._heldout(X_in, phi_in, level_in, groups_in, seed, grid)
+        loss = ((phi_in[:, None] - tau) ** 2).mean(axis=0)
+        best = int(np.argmin(loss))
+        if self.select_trees:
+            self.selection_loss_ = dict(zip(grid, loss, strict=True))
+        self.final_trees_ = int(grid[best])
+        self.heldout_effects_ = np.full(len(y), np.nan)
+        self.heldout_effects_[inside] = tau[:, best]
+        self.heldout_folds_ = np.full(len(y), -1)
+        self.heldout_folds_[inside] = fold_in
+        self.group_codes_ = np.unique(groups, return_inverse=True)[1]
         self.final_ = self._final_fit(X_in, phi_in, level_in, self.final_trees_)
         rng = np.random.default_rng(seed + 1)
         distinct, inverse = np.unique(groups_in, return_inverse=True)
@@ -438,6 +457,32 @@ class DRLearner(RegressorMixin, BaseEstimator):
         if isinstance(X, pd.DataFrame):
             frame.index = X.index
         return frame
+
+    def policy_value(self, share: float, level: float = 0.9) -> tuple[float, float, float]:
+        """(estimate, lower, upper): the average effect over the accounts that a policy giving
+        managers to the `share` of the accounts in overlap with the largest estimated gains
+        would pick, estimated out of sample: in each customer fold of the training rows in
+        overlap, the top `share` by the final model fitted on the other folds (ties in row
+        order), the mean of their pseudo-outcomes phi, with a normal `level` interval
+        clustered by customer. The sum of the picked accounts' own estimates is not an
+        honest claim: picking the largest of noisy estimates makes them positive even when
+        managers change nothing; phi of rows the ranking did not see is not inflated."""
+        check_is_fitted(self)
+        if not 0 < share <= 1:
+            raise ValueError(f"share must be in (0, 1], got {share!r}")
+        if not 0 < level < 1:
+            raise ValueError(f"level must be in (0, 1), got {level!r}")
+        inside = self.overlap_
+        tau, fold = self.heldout_effects_[inside], self.heldout_folds_[inside]
+        phi, codes = self.pseudo_outcomes_[inside], self.group_codes_[inside]
+        picked = np.zeros(len(tau), dtype=bool)
+        for k in np.unique(fold):
+            rows = np.flatnonzero(fold == k)
+            n = max(1, int(round(share * len(rows))))
+            picked[rows[np.argsort(-tau[rows], kind="stable")[:n]]] = True
+        mean = float(phi[picked].mean())
+        half = float(norm.ppf((1 + level) / 2)) * _cluster_se(phi[picked], codes[picked])
+        return mean, mean - half, mean + half
 
     def ate_interval(self, level: float = 0.9) -> tuple[float, float]:
         """The average effect's normal interval (clustered standard error)."""

@@ -368,7 +368,10 @@ def effect_note(tiers: pd.DataFrame) -> str:
             "estimated manager gain; the others have no comparable accounts with and without "
             "a manager (outside overlap) and no estimate. It is an observational estimate: "
             "managers were not given at random, and reasons for giving one that the data "
-            "does not show bias it.")
+            "does not show bias it. The gains of the accounts with the largest estimates "
+            "overstate what their managers add (the largest of noisy estimates are picked): "
+            "the out-of-sample gain of the top accounts is the training run's "
+            "manager_effect.top_gain.")
 
 
 def manager_effect_tables(tiers: pd.DataFrame, books: pd.DataFrame | None

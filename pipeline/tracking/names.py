@@ -69,7 +69,8 @@ DVC_EXPERIMENT_TAG = "dvc_experiment"
 DVC_BASELINE_TAG = "dvc_baseline_rev"
 MANAGER_EFFECT_TAG = "manager_effect"  # "estimated" or why not (models.manager_effect)
 # metrics of the training run: "manager_effect.ate", ".ate_lower", ".ate_upper",
-# ".overlap_share", ".treated_share" (the summary of models.manager_effect.ManagerEffect)
+# ".top_gain", ".top_gain_lower", ".top_gain_upper", ".overlap_share", ".treated_share"
+# (the summary of models.manager_effect.ManagerEffect)
 MANAGER_EFFECT_PREFIX = "manager_effect"
 
 # artifact folders

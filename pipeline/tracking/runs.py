@@ -164,7 +164,8 @@ def log_training_run(result: BacktestResult, fitted: FittedModels, params: Mappi
     mlflow.log_text(result.table(), BACKTEST_SUMMARY_MD)
 
 
-_EFFECT_METRICS = ("ate", "ate_lower", "ate_upper", "overlap_share", "treated_share")
+_EFFECT_METRICS = ("ate", "ate_lower", "ate_upper", "top_gain", "top_gain_lower",
+                   "top_gain_upper", "overlap_share", "treated_share")
 
 
 def log_manager_effect(effect: ManagerEffect) -> None:

@@ -168,6 +168,9 @@ def test_estimate_recovers_a_randomised_effect_and_summarises_it():
     s = effect.summary
     assert s["ate_lower"] <= 100 <= s["ate_upper"]
     assert s["overlap_share"] > 0.95 and 0.3 < s["treated_share"] < 0.5
+    # a constant effect: the ranking's top accounts gain it too, out of sample
+    assert s["top_gain_lower"] <= 100 <= s["top_gain_upper"]
+    assert s["top_share"] == pytest.approx(s["treated_share"], abs=0.05)
     assert s["rows"] == len(frame) and s["customers"] == 800 and s["cutoffs"] == 3
     assert effect.describe().startswith(f"average {s['ate']:,.1f} extra spend")
     scoring = frame[frame[CUTOFF] == frame[CUTOFF].max()]

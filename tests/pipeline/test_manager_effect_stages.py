@@ -95,7 +95,8 @@ def test_train_saves_the_effect_and_logs_it_to_mlflow(managed_project):
     tracking.configure(settings.pipeline.tracking, settings.root)
     run = mlflow.MlflowClient().get_run(info["run_id"])
     assert run.data.tags[MANAGER_EFFECT_TAG] == "estimated"
-    for key in ("ate", "ate_lower", "ate_upper", "overlap_share", "treated_share"):
+    for key in ("ate", "ate_lower", "ate_upper", "top_gain", "top_gain_lower", "top_gain_upper",
+                "overlap_share", "treated_share"):
         assert run.data.metrics[f"{MANAGER_EFFECT_PREFIX}.{key}"] == pytest.approx(summary[key])
     assert run.data.params["model.manager_effect.n_bootstrap"] == "5"
     assert not list(artifacts.glob("*.tmp*"))  # replaced atomically with the others

@@ -40,7 +40,8 @@ is: the account buys its whole need from us, and its movable share shows only th
 size; there even a model fitted on the TRUE effects with every feature does not rank better
 than the true expected value (README "The manager's effect"), so no estimator can.
 
-Measured 2026-12-02: the table in README "The manager's effect" (and the issue 13 note).
+Measured 2026-12-03 (overlap 0.1): the table in README "The manager's effect" (and the issue 13
+note).
 """
 
 import argparse

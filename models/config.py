@@ -152,9 +152,9 @@ class ManagerEffectConfig(StrictModel):
     labelled cutoff, which is right only where assignments change at any time.
     `overlap`: accounts whose propensity of having a manager is below it or above 1 - it
     have no comparable accounts in the other arm and get no estimate (0.1, Crump et al.'s
-    rule of thumb: with managers that change nothing, 0.03 let the few accounts with extreme
-    weights push bench_uplift's claimed gain past its interval on two of four bases, 0.1 on
-    none; issue 13's note has the calibration over eight seeds). `final_features`: the
+    rule of thumb: weights of at most 10. With managers that change nothing, 0.03 let
+    bench_uplift's claimed gain exclude 0 on one of its four printed bases, 0.1 on none; over
+    eight seeds both did on 4 of 16, and 0.1 costs uplift share: issue 13's note). `final_features`: the
     columns the effect may vary with (those the features do not have are skipped), relative
     to `level_column` (last year's spend: the effect scales with the account). `n_bootstrap`
     customer-bootstrap refits give each account's interval at `level`. `window_cutoffs` and

@@ -154,8 +154,8 @@ class ManagerEffectConfig(StrictModel):
     have no comparable accounts in the other arm and get no estimate (0.1, Crump et al.'s
     rule of thumb: weights of at most 10. With managers that change nothing, 0.03 let
     bench_uplift's claimed gain exclude 0 on one of its four printed bases, 0.1 on none; over
-    eight seeds both did on 4 of 16, and 0.1 costs uplift share: issue 13's note). `final_features`: the
-    columns the effect may vary with (those the features do not have are skipped), relative
+    eight seeds both did on 4 of 16, and 0.1 costs uplift share: README "What the benchmark
+    shows"). `final_features`: the columns the effect may vary with (those the features do not have are skipped), relative
     to `level_column` (last year's spend: the effect scales with the account). `n_bootstrap`
     customer-bootstrap refits give each account's interval at `level`. `window_cutoffs` and
     `max_rows` bound the training rows (the latest of those cutoffs, sampled down),

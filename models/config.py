@@ -155,9 +155,10 @@ class ManagerEffectConfig(StrictModel):
     rule of thumb: weights of at most 10. With managers that change nothing, 0.03 let
     bench_uplift's claimed gain exclude 0 on one of its four printed bases, 0.1 on none; over
     eight seeds both did on 4 of 16, and 0.1 costs uplift share: README "What the benchmark
-    shows"). `final_features`: the columns the effect may vary with (those the features do not have are skipped), relative
-    to `level_column` (last year's spend: the effect scales with the account). `n_bootstrap`
-    customer-bootstrap refits give each account's interval at `level`. `window_cutoffs` and
+    shows"). `final_features`: the columns the effect may vary with (those the features do
+    not have are skipped), relative to `level_column` (last year's spend: the effect scales
+    with the account). `n_bootstrap` customer-bootstrap refits give each account's interval
+    at `level`. `window_cutoffs` and
     `max_rows` bound the training rows (the latest of those cutoffs, sampled down),
     `n_estimators` the trees of each nuisance model; the LightGBM threads are the value
     model's `n_jobs`. The outcome is the training label `spend` (the only one for now)."""

@@ -40,8 +40,11 @@ is: the account buys its whole need from us, and its movable share shows only th
 size; there even a model fitted on the TRUE effects with every feature does not rank better
 than the true expected value (README "The manager's effect"), so no estimator can.
 
-Measured 2026-12-03 (overlap 0.1): the table in README "The manager's effect" (and the issue 13
-note).
+`--strengths 0 --seeds 1 2 3 4 5 6 7 8` measures the calibration with no effect: it ends with
+the average effect's z on each base and how many claimed gains exclude 0.
+
+Measured 2026-12-04 (overlap 0.1): the tables in README "The manager's effect" (and the issue
+13 note).
 """
 
 import argparse
@@ -188,7 +191,7 @@ def run(seed: int, strength: float, n: int, decision: str = "review",
         "claimed_truth": float(true_effect[chosen].sum()),
         "share_uplift_lo": float(share_lo), "share_uplift_hi": float(share_hi),
         "final_trees": s["final_trees"], "overlap_share": float(inside.mean()),
-        "rows": s["rows"], "ambiguous": s["ambiguous_rows"], "treated_rows": s["treated_share"],
+        "rows": s["rows"], "late": s["late_contact_rows"], "treated_rows": s["treated_share"],
         "optimum_in_overlap": float(est[IN_OVERLAP][picks["optimum"]].mean()),
         "slots": int(sum(capacity.values())), "seconds": time.perf_counter() - started,
     }
@@ -223,7 +226,7 @@ def main() -> None:
           "accounts)\n")
     print("| seed | strength | slots | status quo | true value | uplift | optimum | share true "
           "value | share uplift [90%] | Qini | ATE est. [90%] | true ATE (overlap) | uplift "
-          "claimed [90%] | its truth | own estimates | final trees | rows (ambiguous) | overlap | "
+          "claimed [90%] | its truth | own estimates | final trees | rows (late) | overlap | "
           "optimum in overlap |")
     print("|" + "---|" * 19)
     for r in rows:
@@ -236,8 +239,18 @@ def main() -> None:
               f"[{_fmt(r['claimed_lo'])}, {_fmt(r['claimed_hi'])}] | "
               f"{_fmt(r['claimed_truth'])} | {_fmt(r['claimed_own'])} | "
               f"{r['final_trees']} | {r['rows']:,} "
-              f"({r['ambiguous']:,}) | {r['overlap_share']:.0%} | "
+              f"({r['late']:,}) | {r['overlap_share']:.0%} | "
               f"{r['optimum_in_overlap']:.0%} |")
+    null = [r for r in rows if r["strength"] == 0]
+    if null:
+        # with no effect the average effect's interval should hold 0 on about 90% of bases:
+        # z = estimate / its standard error (the 90% interval's half width / 1.645)
+        z = [r["ate"] / ((r["ate_hi"] - r["ate_lo"]) / (2 * 1.645)) for r in null]
+        beyond = sum(abs(v) > 1.645 for v in z)
+        claims = sum(r["claimed_lo"] > 0 or r["claimed_hi"] < 0 for r in null)
+        print(f"\nno-effect bases ({len(null)}): ATE z {', '.join(f'{v:.2f}' for v in z)} "
+              f"(mean {np.mean(z):.2f}; {beyond} of {len(null)} beyond the 90% interval); "
+              f"uplift claims excluding 0: {claims} of {len(null)}")
 
 
 if __name__ == "__main__":

@@ -141,21 +141,19 @@ class ManagerEffectConfig(StrictModel):
     `enabled: false` (the default: README "The manager's effect" says when to switch it on)
     estimates nothing (the gain columns are empty, with the reason). The treatment is the
     firm's decision at a cutoff: an account whose first manager contact after the cutoff
-    comes within `assigned_within_days` had a manager, one without any manager contact over
-    the horizon had none, and one whose first manager contact came later (a manager given
-    during the year, or an account its manager rarely sees) is left out as ambiguous, unless
-    the account had a manager before the cutoff (ctc_has_manager): then any manager contact
-    over the horizon means its manager stayed.
+    comes within `assigned_within_days` (null: half the horizon; at most the horizon) was
+    given a manager, any other was not (a later first contact is a later decision, which may
+    react to the spend being predicted: models.manager_effect's docstring).
     `decision_month` (1-12): the month at whose end the firm decides who gets a manager for
     the next year (its yearly account review); the effect is fitted on those month ends'
     cutoffs only, where the decision is made on what the features see. null: on every
     labelled cutoff, which is right only where assignments change at any time.
     `overlap`: accounts whose propensity of having a manager is below it or above 1 - it
     have no comparable accounts in the other arm and get no estimate (0.1, Crump et al.'s
-    rule of thumb: weights of at most 10. With managers that change nothing, 0.03 let
-    bench_uplift's claimed gain exclude 0 on one of its four printed bases, 0.1 on none; over
-    eight seeds both did on 4 of 16, and 0.1 costs uplift share: README "What the benchmark
-    shows"). `final_features`: the columns the effect may vary with (those the features do
+    rule of thumb: weights of at most 10. With managers that change nothing and the earlier
+    treatment rule, over eight bench_uplift seeds 0.03 and 0.1 both let the claimed gain
+    exclude 0 on 4 of 16 bases; 0.1 costs uplift share: README "What the benchmark shows").
+    `final_features`: the columns the effect may vary with (those the features do
     not have are skipped), relative to `level_column` (last year's spend: the effect scales
     with the account). `n_bootstrap` customer-bootstrap refits give each account's interval
     at `level`. `window_cutoffs` and
@@ -166,7 +164,7 @@ class ManagerEffectConfig(StrictModel):
     enabled: bool = False
     outcome: Literal["spend"] = "spend"
     decision_month: int | None = Field(None, ge=1, le=12)
-    assigned_within_days: int = Field(91, gt=0)
+    assigned_within_days: int | None = Field(None, gt=0)
     overlap: float = Field(0.1, gt=0, lt=0.5)
     final_features: list[str] = [CUST_SIZE_EMPLOYEES, CUST_INDUSTRY, ctc_complaints(365),
                                  txn_spend_in(365)]

@@ -13,8 +13,10 @@ from features.names import (
     txn_spend_in,
 )
 from models.columns import BTYD_EXPECTED_SPEND, IN_OVERLAP, MANAGER_GAIN
+from models.config import ManagerEffectConfig
 from models.manager_effect import (
     TREATMENT,
+    assignment_window,
     confounders,
     fit_manager_effect,
     manager_gain,
@@ -54,24 +56,27 @@ def test_every_feature_is_a_confounder_but_not_the_labels_or_the_treatment():
 
 
 @pytest.mark.parametrize(("days", "expected"), [
-    (1.0, 1.0), (91.0, 1.0),  # the first manager contact within the window: a manager
-    (92.0, np.nan), (365.0, np.nan),  # a later one: ambiguous, left out
+    (0.0, 1.0), (1.0, 1.0), (182.0, 1.0),  # the first manager contact within the window
+    (182.5, 0.0), (183.0, 0.0), (365.0, 0.0),  # a later one: a later decision, not this one
     (np.nan, 0.0),  # none over the horizon: no manager
 ])
-def test_the_treatment_is_the_first_manager_contact_after_the_cutoff(days, expected):
-    got = treatment(pd.Series([days]), assigned_within_days=91).iloc[0]
-    assert (np.isnan(got) and np.isnan(expected)) or got == expected
+def test_the_treatment_is_a_first_manager_contact_within_the_window(days, expected):
+    assert treatment(pd.Series([days]), window_days=182).iloc[0] == expected
 
 
-@pytest.mark.parametrize(("days", "had", "expected"), [
-    (91.0, 0.0, 1.0), (92.0, 0.0, np.nan),  # a new manager: within the window or ambiguous
-    (92.0, 1.0, 1.0), (365.0, 1.0, 1.0),  # a continuing manager who called late: kept
-    (np.nan, 1.0, 0.0),  # had one, none over the horizon: lost it
-    (200.0, np.nan, np.nan),  # no contact history before the cutoff: not continuing
+def test_the_treatment_keeps_the_index_and_leaves_no_row_out():
+    days = pd.Series([5.0, np.nan, 300.0, 182.0], index=[10, 11, 12, 13])
+    got = treatment(days, 182)
+    assert got.index.tolist() == [10, 11, 12, 13] and got.tolist() == [1.0, 0.0, 0.0, 1.0]
+
+
+@pytest.mark.parametrize(("days", "horizon", "expected"), [
+    (None, 365, 182), (None, 90, 45), (None, 1, 1),  # unset: half the horizon, at least a day
+    (91, 365, 91), (400, 365, 365),  # set: as set, never beyond the horizon
 ])
-def test_a_continuing_manager_counts_whenever_it_called(days, had, expected):
-    got = treatment(pd.Series([days]), 91, had_manager=pd.Series([had])).iloc[0]
-    assert (np.isnan(got) and np.isnan(expected)) or got == expected
+def test_the_assignment_window_is_half_the_horizon_unless_set(days, horizon, expected):
+    config = ManagerEffectConfig(assigned_within_days=days)
+    assert assignment_window(config, horizon) == expected
 
 
 def test_the_gain_of_a_manager_is_recovered_and_published_per_customer():
@@ -95,6 +100,6 @@ def test_rows_without_the_treatment_say_how_to_build_them():
     train = _training_set(50).drop(columns=[TREATMENT])
     with pytest.raises(ValueError, match="training_rows"):
         fit_manager_effect(train, DRLearner())
-    ambiguous = _training_set(50).assign(**{TREATMENT: np.nan})
-    with pytest.raises(ValueError, match="ambiguous"):
-        fit_manager_effect(ambiguous, DRLearner())
+    missing = _training_set(50).assign(**{TREATMENT: np.nan})
+    with pytest.raises(ValueError, match="missing values: build the rows with training_rows"):
+        fit_manager_effect(missing, DRLearner())

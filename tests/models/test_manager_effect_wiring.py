@@ -135,18 +135,23 @@ def test_estimate_skips_with_a_reason_never_an_error(config, frame, words):
 def test_training_rows_are_the_latest_labelled_cutoffs_sampled_down():
     frame = _stacked(100)
     config = FAST.model_copy(update={"window_cutoffs": 2, "max_rows": 150})
-    rows, ambiguous = training_rows(frame, config, 90, random_state=0)
+    rows, late = training_rows(frame, config, 90, random_state=0)
     assert len(rows) == 150 and set(rows[CUTOFF]) <= set(frame[CUTOFF].unique()[-2:])
-    assert ambiguous == 0 and set(rows[TREATMENT]) == {0.0, 1.0}
+    assert late == 0 and set(rows[TREATMENT]) == {0.0, 1.0}
 
 
-def test_training_rows_leave_out_the_ambiguous_and_count_them():
+def test_training_rows_read_a_late_first_contact_as_no_manager_and_count_it():
+    # horizon 90: the window is 45 days; a first contact on day 45 is this decision's, one on
+    # day 46 a later decision's: kept as not managed, never dropped
     frame = _stacked(100)
-    late = frame.index[frame[LABEL_MANAGER_DAYS].notna()][:7]
-    frame.loc[late, LABEL_MANAGER_DAYS] = FAST.assigned_within_days + 1.0
-    rows, ambiguous = training_rows(frame, FAST, 90)
-    assert ambiguous == 7 and len(rows) + ambiguous == len(frame)
-    assert not rows.index.isin(late).any()
+    contacted = frame.index[frame[LABEL_MANAGER_DAYS].notna()]
+    frame.loc[contacted[:7], LABEL_MANAGER_DAYS] = 46.0
+    frame.loc[contacted[7:10], LABEL_MANAGER_DAYS] = 45.0
+    rows, late = training_rows(frame, FAST, 90)
+    assert late == 7 and len(rows) == len(frame)
+    assert (rows.loc[contacted[:7], TREATMENT] == 0).all()
+    assert (rows.loc[contacted[7:], TREATMENT] == 1).all()
+    assert (rows.loc[frame[LABEL_MANAGER_DAYS].isna(), TREATMENT] == 0).all()
     returns = frame.assign(**{LABEL_SPEND: -5.0})
     assert (training_rows(returns, FAST, 90)[0][LABEL_SPEND] == 0).all()  # clipped at 0
 

@@ -151,18 +151,21 @@ class ManagerEffectConfig(StrictModel):
     `overlap`: accounts whose propensity of having a manager is below it or above 1 - it
     have no comparable accounts in the other arm and get no estimate (0.1, Crump et al.'s
     rule of thumb: weights of at most 10. With managers that change nothing and the earlier
-    treatment rule, over eight bench_uplift seeds 0.03 and 0.1 both let the claimed gain
-    exclude 0 on 4 of 16 bases; 0.1 costs uplift share: README "What the benchmark shows").
+    treatment rule, over eight bench_uplift seeds of each wallet 0.03 was no better calibrated
+    than 0.1, 4 of 16 claimed gains excluding 0 with either; 0.03 gave more uplift share
+    through more extreme weights).
     `final_features`: the columns the effect may vary with (those the features do
     not have are skipped), relative to `level_column` (last year's spend: the effect scales
     with the account). `n_bootstrap` customer-bootstrap refits give each account's interval
     at `level`. `window_cutoffs` and
     `max_rows` bound the training rows (the latest of those cutoffs, sampled down),
-    `n_estimators` the trees of each nuisance model (600: with managers that change nothing,
-    200 left the average effect's z at a mean of 0.37 / 0.65 over eight bench_uplift bases of
-    each wallet and 3 of 8 whole-wallet top claims beyond 0; 600: 0.24 / 0.28 and 1 of 8.
-    Early stopping on held-out loss kept about 150: the DR bias wants nuisances fitted
-    harder than prediction does); the LightGBM threads are the value model's `n_jobs`. The outcome is the training label `spend` (the only one for now)."""
+    `n_estimators` the trees of each nuisance model and the most the final model may choose
+    (it chose 0-25 on bench_uplift). 600: with managers that change nothing, 200 left the
+    average effect's z at a mean of 0.37 / 0.65 over eight bench_uplift bases of each wallet
+    and 3 of 8 whole-wallet claimed gains excluding 0; 600: 0.24 / 0.28 and 1 of 8. Early
+    stopping on held-out loss kept about 150 and did not help: the DR bias wants nuisances
+    fitted harder than prediction does. The LightGBM threads are the value model's
+    `n_jobs`. The outcome is the training label `spend` (the only one for now)."""
 
     enabled: bool = False
     outcome: Literal["spend"] = "spend"

@@ -56,6 +56,7 @@ from features.contract import (
     LABEL_SPEND,
     REGION,
 )
+from features.names import CTC_HAS_MANAGER
 from models.columns import (
     ACCOUNTS,
     GAIN_COLUMNS,
@@ -79,7 +80,8 @@ from models.uplift import DRLearner, manager_value_curve
 
 __all__ = ["TREATMENT", "ManagerEffect", "account_gains", "assignment_window", "confounders",
            "decision_cutoffs", "estimate", "fit_manager_effect", "manager_gain",
-           "manager_value_table", "not_estimated", "skip_reason", "training_rows", "treatment"]
+           "manager_value_table", "not_estimated", "review_month_hint", "skip_reason",
+           "training_rows", "treatment"]
 
 TREATMENT = "had_manager"  # the treatment column `training_rows` adds (1 or 0)
 
@@ -138,8 +140,9 @@ class ManagerEffect:
     the out-of-sample average gain of the accounts the ranking puts first, the `top_share` of
     the rows in overlap that the firm manages there (DRLearner.policy_value), the honest
     claim for the accounts `rank_by: uplift` picks; `overlap_share` of the training rows,
-    `treated_share`,
-    `rows`, `customers`, `cutoffs`; only `reason` when not estimated)."""
+    `treated_share`, `rows`, `late_contact_rows`, `customers`, `cutoffs`, `final_trees`;
+    `decision_month` as configured and `review_month_hint` / `review_month_share` from
+    `review_month_hint`; only `reason` when not estimated)."""
 
     learner: DRLearner | None
     reason: str = ""
@@ -161,7 +164,22 @@ class ManagerEffect:
                 f"{s['overlap_share']:.1%} of {s['rows']:,} training rows in overlap, "
                 f"{s['treated_share']:.1%} managed; the top {s['top_share']:.1%} of those in "
                 f"overlap by estimated gain: {s['top_gain']:,.1f} each out of sample "
-                f"({s['top_gain_lower']:,.1f} to {s['top_gain_upper']:,.1f})")
+                f"({s['top_gain_lower']:,.1f} to {s['top_gain_upper']:,.1f})"
+                + review_month_advice(s.get("decision_month"), s.get("review_month_hint"),
+                                      s.get("review_month_share", 0.0)))
+
+
+def review_month_advice(decision_month: int | None, hint: int | None, share: float) -> str:
+    """What the train log adds about `decision_month` from `review_month_hint`: nothing when
+    there is no hint or the two agree, else a sentence saying what to set."""
+    if hint is None or hint == decision_month:
+        return ""
+    name = pd.Timestamp(2000, hint, 1).month_name()
+    after = pd.Timestamp(2000, hint % 12 + 1, 1).month_name()
+    now = "null" if decision_month is None else str(decision_month)
+    return (f"; {share:.0%} of the newly managed accounts had their first manager contact in "
+            f"{after}: if the firm reviews its accounts at the end of {name}, set "
+            f"manager_effect.decision_month: {hint} (now {now})")
 
 
 def skip_reason(train: pd.DataFrame, n_splits: int = 3) -> str | None:
@@ -187,6 +205,39 @@ def decision_cutoffs(training_set: pd.DataFrame, horizon_days: int,
     if decision_month is not None:
         cutoffs = [c for c in cutoffs if pd.Timestamp(c).month == decision_month]
     return list(cutoffs)[-window_cutoffs:]
+
+
+REVIEW_PEAK_SHARE = 0.4  # a month holding this share of new managers' first contacts: a review
+REVIEW_MIN_ACCOUNTS = 20  # fewer newly managed accounts than this: no hint
+
+
+def review_month_hint(training_set: pd.DataFrame) -> tuple[int | None, float, int]:
+    """(month, share, accounts): the month at whose end the firm seems to review who gets a
+    manager, read from the accounts that gained one: at a cutoff without a manager contact
+    over the look-back (CTC_HAS_MANAGER 0) and with one after it (LABEL_MANAGER_DAYS), the
+    calendar month of that first contact (each customer and date once). Where one month
+    holds at least REVIEW_PEAK_SHARE of them (a twelfth would be spread evenly), the month
+    before it is the hint: a review at a month's end is followed by the new managers' first
+    calls. `accounts`: how many first contacts were read; month None without a peak or with
+    fewer than REVIEW_MIN_ACCOUNTS. On bench_uplift's yearly review at the end of October,
+    53-54% of them fell in November; on the demo, where managers are given at any time, the
+    largest month held 26%."""
+    if not {CTC_HAS_MANAGER, LABEL_MANAGER_DAYS} <= set(training_set.columns):
+        return None, 0.0, 0
+    new = training_set[(training_set[CTC_HAS_MANAGER].fillna(0) == 0)
+                       & training_set[LABEL_MANAGER_DAYS].notna()]
+    first = (pd.to_datetime(new[CUTOFF])
+             + pd.to_timedelta(new[LABEL_MANAGER_DAYS].astype(float), unit="D"))
+    contacts = pd.MultiIndex.from_arrays([new[CUSTOMER_ID].to_numpy(),
+                                          first.dt.normalize().to_numpy()]).unique()
+    if len(contacts) < REVIEW_MIN_ACCOUNTS:
+        return None, 0.0, len(contacts)
+    months = pd.Series(pd.DatetimeIndex(contacts.get_level_values(1)).month)
+    shares = months.value_counts(normalize=True)
+    peak, share = int(shares.idxmax()), float(shares.max())
+    if share < REVIEW_PEAK_SHARE:
+        return None, share, len(contacts)
+    return (peak - 2) % 12 + 1, share, len(contacts)
 
 
 def training_rows(training_set: pd.DataFrame, config: ManagerEffectConfig, horizon_days: int,
@@ -239,6 +290,7 @@ def estimate(training_set: pd.DataFrame, config: ManagerEffectConfig, horizon_da
     reason = skip_reason(train, config.n_splits)
     if reason is not None:
         return ManagerEffect(None, f"not estimated: {reason}", config.level)
+    hint, hint_share, _ = review_month_hint(training_set)
     learner = _learner(config, set(confounders(train)), n_jobs, random_state)
     try:
         fit_manager_effect(train, learner)
@@ -257,7 +309,9 @@ def estimate(training_set: pd.DataFrame, config: ManagerEffectConfig, horizon_da
                "treated_share": float(train[TREATMENT].mean()), "rows": int(learner.n_rows_),
                "late_contact_rows": late, "customers": int(train[CUSTOMER_ID].nunique()),
                "cutoffs": int(train[CUTOFF].nunique()), "final_trees": learner.final_trees_,
-               "level": config.level}
+               "level": config.level,
+               "decision_month": config.decision_month, "review_month_hint": hint,
+               "review_month_share": hint_share}
     return ManagerEffect(learner, "", config.level, summary)
 
 

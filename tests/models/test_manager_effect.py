@@ -15,11 +15,14 @@ from features.names import (
 from models.columns import BTYD_EXPECTED_SPEND, IN_OVERLAP, MANAGER_GAIN
 from models.config import ManagerEffectConfig
 from models.manager_effect import (
+    REVIEW_MIN_ACCOUNTS,
     TREATMENT,
     assignment_window,
     confounders,
     fit_manager_effect,
     manager_gain,
+    review_month_advice,
+    review_month_hint,
     treatment,
 )
 from models.uplift import DRLearner
@@ -103,3 +106,49 @@ def test_rows_without_the_treatment_say_how_to_build_them():
     missing = _training_set(50).assign(**{TREATMENT: np.nan})
     with pytest.raises(ValueError, match="missing values: build the rows with training_rows"):
         fit_manager_effect(missing, DRLearner())
+
+
+def _first_contacts(dates: list[str], has_manager: float = 0.0) -> pd.DataFrame:
+    """One account per date, unmanaged at the 2024-06-30 cutoff (and, the same first contact
+    seen again, at 2024-03-31), its first manager contact on that date."""
+    frames = []
+    for cutoff in pd.to_datetime(["2024-03-31", "2024-06-30"]):
+        days = (pd.to_datetime(dates) - cutoff).days.astype(float)
+        frames.append(pd.DataFrame({CUSTOMER_ID: [f"C{i}" for i in range(len(dates))],
+                                    CUTOFF: cutoff, CTC_HAS_MANAGER: has_manager,
+                                    LABEL_MANAGER_DAYS: days}))
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.mark.parametrize(("peak", "expected"), [
+    ("2024-11-", 10), ("2024-12-", 11), ("2025-01-", 12),  # the month before, across the year
+])
+def test_a_review_shows_as_the_month_before_the_new_managers_first_calls(peak, expected):
+    spread = [f"2024-{m:02d}-15" for m in range(7, 10)] * 6  # 18 over July to September
+    dates = [f"{peak}{d:02d}" for d in range(1, 23)] + spread  # 22 of 40 in one month
+    month, share, accounts = review_month_hint(_first_contacts(dates))
+    assert (month, accounts) == (expected, 40) and share == pytest.approx(22 / 40)
+
+
+def test_no_review_month_without_a_peak_or_with_few_accounts():
+    even = [f"2024-{m:02d}-{d:02d}" for m in range(7, 13) for d in (3, 9, 15, 21, 27)]
+    month, share, accounts = review_month_hint(_first_contacts(even))  # 5 of 30 a month
+    assert month is None and accounts == 30 and share == pytest.approx(1 / 6)
+    few = [f"2024-11-{d:02d}" for d in range(1, REVIEW_MIN_ACCOUNTS)]
+    assert review_month_hint(_first_contacts(few)) == (None, 0.0, REVIEW_MIN_ACCOUNTS - 1)
+    managed = _first_contacts([f"2024-11-{d:02d}" for d in range(1, 29)], has_manager=1.0)
+    assert review_month_hint(managed)[0] is None  # already managed: not a new manager
+    assert review_month_hint(managed.drop(columns=CTC_HAS_MANAGER)) == (None, 0.0, 0)
+
+
+@pytest.mark.parametrize(("configured", "hint", "words"), [
+    (None, 10, "set manager_effect.decision_month: 10 (now null)"),
+    (3, 10, "at the end of October, set manager_effect.decision_month: 10 (now 3)"),
+    (10, 10, ""), (None, None, ""), (4, None, ""),
+])
+def test_the_train_log_says_which_decision_month_the_contacts_suggest(configured, hint, words):
+    advice = review_month_advice(configured, hint, 0.54)
+    assert (words in advice) and bool(advice) == bool(words)
+    if words:
+        assert "54% of the newly managed accounts had their first manager contact in November" \
+            in advice

@@ -15,7 +15,7 @@ from features.contract import (
     LABEL_SPEND,
     REGION,
 )
-from features.names import TXN_SPEND_TOTAL
+from features.names import CTC_HAS_MANAGER, TXN_SPEND_TOTAL
 from models.columns import (
     GAIN_COLUMNS,
     GAIN_LOWER,
@@ -178,6 +178,8 @@ def test_estimate_recovers_a_randomised_effect_and_summarises_it():
     assert s["top_share"] == pytest.approx(s["treated_share"], abs=0.05)
     assert s["rows"] == len(frame) and s["customers"] == 800 and s["cutoffs"] == 3
     assert effect.describe().startswith(f"average {s['ate']:,.1f} extra spend")
+    assert s["decision_month"] is None and s["review_month_hint"] is None  # no contact history
+    assert "decision_month" not in effect.describe()
     scoring = frame[frame[CUTOFF] == frame[CUTOFF].max()]
     gains = account_gains(effect, scoring)
     assert list(gains.columns) == [CUSTOMER_ID, *GAIN_COLUMNS]
@@ -185,6 +187,20 @@ def test_estimate_recovers_a_randomised_effect_and_summarises_it():
     inside = gains[IN_OVERLAP]
     assert inside.mean() > 0.95 and (gains.loc[inside, GAIN_NOTE] == "").all()
     assert (gains.loc[inside, GAIN_LOWER] <= gains.loc[inside, GAIN_UPPER]).all()
+
+
+def test_the_train_log_suggests_the_month_whose_end_new_managers_follow():
+    # new managers only after the last cutoff (2024-12-31; earlier ones: managed already):
+    # their first calls 20 days later, in January, point at a review at December's end
+    frame = _stacked(300)
+    last = frame[CUTOFF] == frame[CUTOFF].max()
+    frame[CTC_HAS_MANAGER] = np.where(last, 0.0, 1.0)
+    effect = estimate(frame, FAST, horizon_days=90)
+    s = effect.summary
+    assert s["review_month_hint"] == 12 and s["review_month_share"] == 1.0
+    assert effect.describe().endswith("set manager_effect.decision_month: 12 (now null)")
+    agreed = estimate(frame, FAST.model_copy(update={"decision_month": 12}), horizon_days=90)
+    assert "decision_month" not in agreed.describe()
 
 
 def test_outside_overlap_there_is_no_gain_and_the_note_says_which_way():

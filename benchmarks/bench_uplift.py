@@ -21,8 +21,9 @@ manager_truth.parquet) of the accounts it picks; "share" is models.uplift.attain
 (policy - status quo) / (optimum - status quo). Qini: of the estimated effect against the
 true one, over the accounts in overlap. ATE: the learner's average effect over the training
 rows in overlap with its 90% interval, against the true mean effect of the accounts in
-overlap at the scoring date. "claimed": the uplift policy's gain on its accounts in
-overlap, as the train stage's model card states it: their number times the out-of-sample
+overlap at the scoring date; the churn effect (points of the chance of no purchase over the
+horizon) likewise against the truth's true_manager_effect_prob_no_purchase. "claimed": the
+uplift policy's gain on its accounts in overlap, as the train stage's model card states it: their number times the out-of-sample
 average gain of the same share of the training rows in overlap ranked first
 (models.uplift.DRLearner.policy_value), with its 90% interval; "its truth": the true total
 effect of the same accounts (with no effect: 0, so the claim must not exclude it); "own
@@ -74,6 +75,7 @@ from pipeline.synthetic.presets import apply_preset  # noqa: E402
 from pipeline.synthetic.uplift import review_weeks  # noqa: E402
 
 STRENGTHS = (1.0, 0.5, 0.0)
+TRUE_CHURN_EFFECT = "true_manager_effect_prob_no_purchase"  # manager_truth.parquet's column
 
 
 def _generate(folder: Path, seed: int, strength: float, n: int, **behaviour) -> GenerateConfig:
@@ -186,6 +188,10 @@ def run(seed: int, strength: float, n: int, decision: str = "review",
         "qini": qini(true_effect[inside], est[MANAGER_GAIN][inside]) if inside.any() else np.nan,
         "ate": s["ate"], "ate_lo": s["ate_lower"], "ate_hi": s["ate_upper"],
         "true_ate_overlap": float(true_effect[inside].mean()) if inside.any() else np.nan,
+        "churn_ate": s.get("churn_ate", np.nan), "churn_lo": s.get("churn_ate_lower", np.nan),
+        "churn_hi": s.get("churn_ate_upper", np.nan),
+        "true_churn_overlap": float(truth[TRUE_CHURN_EFFECT][inside].mean())
+        if inside.any() else np.nan,
         "claimed": claimed, "claimed_lo": float(claimed_lo), "claimed_hi": float(claimed_hi),
         "claimed_own": own,
         "claimed_truth": float(true_effect[chosen].sum()),
@@ -227,8 +233,8 @@ def main() -> None:
     print("| seed | strength | slots | status quo | true value | uplift | optimum | share true "
           "value | share uplift [90%] | Qini | ATE est. [90%] | true ATE (overlap) | uplift "
           "claimed [90%] | its truth | own estimates | final trees | rows (late) | overlap | "
-          "optimum in overlap |")
-    print("|" + "---|" * 19)
+          "optimum in overlap | churn effect est. [90%], points | true (overlap) |")
+    print("|" + "---|" * 21)
     for r in rows:
         print(f"| {r['seed']} | {r['strength']} | {r['slots']} | {_fmt(r['status_quo'])} | "
               f"{_fmt(r['true_value'])} | {_fmt(r['uplift'])} | {_fmt(r['optimum'])} | "
@@ -240,7 +246,9 @@ def main() -> None:
               f"{_fmt(r['claimed_truth'])} | {_fmt(r['claimed_own'])} | "
               f"{r['final_trees']} | {r['rows']:,} "
               f"({r['late']:,}) | {r['overlap_share']:.0%} | "
-              f"{r['optimum_in_overlap']:.0%} |")
+              f"{r['optimum_in_overlap']:.0%} | {_fmt(100 * r['churn_ate'], 1)} "
+              f"[{_fmt(100 * r['churn_lo'], 1)}, {_fmt(100 * r['churn_hi'], 1)}] | "
+              f"{_fmt(100 * r['true_churn_overlap'], 1)} |")
     null = [r for r in rows if r["strength"] == 0]
     if null:
         # with no effect the average effect's interval should hold 0 on about 90% of bases:
@@ -248,9 +256,13 @@ def main() -> None:
         z = [r["ate"] / ((r["ate_hi"] - r["ate_lo"]) / (2 * 1.645)) for r in null]
         beyond = sum(abs(v) > 1.645 for v in z)
         claims = sum(r["claimed_lo"] > 0 or r["claimed_hi"] < 0 for r in null)
+        churn = [r["churn_ate"] / ((r["churn_hi"] - r["churn_lo"]) / (2 * 1.645))
+                 for r in null]
         print(f"\nno-effect bases ({len(null)}): ATE z {', '.join(f'{v:.2f}' for v in z)} "
               f"(mean {np.mean(z):.2f}; {beyond} of {len(null)} beyond the 90% interval); "
-              f"uplift claims excluding 0: {claims} of {len(null)}")
+              f"uplift claims excluding 0: {claims} of {len(null)}; churn effect z "
+              f"{', '.join(f'{v:.2f}' for v in churn)} (mean {np.mean(churn):.2f}; "
+              f"{sum(abs(v) > 1.645 for v in churn)} beyond)")
 
 
 if __name__ == "__main__":

@@ -167,10 +167,13 @@ class ManagerEffectConfig(StrictModel):
     0.38 / 0.61 and 3 of 8 again; the sharper propensity leaves out of overlap the accounts
     whose assignment was nearly certain, at a cost in uplift share. Early stopping on
     held-out loss kept about 150 trees and did not help. The LightGBM threads are the value
-    model's `n_jobs`. The outcome is the training label `spend` (the only one for now)."""
+    model's `n_jobs`. The outcome is the training label `spend` (the only one the gains are
+    published for); `churn_effect` also estimates the average effect on `churned` (the train
+    log, model_info.json, MLflow), not per account."""
 
     enabled: bool = False
     outcome: Literal["spend"] = "spend"
+    churn_effect: bool = True
     decision_month: int | None = Field(None, ge=1, le=12)
     assigned_within_days: int | None = Field(None, gt=0)
     overlap: float = Field(0.1, gt=0, lt=0.5)

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from lightgbm.basic import LightGBMError
 
 from features.contract import (
     CAPACITY,
@@ -78,8 +79,8 @@ from models.config import ManagerEffectConfig
 from models.training import labelled_cutoffs, model_features, sample_rows
 from models.uplift import DRLearner, manager_value_curve
 
-__all__ = ["TREATMENT", "ManagerEffect", "account_gains", "assignment_window", "confounders",
-           "decision_cutoffs", "estimate", "fit_manager_effect", "manager_gain",
+__all__ = ["TREATMENT", "ManagerEffect", "account_gains", "assignment_window", "churn_effect",
+           "confounders", "decision_cutoffs", "estimate", "fit_manager_effect", "manager_gain",
            "manager_value_table", "not_estimated", "review_month_hint", "skip_reason",
            "training_rows", "treatment"]
 
@@ -142,7 +143,9 @@ class ManagerEffect:
     claim for the accounts `rank_by: uplift` picks; `overlap_share` of the training rows,
     `treated_share`, `rows`, `late_contact_rows`, `customers`, `cutoffs`, `final_trees`;
     `decision_month` as configured and `review_month_hint` / `review_month_share` from
-    `review_month_hint`; only `reason` when not estimated)."""
+    `review_month_hint`; `churn_ate` with `churn_ate_lower` / `churn_ate_upper`, the average
+    effect on the chance of no purchase over the horizon (`churn_effect`), or `churn_reason`;
+    only `reason` when not estimated)."""
 
     learner: DRLearner | None
     reason: str = ""
@@ -165,8 +168,21 @@ class ManagerEffect:
                 f"{s['treated_share']:.1%} managed; the top {s['top_share']:.1%} of those in "
                 f"overlap by estimated gain: {s['top_gain']:,.1f} each out of sample "
                 f"({s['top_gain_lower']:,.1f} to {s['top_gain_upper']:,.1f})"
+                + _churn_words(s)
                 + review_month_advice(s.get("decision_month"), s.get("review_month_hint"),
                                       s.get("review_month_share", 0.0)))
+
+
+def _churn_words(summary: dict) -> str:
+    """The churn effect's part of `describe`: the change in the chance of no purchase over the
+    horizon in points, with its interval, or why there is none."""
+    if "churn_ate" in summary:
+        return (f"; churn (no purchase over the horizon) {100 * summary['churn_ate']:+.1f} "
+                f"points ({100 * summary['churn_ate_lower']:+.1f} to "
+                f"{100 * summary['churn_ate_upper']:+.1f})")
+    if "churn_reason" in summary:
+        return f"; churn effect not estimated: {summary['churn_reason']}"
+    return ""
 
 
 def review_month_advice(decision_month: int | None, hint: int | None, share: float) -> str:
@@ -296,6 +312,7 @@ def estimate(training_set: pd.DataFrame, config: ManagerEffectConfig, horizon_da
         fit_manager_effect(train, learner)
     except ValueError as error:  # e.g. the arms do not overlap: say so, score without it
         return ManagerEffect(None, f"not estimated: {error}", config.level)
+    churn = churn_effect(train, config, n_jobs, random_state) if config.churn_effect else {}
     lower, upper = learner.ate_interval(config.level)
     # the out-of-sample gain per account of the ranking's top accounts, as many of those in
     # overlap as the firm manages there (models.uplift.DRLearner.policy_value)
@@ -311,8 +328,32 @@ def estimate(training_set: pd.DataFrame, config: ManagerEffectConfig, horizon_da
                "cutoffs": int(train[CUTOFF].nunique()), "final_trees": learner.final_trees_,
                "level": config.level,
                "decision_month": config.decision_month, "review_month_hint": hint,
-               "review_month_share": hint_share}
+               "review_month_share": hint_share, **churn}
     return ManagerEffect(learner, "", config.level, summary)
+
+
+def churn_effect(train: pd.DataFrame, config: ManagerEffectConfig, n_jobs: int = 1,
+                 random_state: int = 0) -> dict:
+    """The manager's average effect on churn (LABEL_CHURNED: no purchase over the horizon) on
+    the same rows, by a DR learner with a pooled log-loss outcome model and the spend
+    learner's folds, overlap and trees (its per-account final model is fitted but not
+    published): {"churn_ate", "churn_ate_lower", "churn_ate_upper"} (a difference of
+    probabilities, negative when a manager keeps accounts), or {"churn_reason"} when it
+    cannot be fitted (never an error: the spend estimate stands without it)."""
+    churned = train[LABEL_CHURNED].to_numpy(dtype=float)
+    if len(np.unique(churned)) < 2:
+        return {"churn_reason": "every training row churned or none did"}
+    final = [c for c in config.final_features if c in train.columns]
+    learner = DRLearner(outcome="binary", n_splits=config.n_splits, overlap=config.overlap,
+                        n_bootstrap=0, n_estimators=config.n_estimators, n_jobs=n_jobs,
+                        random_state=random_state, pooled_outcome=True,
+                        final_features=final or None)
+    try:
+        fit_manager_effect(train, learner, outcome=LABEL_CHURNED)
+    except (ValueError, LightGBMError) as error:
+        return {"churn_reason": str(error)}
+    lower, upper = learner.ate_interval(config.level)
+    return {"churn_ate": learner.ate_, "churn_ate_lower": lower, "churn_ate_upper": upper}
 
 
 def not_estimated(frame: pd.DataFrame, reason: str) -> pd.DataFrame:

@@ -165,13 +165,15 @@ def log_training_run(result: BacktestResult, fitted: FittedModels, params: Mappi
 
 
 _EFFECT_METRICS = ("ate", "ate_lower", "ate_upper", "top_gain", "top_gain_lower",
-                   "top_gain_upper", "overlap_share", "treated_share")
+                   "top_gain_upper", "overlap_share", "treated_share", "churn_ate",
+                   "churn_ate_lower", "churn_ate_upper")
 
 
 def log_manager_effect(effect: ManagerEffect) -> None:
     """The manager's effect in the active run: the tag MANAGER_EFFECT_TAG ("estimated", or the
-    reason it was not) and, when estimated, the average effect with its interval, the share of
-    training rows in overlap and the share managed as "manager_effect.<name>" metrics."""
+    reason it was not) and, when estimated, the average effect with its interval, the top
+    accounts' out-of-sample gain, the share of training rows in overlap, the share managed
+    and the average effect on churn with its interval as "manager_effect.<name>" metrics."""
     import mlflow
 
     mlflow.set_tag(MANAGER_EFFECT_TAG, "estimated" if effect.estimated else effect.reason)

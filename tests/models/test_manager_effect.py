@@ -136,6 +136,8 @@ def test_no_review_month_without_a_peak_or_with_few_accounts():
     assert month is None and accounts == 30 and share == pytest.approx(1 / 6)
     few = [f"2024-11-{d:02d}" for d in range(1, REVIEW_MIN_ACCOUNTS)]
     assert review_month_hint(_first_contacts(few)) == (None, 0.0, REVIEW_MIN_ACCOUNTS - 1)
+    unknown = _first_contacts([f"2024-11-{d:02d}" for d in range(1, 29)], has_manager=np.nan)
+    assert review_month_hint(unknown)[0] == 10  # no contact at all before: no manager either
     managed = _first_contacts([f"2024-11-{d:02d}" for d in range(1, 29)], has_manager=1.0)
     assert review_month_hint(managed)[0] is None  # already managed: not a new manager
     assert review_month_hint(managed.drop(columns=CTC_HAS_MANAGER)) == (None, 0.0, 0)

@@ -178,7 +178,10 @@ def test_estimate_recovers_a_randomised_effect_and_summarises_it():
     assert s["top_share"] == pytest.approx(s["treated_share"], abs=0.05)
     assert s["rows"] == len(frame) and s["customers"] == 800 and s["cutoffs"] == 3
     assert effect.describe().startswith(f"average {s['ate']:,.1f} extra spend")
-    assert s["decision_month"] is None and s["review_month_hint"] is None  # no contact history
+    # no ctc_has_manager column here: no newly managed accounts to read a review month from
+    assert s["decision_month"] is None and s["review_month_hint"] is None
+    assert s["churn_reason"] == "every training row churned or none did"  # churned is all 0
+    assert "churn effect not estimated: every training row churned" in effect.describe()
     assert "decision_month" not in effect.describe()
     scoring = frame[frame[CUTOFF] == frame[CUTOFF].max()]
     gains = account_gains(effect, scoring)
@@ -187,6 +190,44 @@ def test_estimate_recovers_a_randomised_effect_and_summarises_it():
     inside = gains[IN_OVERLAP]
     assert inside.mean() > 0.95 and (gains.loc[inside, GAIN_NOTE] == "").all()
     assert (gains.loc[inside, GAIN_LOWER] <= gains.loc[inside, GAIN_UPPER]).all()
+
+
+@pytest.mark.parametrize("confounded", [False, True])
+def test_the_average_effect_on_churn_is_recovered_within_its_interval(confounded):
+    # a manager lowers the chance of no purchase from 40% to 25%; with confounding the
+    # managed are the big spenders, who churn less anyway (the plain comparison overstates)
+    frame = _stacked(1500, confounded=confounded, seed=3)
+    rng = np.random.default_rng(4)
+    managed = frame[LABEL_MANAGER_DAYS].notna().to_numpy()
+    big = frame[TXN_SPEND_TOTAL].rank(pct=True).to_numpy()
+    base = 0.55 - 0.3 * big if confounded else np.full(len(frame), 0.4)
+    frame[LABEL_CHURNED] = (rng.random(len(frame)) < base - 0.15 * managed).astype(float)
+    s = estimate(frame, FAST, horizon_days=90).summary
+    assert s["churn_ate_lower"] <= -0.15 <= s["churn_ate_upper"]
+    assert s["churn_ate_upper"] - s["churn_ate_lower"] < 0.12  # informative
+    if confounded:
+        naive = (frame.loc[managed, LABEL_CHURNED].mean()
+                 - frame.loc[~managed, LABEL_CHURNED].mean())
+        assert naive < s["churn_ate_lower"]
+    off = estimate(frame, FAST.model_copy(update={"churn_effect": False}), horizon_days=90)
+    assert not any(k.startswith("churn") for k in off.summary)
+
+
+def test_a_churn_fit_that_fails_leaves_the_spend_estimate_and_says_why(monkeypatch):
+    from models import manager_effect
+
+    fit = manager_effect.fit_manager_effect
+
+    def refuse_churn(train, learner, outcome=LABEL_SPEND):
+        if outcome == LABEL_CHURNED:
+            raise ValueError("the arms do not overlap")
+        return fit(train, learner, outcome)
+
+    monkeypatch.setattr(manager_effect, "fit_manager_effect", refuse_churn)
+    frame = _stacked(300).assign(**{LABEL_CHURNED: [0.0, 1.0] * 450})
+    effect = estimate(frame, FAST, horizon_days=90)
+    assert effect.estimated and effect.summary["churn_reason"] == "the arms do not overlap"
+    assert effect.describe().endswith("; churn effect not estimated: the arms do not overlap")
 
 
 def test_the_train_log_suggests_the_month_whose_end_new_managers_follow():
@@ -200,6 +241,7 @@ def test_the_train_log_suggests_the_month_whose_end_new_managers_follow():
     assert s["review_month_hint"] == 12 and s["review_month_share"] == 1.0
     assert effect.describe().endswith("set manager_effect.decision_month: 12 (now null)")
     agreed = estimate(frame, FAST.model_copy(update={"decision_month": 12}), horizon_days=90)
+    assert agreed.estimated and agreed.summary["review_month_hint"] == 12
     assert "decision_month" not in agreed.describe()
 
 

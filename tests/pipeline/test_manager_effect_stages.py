@@ -95,8 +95,10 @@ def test_train_saves_the_effect_and_logs_it_to_mlflow(managed_project):
     tracking.configure(settings.pipeline.tracking, settings.root)
     run = mlflow.MlflowClient().get_run(info["run_id"])
     assert run.data.tags[MANAGER_EFFECT_TAG] == "estimated"
+    assert summary["churn_ate_lower"] <= summary["churn_ate"] <= summary["churn_ate_upper"]
     for key in ("ate", "ate_lower", "ate_upper", "top_gain", "top_gain_lower", "top_gain_upper",
-                "overlap_share", "treated_share"):
+                "overlap_share", "treated_share", "churn_ate", "churn_ate_lower",
+                "churn_ate_upper"):
         assert run.data.metrics[f"{MANAGER_EFFECT_PREFIX}.{key}"] == pytest.approx(summary[key])
     assert run.data.params["model.manager_effect.n_bootstrap"] == "5"
     assert not list(artifacts.glob("*.tmp*"))  # replaced atomically with the others

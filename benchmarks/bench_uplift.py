@@ -23,8 +23,9 @@ true one, over the accounts in overlap. ATE: the learner's average effect over t
 rows in overlap with its 90% interval, against the true mean effect of the accounts in
 overlap at the scoring date; the churn effect (points of the chance of no purchase over the
 horizon) likewise against the truth's true_manager_effect_prob_no_purchase. "claimed": the
-uplift policy's gain on its accounts in overlap, as the train stage's model card states it: their number times the out-of-sample
-average gain of the same share of the training rows in overlap ranked first
+uplift policy's gain on its accounts in overlap, as the train stage's model card states it:
+their number times the out-of-sample average gain of the same share of the training rows in
+overlap ranked first
 (models.uplift.DRLearner.policy_value), with its 90% interval; "its truth": the true total
 effect of the same accounts (with no effect: 0, so the claim must not exclude it); "own
 estimates": the sum of the same accounts' own estimated gains, which picking the largest

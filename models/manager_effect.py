@@ -19,8 +19,8 @@ this rule 0.37 and one of eight; with the generator's true assignment the mean z
 Half the horizon rather than a quarter: a continuing manager who calls rarely, or not at
 all on an account that has quietly stopped buying, would be read as no manager and the
 managed arm would lose its dead accounts (a quarter: mean z 1.08 over six bases). What is
-left is a small bias of the same sign: managed accounts that die with no manager contact in the
-window count as unmanaged. The customers table's current manager describes only today, so
+left is a small bias of the same sign: managed accounts that die with no manager contact in
+the window count as unmanaged. The customers table's current manager describes only today, so
 it is never used for past cutoffs.
 
 The natural experiments are the re-assignments: at the firm's yearly account review
@@ -343,11 +343,8 @@ def churn_effect(train: pd.DataFrame, config: ManagerEffectConfig, n_jobs: int =
     churned = train[LABEL_CHURNED].to_numpy(dtype=float)
     if len(np.unique(churned)) < 2:
         return {"churn_reason": "every training row churned or none did"}
-    final = [c for c in config.final_features if c in train.columns]
-    learner = DRLearner(outcome="binary", n_splits=config.n_splits, overlap=config.overlap,
-                        n_bootstrap=0, n_estimators=config.n_estimators, n_jobs=n_jobs,
-                        random_state=random_state, pooled_outcome=True,
-                        final_features=final or None)
+    learner = _learner(config, set(confounders(train)), n_jobs, random_state).set_params(
+        outcome="binary", final_scale="absolute", level_column=None, n_bootstrap=0)
     try:
         fit_manager_effect(train, learner, outcome=LABEL_CHURNED)
     except (ValueError, LightGBMError) as error:
